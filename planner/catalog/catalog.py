@@ -1,0 +1,243 @@
+"""Load the shipped catalog (package data) and apply a scenario's overrides.
+
+The catalog is data, not code: `data/skus.yaml` and `data/components.yaml` hold every figure as
+`{value, source}`. A scenario can override any value or add SKUs, categories and parts; those
+values carry the source `scenario <file>`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from typing import Any
+
+import yaml
+
+SKU_NUMBERS = (
+    "accelerators_per_node",
+    "bf16_dense_tflops",
+    "memory_gb",
+    "node_power_kw",
+    "node_price_usd",
+    "failure_rate_multiplier",
+)
+SKU_TEXTS = ("vendor", "platform", "accelerator", "export_status", "estimate")
+CATEGORY_NUMBERS = (
+    "failure_rate_per_1000_node_days",
+    "hard_fraction",
+    "blast_fraction",
+    "repair_hours_median",
+    "repair_hours_sigma",
+)
+
+
+@dataclass(frozen=True)
+class Sourced:
+    """A number and where it comes from."""
+
+    value: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Sku:
+    """A node type: accelerators, performance, power, price and part prices."""
+
+    name: str
+    vendor: str
+    platform: str
+    accelerator: str
+    export_status: str
+    estimate: bool
+    accelerators_per_node: Sourced
+    bf16_dense_tflops: Sourced
+    memory_gb: Sourced
+    node_power_kw: Sourced
+    node_price_usd: Sourced
+    failure_rate_multiplier: Sourced
+    part_prices_usd: dict[str, Sourced] = field(default_factory=dict)
+
+    @property
+    def gpus(self) -> int:
+        """Accelerators per node as an int."""
+        return int(self.accelerators_per_node.value)
+
+
+@dataclass(frozen=True)
+class Category:
+    """A failure category: rate, share needing a part, blast radius, hands-on repair time."""
+
+    name: str
+    label: str
+    failure_rate_per_1000_node_days: Sourced
+    hard_fraction: Sourced
+    part: str | None
+    blast_radius_nodes: int
+    blast_fraction: Sourced
+    repair_hours_median: Sourced
+    repair_hours_sigma: Sourced
+    lifetime_weibull_shape: float | None = None
+
+    @property
+    def rate_per_hour(self) -> float:
+        """Failures per node-hour at the baseline."""
+        return self.failure_rate_per_1000_node_days.value / 1000.0 / 24.0
+
+
+@dataclass(frozen=True)
+class Part:
+    """A spare-part type."""
+
+    name: str
+    description: str
+    supplier: str
+    price_usd: Sourced
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """SKUs, failure categories and part types after scenario overrides."""
+
+    skus: dict[str, Sku]
+    categories: dict[str, Category]
+    parts: dict[str, Part]
+
+    def part_price_usd(self, sku: str, part: str) -> float:
+        """Price of `part` for nodes of `sku` (SKU-specific if given, else the part's default)."""
+        own = self.skus[sku].part_prices_usd.get(part)
+        return own.value if own is not None else self.parts[part].price_usd.value
+
+    def part_supplier(self, sku: str, part: str) -> str:
+        """Vendor who supplies `part` for nodes of `sku`."""
+        supplier = self.parts[part].supplier
+        return self.skus[sku].vendor if supplier == "sku_vendor" else supplier
+
+
+class CatalogError(ValueError):
+    """A catalog or override problem at a dotted path (relative to the scenario's `catalog`)."""
+
+    def __init__(self, path: tuple[str | int, ...], message: str):
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+def _sourced(raw: Any, where: str) -> Sourced:
+    if not isinstance(raw, dict) or "value" not in raw or not raw.get("source"):
+        raise ValueError(f"shipped catalog {where}: expected {{value, source}}, got {raw!r}")
+    return Sourced(float(raw["value"]), str(raw["source"]))
+
+
+def _read_data(name: str) -> dict:
+    text = resources.files("planner.catalog").joinpath("data", name).read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def _shipped() -> Catalog:
+    skus_raw = _read_data("skus.yaml")["skus"]
+    comp_raw = _read_data("components.yaml")
+    skus = {}
+    for name, raw in skus_raw.items():
+        skus[name] = Sku(
+            name=name,
+            **{k: raw[k] for k in SKU_TEXTS},
+            **{k: _sourced(raw[k], f"{name}.{k}") for k in SKU_NUMBERS},
+            part_prices_usd={
+                p: _sourced(v, f"{name}.part_prices_usd.{p}")
+                for p, v in (raw.get("part_prices_usd") or {}).items()
+            },
+        )
+    parts = {
+        name: Part(
+            name=name,
+            description=raw["description"],
+            supplier=raw["supplier"],
+            price_usd=_sourced(raw["price_usd"], f"parts.{name}.price_usd"),
+        )
+        for name, raw in comp_raw["parts"].items()
+    }
+    categories = {
+        name: Category(
+            name=name,
+            label=raw["label"],
+            part=raw.get("part"),
+            blast_radius_nodes=int(raw.get("blast_radius_nodes", 1)),
+            lifetime_weibull_shape=raw.get("lifetime_weibull_shape"),
+            **{k: _sourced(raw[k], f"categories.{name}.{k}") for k in CATEGORY_NUMBERS},
+        )
+        for name, raw in comp_raw["categories"].items()
+    }
+    return Catalog(skus=skus, categories=categories, parts=parts)
+
+
+_SHIPPED: Catalog | None = None
+
+
+def shipped_catalog() -> Catalog:
+    """The catalog as shipped in the package (read once per process)."""
+    global _SHIPPED
+    if _SHIPPED is None:
+        _SHIPPED = _shipped()
+    return _SHIPPED
+
+
+def _patched(base: Any, patch: Any, numbers: tuple[str, ...], source: str) -> dict[str, Any]:
+    """Field updates from a pydantic patch: numbers become Sourced(value, source)."""
+    updates: dict[str, Any] = {}
+    for key, value in patch.model_dump(exclude_none=True).items():
+        if key in numbers:
+            updates[key] = Sourced(float(value), source)
+        elif key == "part_prices_usd":
+            merged = dict(getattr(base, key, {}) or {})
+            merged.update({p: Sourced(float(v), source) for p, v in value.items()})
+            updates[key] = merged
+        else:
+            updates[key] = value
+    return updates
+
+
+def _new(cls: type, name: str, updates: dict[str, Any], required: tuple[str, ...], path: tuple):
+    missing = [f for f in required if f not in updates]
+    if missing:
+        raise CatalogError((*path, name), f"new entry needs {', '.join(missing)}")
+    return cls(name=name, **updates)
+
+
+def load_catalog(patch: Any = None, source: str = "scenario") -> Catalog:
+    """The shipped catalog with a scenario's `catalog` overrides applied."""
+    cat = shipped_catalog()
+    if patch is None:
+        return cat
+    src = f"scenario {source}"
+    skus = dict(cat.skus)
+    for name, p in patch.skus.items():
+        upd = _patched(skus.get(name), p, SKU_NUMBERS, src)
+        if name in skus:
+            skus[name] = replace(skus[name], **upd)
+        else:
+            upd.setdefault("part_prices_usd", {})
+            skus[name] = _new(Sku, name, upd, SKU_TEXTS + SKU_NUMBERS, ("skus",))
+    parts = dict(cat.parts)
+    for name, p in patch.parts.items():
+        upd = _patched(parts.get(name), p, ("price_usd",), src)
+        if name in parts:
+            parts[name] = replace(parts[name], **upd)
+        else:
+            parts[name] = _new(Part, name, upd, ("description", "supplier", "price_usd"), ("parts",))
+    categories = dict(cat.categories)
+    for name, p in patch.categories.items():
+        upd = _patched(categories.get(name), p, CATEGORY_NUMBERS, src)
+        if name in categories:
+            categories[name] = replace(categories[name], **upd)
+        else:
+            upd.setdefault("blast_radius_nodes", 1)
+            upd.setdefault("blast_fraction", Sourced(0.0, src))
+            upd.setdefault("part", None)
+            required = ("label", *CATEGORY_NUMBERS)
+            categories[name] = _new(Category, name, upd, required, ("categories",))
+    for name, c in categories.items():
+        if c.part is not None and c.part not in parts:
+            raise CatalogError(("categories", name, "part"), f"unknown part {c.part!r}")
+        if c.hard_fraction.value > 0 and c.part is None:
+            raise CatalogError(("categories", name, "part"), "hard_fraction > 0 needs a part")
+    return Catalog(skus=skus, categories=categories, parts=parts)

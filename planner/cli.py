@@ -1,0 +1,179 @@
+"""The `planner` command line: run, validate, schema, catalog."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from planner.errors import InputError
+from planner.scenario.schema import Scenario
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Plan very large AI-training clusters under supply risk.",
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a field: --set cluster.pools[0].nodes=1024 (repeatable)."),
+]
+SeedOption = Annotated[int | None, typer.Option("--seed", help="Override the scenario's seed.")]
+RepsOption = Annotated[
+    int | None, typer.Option("--replications", "-r", help="Override simulation.replications.")
+]
+
+
+def _fail(error: InputError) -> None:
+    err.print(str(error), markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def validate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    set_: SetOption = None,
+) -> None:
+    """Check a scenario file without running it."""
+    from planner.scenario.loader import load_scenario
+
+    try:
+        loaded = load_scenario(scenario, set_ or ())
+    except InputError as e:
+        _fail(e)
+    s = loaded.scenario
+    out.print(f"{scenario}: ok ({len(s.cluster.pools)} pools, {len(s.jobs)} jobs, "
+              f"{len(s.supply_shocks)} supply shocks, {s.horizon_days:g} days)", highlight=False)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files (field docs included), for editors."""
+    sys.stdout.write(json.dumps(Scenario.model_json_schema(), indent=2) + "\n")
+
+
+@app.command()
+def catalog(
+    sources: Annotated[bool, typer.Option("--sources", help="Show every figure's source.")] = False,
+    categories: Annotated[
+        bool, typer.Option("--categories", help="List failure categories instead of SKUs.")
+    ] = False,
+    parts: Annotated[bool, typer.Option("--parts", help="List spare-part types.")] = False,
+) -> None:
+    """List the shipped hardware catalog: SKUs, failure categories or parts."""
+    from planner.catalog.catalog import shipped_catalog
+
+    cat = shipped_catalog()
+    if categories:
+        table = Table("category", "label", "per 1000 node-days", "hard fraction", "part",
+                      "blast radius", "repair h (median)", title="Failure categories")
+        for c in cat.categories.values():
+            table.add_row(c.name, c.label, f"{c.failure_rate_per_1000_node_days.value:.3f}",
+                          f"{c.hard_fraction.value:.2f}", c.part or "-", str(c.blast_radius_nodes),
+                          f"{c.repair_hours_median.value:g}")
+            if sources:
+                table.add_row("", f"[dim]{c.failure_rate_per_1000_node_days.source}[/dim]")
+    elif parts:
+        table = Table("part", "supplier", "price USD", "description", title="Spare parts")
+        for p in cat.parts.values():
+            table.add_row(p.name, p.supplier, f"{p.price_usd.value:,.0f}", p.description)
+            if sources:
+                table.add_row("", "", "", f"[dim]{p.price_usd.source}[/dim]")
+    else:
+        table = Table("sku", "vendor", "platform", "accel/node", "BF16 TFLOPS/accel", "mem GB",
+                      "node kW", "node USD", "estimate", "export status", title="Node SKUs")
+        for s in cat.skus.values():
+            table.add_row(s.name, s.vendor, s.platform, str(s.gpus),
+                          f"{s.bf16_dense_tflops.value:g}", f"{s.memory_gb.value:g}",
+                          f"{s.node_power_kw.value:g}", f"{s.node_price_usd.value:,.0f}",
+                          "yes" if s.estimate else "", s.export_status)
+            if sources:
+                for field in ("bf16_dense_tflops", "node_power_kw", "node_price_usd",
+                              "failure_rate_multiplier"):
+                    table.add_row("", "", "", "", f"[dim]{field}[/dim]",
+                                  f"[dim]{getattr(s, field).source}[/dim]")
+    out.print(table)
+
+
+def _headline(summary: dict) -> Table:
+    table = Table("metric", "mean", "P10", "P50", "P90", title=f"{summary['scenario']}: "
+                  f"{summary['replications']} replications, seed {summary['seed']}")
+
+    def row(label: str, stats: dict | None, fmt: str = "{:,.3f}") -> None:
+        if not stats or stats.get("mean") is None:
+            table.add_row(label, "-", "-", "-", "-")
+            return
+        table.add_row(label, *(fmt.format(stats[k]) for k in ("mean", "p10", "p50", "p90")))
+
+    row("goodput GPU-hours", summary.get("goodput_gpu_hours"), "{:,.0f}")
+    for job, stats in summary.get("ettr", {}).items():
+        row(f"ETTR {job}", stats)
+    for job, stats in summary.get("time_to_train_days", {}).items():
+        row(f"time to train {job} (days)", stats, "{:,.1f}")
+    for job, stats in summary.get("job_mttf_hours", {}).items():
+        row(f"job MTTF {job} (h)", stats, "{:,.2f}")
+    row("interruptions", summary.get("interruptions", {}).get("total"), "{:,.0f}")
+    for pool, stats in summary.get("node_availability", {}).items():
+        row(f"node availability {pool}", stats, "{:.4f}")
+    worst = max(summary.get("stockout_days", {}).items(),
+                key=lambda kv: kv[1].get("mean") or 0, default=None)
+    if worst is not None:
+        row(f"stock-out days {worst[0]} (worst part)", worst[1], "{:,.1f}")
+    return table
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    set_: SetOption = None,
+    seed: SeedOption = None,
+    replications: RepsOption = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (default runs/<scenario name>/).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", help="Local processes (default: all cores).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+) -> None:
+    """Simulate a scenario and write summary.json, timeseries and events (Parquet + CSV)."""
+    from planner.montecarlo import run_monte_carlo
+    from planner.run_outputs import write_run
+    from planner.scenario.loader import load_scenario
+
+    try:
+        loaded = load_scenario(scenario, set_ or (), seed, replications)
+    except InputError as e:
+        _fail(e)
+    folder = out_dir if out_dir is not None else Path("runs") / loaded.scenario.name
+    show = not quiet and err.is_terminal
+    if show:
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=err, transient=True) as bar:
+            task = bar.add_task(f"simulating {loaded.scenario.name}", total=None)
+            result = run_monte_carlo(
+                loaded, workers, lambda done, total: bar.update(task, completed=done, total=total))
+    else:
+        result = run_monte_carlo(loaded, workers)
+    summary = write_run(result, folder)
+    if not quiet:
+        out.print(_headline(summary))
+        out.print(f"outputs in {folder}/", highlight=False)
+
+
+def main() -> None:  # pragma: no cover - console entry point alias
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,20 @@
+"""User-facing input errors: one line naming the file, the line, the field and what is wrong."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class InputError(Exception):
+    """Bad input the user can fix; the CLI prints `str(err)` and exits with code 2."""
+
+    source: str
+    message: str
+    line: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = self.source if self.line is None else f"{self.source}:{self.line}"
+        what = f"{self.field}: {self.message}" if self.field else self.message
+        return f"{where} {what}"

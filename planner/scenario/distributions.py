@@ -1,0 +1,122 @@
+"""Duration distributions used in scenario files, and their sampling.
+
+A duration field accepts a plain number (a fixed value) or a mapping such as
+`{dist: lognormal, median: 20, sigma: 0.6}`. The unit is in the parent field's name
+(`lead_time_days`, `diagnosis_hours`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Dist(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Fixed(_Dist):
+    """Always the same value."""
+
+    dist: Literal["fixed"] = "fixed"
+    value: float = Field(ge=0, description="The value, in the unit of the parent field.")
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+
+class Exponential(_Dist):
+    """Exponential with the given mean (memoryless)."""
+
+    dist: Literal["exponential"]
+    mean: float = Field(gt=0, description="Mean, in the unit of the parent field.")
+
+
+class Lognormal(_Dist):
+    """Lognormal given by its median and log-space standard deviation (heavy right tail)."""
+
+    dist: Literal["lognormal"]
+    median: float = Field(gt=0, description="Median, in the unit of the parent field.")
+    sigma: float = Field(ge=0, le=5, description="Standard deviation of the log of the value.")
+
+    @property
+    def mean(self) -> float:
+        return self.median * math.exp(self.sigma**2 / 2)
+
+
+class Gamma(_Dist):
+    """Gamma given by its mean and shape (shape 1 = exponential, large shape = nearly fixed)."""
+
+    dist: Literal["gamma"]
+    mean: float = Field(gt=0, description="Mean, in the unit of the parent field.")
+    shape: float = Field(gt=0, description="Shape parameter k.")
+
+
+class Uniform(_Dist):
+    """Uniform between low and high."""
+
+    dist: Literal["uniform"]
+    low: float = Field(ge=0, description="Lower bound, in the unit of the parent field.")
+    high: float = Field(ge=0, description="Upper bound, in the unit of the parent field.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.high < self.low:
+            raise ValueError("high must be >= low")
+        return self
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
+
+class Weibull(_Dist):
+    """Weibull given by scale and shape (shape < 1: infant mortality, > 1: wear-out)."""
+
+    dist: Literal["weibull"]
+    scale: float = Field(gt=0, description="Scale, in the unit of the parent field.")
+    shape: float = Field(gt=0, description="Shape parameter k.")
+
+    @property
+    def mean(self) -> float:
+        return self.scale * math.gamma(1 + 1 / self.shape)
+
+
+AnyDist = Annotated[
+    Fixed | Exponential | Lognormal | Gamma | Uniform | Weibull, Field(discriminator="dist")
+]
+
+
+def as_distribution(value: Any) -> Any:
+    """Let a bare number stand for a fixed value (used as a `mode='before'` validator)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return {"dist": "fixed", "value": value}
+    return value
+
+
+def sample(dist: _Dist, rng: np.random.Generator, size: int | None = None) -> Any:
+    """Draw from `dist`; a float when size is None, else a numpy array."""
+    if isinstance(dist, Fixed):
+        return dist.value if size is None else np.full(size, dist.value)
+    if isinstance(dist, Exponential):
+        return rng.exponential(dist.mean, size)
+    if isinstance(dist, Lognormal):
+        return rng.lognormal(math.log(dist.median), dist.sigma, size)
+    if isinstance(dist, Gamma):
+        return rng.gamma(dist.shape, dist.mean / dist.shape, size)
+    if isinstance(dist, Uniform):
+        return rng.uniform(dist.low, dist.high, size)
+    if isinstance(dist, Weibull):
+        return dist.scale * rng.weibull(dist.shape, size)
+    raise TypeError(f"unknown distribution {dist!r}")
+
+
+def mean_of(dist: _Dist) -> float:
+    """Expected value of `dist`."""
+    return float(dist.mean)

@@ -1,0 +1,129 @@
+"""Read, override, validate and cross-check a scenario file; every problem is one InputError."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from planner.catalog.catalog import Catalog, CatalogError, load_catalog
+from planner.errors import InputError
+from planner.scenario.overrides import OverrideError, apply_override, parse_assignment
+from planner.scenario.references import check_references
+from planner.scenario.schema import Scenario
+from planner.scenario.yaml_lines import dotted, line_of, load_yaml_with_lines
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A validated scenario, its resolved catalog, and the exact text it was read from."""
+
+    scenario: Scenario
+    catalog: Catalog
+    source: str
+    text: str
+    overrides: tuple[str, ...] = ()
+
+
+def _message(error: dict) -> str:
+    """Pydantic error -> short lower-case message such as 'must be > 0'."""
+    kind, ctx = error["type"], error.get("ctx", {})
+    templates = {
+        "greater_than": "must be > {gt}",
+        "greater_than_equal": "must be >= {ge}",
+        "less_than": "must be < {lt}",
+        "less_than_equal": "must be <= {le}",
+        "missing": "is required",
+        "extra_forbidden": "unknown field",
+        "too_short": "must have at least {min_length} item(s)",
+        "string_pattern_mismatch": "must use letters, digits, '_' or '-' only",
+    }
+    if kind in templates:
+        try:
+            return templates[kind].format(**ctx)
+        except KeyError:
+            pass
+    msg = error["msg"]
+    if kind == "value_error":
+        msg = msg.removeprefix("Value error, ")
+    elif kind.startswith("union_tag"):
+        msg = msg.replace("Input tag", "distribution").replace("'dist'", "'dist'")
+    return msg[0].lower() + msg[1:] if msg else kind
+
+
+def _clean_loc(loc: Sequence) -> tuple[str | int, ...]:
+    """Drop pydantic's union/validator tags from a location, keep field names and indices."""
+    out: list[str | int] = []
+    for part in loc:
+        if isinstance(part, str) and (
+            part in {"fixed", "exponential", "lognormal", "gamma", "uniform", "weibull"}
+            or part.startswith("function-")
+            or part in {"float", "literal['auto']", "int", "str", "none"}
+        ):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def validate_data(data: object, source: str, lines: dict, overrides: Iterable[str] = ()) -> Scenario:
+    """Pydantic validation of raw data; the first error becomes an InputError."""
+    if not isinstance(data, dict):
+        raise InputError(source, "a scenario must be a YAML mapping", line=1)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        path = _clean_loc(first["loc"])
+        raise InputError(source, _message(first), line_of(lines, path), dotted(path) or None) from None
+
+
+def load_scenario(
+    path: str | Path,
+    sets: Sequence[str] = (),
+    seed: int | None = None,
+    replications: int | None = None,
+) -> LoadedScenario:
+    """Read `path`, apply `--set` overrides and seed/replications, validate, resolve the catalog."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(source, "file not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(source, f"cannot read: {err}") from None
+    return load_scenario_text(text, source, sets, seed, replications)
+
+
+def load_scenario_text(
+    text: str,
+    source: str,
+    sets: Sequence[str] = (),
+    seed: int | None = None,
+    replications: int | None = None,
+) -> LoadedScenario:
+    """As load_scenario, from text already read."""
+    data, lines = load_yaml_with_lines(text, source)
+    assignments = list(sets)
+    if seed is not None:
+        assignments.append(f"seed={seed}")
+    if replications is not None:
+        assignments.append(f"simulation.replications={replications}")
+    for item in assignments:
+        try:
+            field_path, value = parse_assignment(item)
+            apply_override(data, field_path, value)
+        except OverrideError as err:
+            raise InputError(source, f"--set {item}: {err}") from None
+    scenario = validate_data(data, source, lines)
+    try:
+        catalog = load_catalog(scenario.catalog, source)
+    except CatalogError as err:
+        path = ("catalog", *err.path)
+        raise InputError(source, err.message, line_of(lines, path), dotted(path)) from None
+    problem = check_references(scenario, catalog)
+    if problem is not None:
+        path, message = problem
+        raise InputError(source, message, line_of(lines, path), dotted(path))
+    return LoadedScenario(scenario, catalog, source, text, tuple(assignments))

@@ -1,0 +1,104 @@
+"""Cross-field checks that need the catalog: names that must exist, dates that must be in order."""
+
+from __future__ import annotations
+
+from planner.catalog.catalog import Catalog
+from planner.scenario.schema import Scenario
+
+Problem = tuple[tuple[str | int, ...], str]
+
+ADAPTIVE_METRICS = (
+    "ettr",
+    "goodput_gpu_hours",
+    "time_to_train_days",
+    "interruptions",
+    "job_mttf_hours",
+    "node_availability",
+    "lost_gpu_hours",
+    "stockout_days",
+    "parts_consumed",
+    "repair_backlog_max",
+)
+
+
+def _pools(s: Scenario, cat: Catalog) -> Problem | None:
+    categories = set(cat.categories)
+    for i, pool in enumerate(s.cluster.pools):
+        if pool.sku not in cat.skus:
+            known = ", ".join(sorted(cat.skus))
+            return ("cluster", "pools", i, "sku"), f"unknown SKU {pool.sku!r} (known: {known})"
+        for j, delivery in enumerate(pool.deliveries):
+            if delivery.date < s.start_date:
+                where = ("cluster", "pools", i, "deliveries", j, "date")
+                return where, f"{delivery.date} is before start_date {s.start_date}"
+        for name in pool.failure_rate_multipliers:
+            if name not in categories:
+                where = ("cluster", "pools", i, "failure_rate_multipliers", name)
+                return where, f"unknown failure category {name!r}"
+    return None
+
+
+def _jobs(s: Scenario) -> Problem | None:
+    pools = {p.name: p for p in s.cluster.pools}
+    names: set[str] = set()
+    for i, job in enumerate(s.jobs):
+        if job.name in names:
+            return ("jobs", i, "name"), f"duplicate job name {job.name!r}"
+        names.add(job.name)
+        pool = pools.get(job.pool)
+        if pool is None:
+            return ("jobs", i, "pool"), f"unknown pool {job.pool!r}"
+        capacity = pool.nodes + sum(d.nodes for d in pool.deliveries)
+        if job.nodes + job.warm_standby_nodes > capacity:
+            return ("jobs", i, "nodes"), (
+                f"{job.nodes} nodes + {job.warm_standby_nodes} standby exceed pool "
+                f"{pool.name!r} ({capacity} nodes with deliveries)"
+            )
+        if job.start_date is not None:
+            if job.start_date < s.start_date:
+                return ("jobs", i, "start_date"), f"{job.start_date} is before start_date"
+            if job.start_date >= s.end_date:
+                return ("jobs", i, "start_date"), f"{job.start_date} is after the horizon"
+    return None
+
+
+def _spares(s: Scenario, cat: Catalog) -> Problem | None:
+    seen: set[tuple[str, str]] = set()
+    for i, item in enumerate(s.cluster.spares.items):
+        if item.sku not in cat.skus:
+            return ("cluster", "spares", "items", i, "sku"), f"unknown SKU {item.sku!r}"
+        if item.part not in cat.parts:
+            return ("cluster", "spares", "items", i, "part"), f"unknown part {item.part!r}"
+        if (item.sku, item.part) in seen:
+            return ("cluster", "spares", "items", i), f"duplicate entry for {item.sku}/{item.part}"
+        seen.add((item.sku, item.part))
+    return None
+
+
+def _shocks(s: Scenario, cat: Catalog) -> Problem | None:
+    vendors = {sku.vendor for sku in cat.skus.values()} | {p.supplier for p in cat.parts.values()}
+    vendors.discard("sku_vendor")
+    for i, shock in enumerate(s.supply_shocks):
+        if shock.vendor not in vendors:
+            known = ", ".join(sorted(vendors))
+            return ("supply_shocks", i, "vendor"), f"unknown vendor {shock.vendor!r} ({known})"
+        for j, part in enumerate(shock.parts or []):
+            if part not in cat.parts:
+                return ("supply_shocks", i, "parts", j), f"unknown part {part!r}"
+    return None
+
+
+def _adaptive(s: Scenario) -> Problem | None:
+    adaptive = s.simulation.adaptive
+    if adaptive is not None and adaptive.metric.split(".")[0] not in ADAPTIVE_METRICS:
+        known = ", ".join(ADAPTIVE_METRICS)
+        return ("simulation", "adaptive", "metric"), f"unknown metric (one of: {known})"
+    return None
+
+
+def check_references(s: Scenario, cat: Catalog) -> Problem | None:
+    """First cross-reference problem as (field path, message), or None."""
+    for problem in (_pools(s, cat), _jobs(s), _spares(s, cat), _shocks(s, cat), _adaptive(s)):
+        if problem is not None:
+            return problem
+    return None

@@ -1,0 +1,393 @@
+"""The scenario file: pydantic v2 models, unknown keys forbidden, every field documented.
+
+Units are in field names (`_days`, `_hours`, `_usd`, `_kw`, `_tflops`). Dates are ISO dates
+(`2027-07-01`); the simulator counts hours from `start_date`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from planner.scenario.distributions import AnyDist, as_distribution
+
+Duration = Annotated[AnyDist, BeforeValidator(as_distribution)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")]
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors, models are immutable once validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- simulation settings -------------------------------------------------------------------------
+
+
+class Adaptive(Strict):
+    """Add replications in batches until the 95 % CI half-width of `metric` is small enough."""
+
+    metric: str = Field(
+        description="Dotted path of a summary metric, e.g. `goodput_gpu_hours`, "
+        "`ettr.pretrain`, `interruptions.total`, `node_availability.h800`."
+    )
+    target_rel_half_width: float = Field(
+        gt=0, lt=1, description="Stop when the CI half-width is at most this fraction of the mean."
+    )
+    min_replications: int = Field(10, ge=2, description="Replications before the first check.")
+    max_replications: int = Field(200, ge=2, description="Hard upper bound on replications.")
+    batch_replications: int = Field(10, ge=1, description="Replications added per step.")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Adaptive:
+        if self.max_replications < self.min_replications:
+            raise ValueError("max_replications must be >= min_replications")
+        return self
+
+
+class Simulation(Strict):
+    """Monte-Carlo settings."""
+
+    replications: int = Field(10, ge=1, le=100_000, description="Independent replications.")
+    adaptive: Adaptive | None = Field(
+        None, description="Adaptive replications; when set, `replications` is ignored."
+    )
+    timeseries_step_days: float = Field(
+        1.0, gt=0, le=365, description="Sampling step of timeseries.parquet, in days."
+    )
+    record_events: bool = Field(True, description="Write every failure to events.parquet.")
+
+
+# --- catalog overrides ---------------------------------------------------------------------------
+
+
+class SkuPatch(Strict):
+    """Override fields of a catalog SKU, or define a new SKU (then every field is required)."""
+
+    vendor: str | None = Field(None, description="Vendor: Nvidia, Huawei, Cambricon or another.")
+    platform: str | None = Field(None, description="Software platform: CUDA, CANN, Neuware.")
+    accelerator: str | None = Field(None, description="Accelerator model name.")
+    export_status: str | None = Field(None, description="Export-control status, free text.")
+    estimate: bool | None = Field(None, description="True when the specs are estimates.")
+    accelerators_per_node: int | None = Field(None, gt=0, description="Accelerators per node.")
+    bf16_dense_tflops: float | None = Field(
+        None, gt=0, description="Dense BF16 TFLOPS per accelerator."
+    )
+    memory_gb: float | None = Field(None, gt=0, description="Accelerator memory, GB.")
+    node_power_kw: float | None = Field(None, gt=0, description="Node wall power, kW.")
+    node_price_usd: float | None = Field(None, gt=0, description="Node price, USD.")
+    failure_rate_multiplier: float | None = Field(
+        None, ge=0, description="Multiplies every component failure rate of this SKU."
+    )
+    part_prices_usd: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=dict, description="Part prices for this SKU, USD, by part name."
+    )
+
+
+class CategoryPatch(Strict):
+    """Override a failure category of the catalog, or define a new one."""
+
+    label: str | None = Field(None, description="Human-readable name.")
+    failure_rate_per_1000_node_days: float | None = Field(
+        None, ge=0, description="Failures per 1000 node-days (baseline SKU)."
+    )
+    hard_fraction: Probability | None = Field(
+        None, description="Probability a failure needs a spare part."
+    )
+    part: str | None = Field(None, description="Part a hard failure consumes.")
+    blast_radius_nodes: int | None = Field(None, ge=1, description="Nodes one event can take down.")
+    blast_fraction: Probability | None = Field(
+        None, description="Share of events that take the whole blast radius down."
+    )
+    repair_hours_median: float | None = Field(
+        None, gt=0, description="Median hands-on repair time, hours (lognormal)."
+    )
+    repair_hours_sigma: float | None = Field(
+        None, ge=0, le=5, description="Lognormal shape of the repair time."
+    )
+    lifetime_weibull_shape: float | None = Field(
+        None, gt=0, description="Weibull shape of time between failures; absent = exponential."
+    )
+
+
+class PartPatch(Strict):
+    """Override a spare-part type, or define a new one."""
+
+    description: str | None = Field(None, description="What the part is.")
+    supplier: str | None = Field(
+        None, description="`sku_vendor` (the node's vendor supplies it) or a vendor name."
+    )
+    price_usd: float | None = Field(None, gt=0, description="Default price, USD.")
+
+
+class CatalogPatch(Strict):
+    """Scenario-level changes to the shipped hardware catalog."""
+
+    skus: dict[str, SkuPatch] = Field(default_factory=dict, description="SKU overrides or new SKUs.")
+    categories: dict[str, CategoryPatch] = Field(
+        default_factory=dict, description="Failure-category overrides or new categories."
+    )
+    parts: dict[str, PartPatch] = Field(
+        default_factory=dict, description="Part-type overrides or new parts."
+    )
+
+
+# --- cluster -------------------------------------------------------------------------------------
+
+
+class Delivery(Strict):
+    """New nodes that join a pool on a date (if the vendor is not blocked then)."""
+
+    date: dt.date = Field(description="Delivery date.")
+    nodes: int = Field(gt=0, description="Nodes delivered.")
+
+
+class Retirement(Strict):
+    """Retire a node after too many hard or repeated failures in a window (lemon removal)."""
+
+    failures: int = Field(ge=1, description="Failures within the window that retire a node.")
+    window_days: float = Field(gt=0, description="Sliding window, days.")
+
+
+class Pool(Strict):
+    """Nodes of one SKU."""
+
+    name: Name = Field(description="Pool name, used in outputs.")
+    sku: str = Field(description="Catalog SKU (see `planner catalog`) or one defined in `catalog`.")
+    nodes: int = Field(ge=0, description="Nodes installed at the start date.")
+    deliveries: list[Delivery] = Field(
+        default_factory=list, description="Dated deliveries of new nodes, in date order."
+    )
+    lemon_fraction: Probability = Field(
+        0.0, description="Share of nodes that are lemons (fail `lemon_rate_multiplier` x faster)."
+    )
+    lemon_rate_multiplier: float = Field(
+        1.0, ge=1, description="Failure-rate multiplier of a lemon node."
+    )
+    retirement: Retirement | None = Field(None, description="Lemon retirement rule; none = never.")
+    failure_rate_multipliers: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict, description="Per-category rate multipliers for this pool."
+    )
+
+    @model_validator(mode="after")
+    def _has_nodes(self) -> Pool:
+        if self.nodes + sum(d.nodes for d in self.deliveries) <= 0:
+            raise ValueError("a pool needs nodes or deliveries")
+        dates = [d.date for d in self.deliveries]
+        if dates != sorted(dates):
+            raise ValueError("deliveries must be in date order")
+        return self
+
+
+class RepairPolicy(Strict):
+    """The repair pipeline: diagnosis, automated repair, escalation to a technician crew."""
+
+    diagnosis_hours: Duration = Field(
+        default_factory=lambda: as_distribution(0.5), description="Time to diagnose a failure."
+    )
+    misdiagnosis_probability: Probability = Field(
+        0.0, description="Chance the wrong node is blamed: a healthy node goes to repair and the "
+        "faulty one fails again soon."
+    )
+    misdiagnosis_refail_hours: float = Field(
+        6.0, gt=0, description="Mean time until a misdiagnosed faulty node fails again, hours."
+    )
+    auto_repair_hours: Duration = Field(
+        default_factory=lambda: as_distribution(0.5),
+        description="Automated remediation (reset, reboot, reimage) time.",
+    )
+    auto_repair_success_probability: Probability = Field(
+        0.8, description="Chance automated remediation fixes a transient failure."
+    )
+    technicians: int = Field(8, ge=1, description="Technicians doing manual repairs (shared).")
+    manual_fix_fail_probability: Probability = Field(
+        0.1, description="Chance a manual repair did not hold and must be redone."
+    )
+    validation_hours: Duration = Field(
+        default_factory=lambda: as_distribution(2.0),
+        description="Burn-in / validation after a manual repair.",
+    )
+    hands_on_hours: Duration | None = Field(
+        None, description="If set, replaces every category's catalog repair-time distribution."
+    )
+
+    @model_validator(mode="after")
+    def _not_certain_failure(self) -> RepairPolicy:
+        if self.manual_fix_fail_probability >= 1:
+            raise ValueError("manual_fix_fail_probability must be < 1 (repairs would never end)")
+        return self
+
+
+class SparePolicy(Strict):
+    """Stock and reorder policy of one part type for one SKU. Fields left out take the default."""
+
+    initial_stock: int | None = Field(None, ge=0, description="Parts on the shelf at the start.")
+    policy: Literal["base_stock", "s_S"] | None = Field(
+        None, description="`base_stock`: order one for one; `s_S`: order up to S at or below s."
+    )
+    base_stock_level: int | None = Field(
+        None, ge=0, description="Target inventory position (base_stock); default initial_stock."
+    )
+    reorder_point: int | None = Field(None, ge=0, description="s of the (s, S) policy.")
+    order_up_to: int | None = Field(None, ge=1, description="S of the (s, S) policy.")
+    lead_time_days: Duration | None = Field(None, description="Supplier lead time, days.")
+    rma_return_fraction: Probability | None = Field(
+        None, description="Share of failed parts that come back from RMA as spares."
+    )
+    rma_turnaround_days: Duration | None = Field(None, description="RMA turnaround, days.")
+    cannibalize: bool | None = Field(
+        None, description="Take parts from retired nodes, then from nodes down for another part, "
+        "when the shelf is empty."
+    )
+
+
+class SpareItem(SparePolicy):
+    """Policy for one (SKU, part) pair."""
+
+    sku: str = Field(description="Catalog SKU.")
+    part: str = Field(description="Part type (see `planner catalog`).")
+
+
+class Spares(Strict):
+    """Spare-part stock: a default policy and per (SKU, part) exceptions."""
+
+    default: SparePolicy = Field(description="Policy for every (SKU, part) not listed in items.")
+    items: list[SpareItem] = Field(default_factory=list, description="Per (SKU, part) policies.")
+
+    @model_validator(mode="after")
+    def _complete_default(self) -> Spares:
+        required = ("initial_stock", "policy", "lead_time_days")
+        missing = [f for f in required if getattr(self.default, f) is None]
+        if missing:
+            raise ValueError(f"spares.default needs {', '.join(missing)}")
+        return self
+
+
+class Cluster(Strict):
+    """The fleet, its repair organisation and spare parts."""
+
+    pools: list[Pool] = Field(min_length=1, description="Node pools, one SKU each.")
+    repair: RepairPolicy = Field(default_factory=RepairPolicy, description="Repair pipeline.")
+    spares: Spares = Field(description="Spare-part stock and reorder policies.")
+
+    @model_validator(mode="after")
+    def _unique_pools(self) -> Cluster:
+        names = [p.name for p in self.pools]
+        if len(set(names)) != len(names):
+            raise ValueError("pool names must be unique")
+        return self
+
+
+# --- jobs ----------------------------------------------------------------------------------------
+
+
+class Job(Strict):
+    """A synchronous training job on a fixed number of nodes of one pool."""
+
+    name: Name = Field(description="Job name, used in outputs.")
+    pool: str = Field(description="Pool the job runs on.")
+    nodes: int = Field(gt=0, description="Nodes the job needs to run.")
+    priority: int = Field(0, description="Higher priority may preempt lower-priority jobs' nodes.")
+    start_date: dt.date | None = Field(None, description="Submission date; default start_date.")
+    work_target_gpu_hours: float | None = Field(
+        None, gt=0, description="Useful GPU-hours to finish; none = runs to the horizon."
+    )
+    checkpoint_interval_hours: float | Literal["auto"] = Field(
+        "auto", description="Compute between checkpoints, hours, or `auto` (Daly's optimum from "
+        "the job's expected MTBF)."
+    )
+    checkpoint_write_hours: float = Field(
+        0.05, ge=0, description="Time the job is stalled writing one checkpoint, hours."
+    )
+    restart_hours: float = Field(
+        0.25, ge=0, description="Restart time after an interruption (reload checkpoint), hours."
+    )
+    host_selection_hours: float = Field(
+        0.1, ge=0, description="Extra time when replacement nodes come from the pool, hours."
+    )
+    warm_standby_nodes: int = Field(
+        0, ge=0, description="Healthy nodes reserved to swap in at once after a failure."
+    )
+    preempt_lower_priority: bool = Field(
+        True, description="Take nodes from lower-priority jobs when the pool has none idle."
+    )
+    preemption_hours: float = Field(
+        0.25, ge=0, description="Extra time to reclaim a node from a lower-priority job, hours."
+    )
+
+    @model_validator(mode="after")
+    def _positive_interval(self) -> Job:
+        if self.checkpoint_interval_hours != "auto" and self.checkpoint_interval_hours <= 0:
+            raise ValueError("checkpoint_interval_hours must be > 0 or 'auto'")
+        return self
+
+
+# --- supply shocks -------------------------------------------------------------------------------
+
+
+class SupplyShock(Strict):
+    """An export block or supply disruption, on a fixed date or at a random date in a window."""
+
+    name: Name = Field(description="Shock name, used in outputs.")
+    vendor: str = Field(description="Vendor hit (Nvidia, Huawei, Cambricon, generic, ...).")
+    parts: list[str] | None = Field(
+        None, description="Only these part types; none = every part and node of the vendor."
+    )
+    date: dt.date | None = Field(None, description="Fixed date of the shock.")
+    probability: Probability = Field(1.0, description="Chance the shock happens at all.")
+    window_start_date: dt.date | None = Field(None, description="Earliest random date.")
+    window_end_date: dt.date | None = Field(None, description="Latest random date.")
+    duration_days: float | None = Field(None, gt=0, description="How long; none = permanent.")
+    block_orders: bool = Field(True, description="No new part orders can be placed.")
+    block_deliveries: bool = Field(True, description="Part deliveries wait until the block ends.")
+    block_rma: bool = Field(True, description="RMA returns wait until the block ends.")
+    block_node_deliveries: bool = Field(True, description="New-node deliveries wait too.")
+    lead_time_multiplier: float = Field(1.0, gt=0, description="Multiplies lead times of orders.")
+    price_multiplier: float = Field(1.0, gt=0, description="Multiplies part prices.")
+
+    @model_validator(mode="after")
+    def _timing(self) -> SupplyShock:
+        has_window = self.window_start_date is not None or self.window_end_date is not None
+        if self.date is not None and has_window:
+            raise ValueError("give either date or window_start_date/window_end_date, not both")
+        if self.date is None and not has_window:
+            raise ValueError("needs date or window_start_date and window_end_date")
+        if has_window:
+            if self.window_start_date is None or self.window_end_date is None:
+                raise ValueError("needs both window_start_date and window_end_date")
+            if self.window_end_date < self.window_start_date:
+                raise ValueError("window_end_date is before window_start_date")
+        return self
+
+
+# --- the scenario --------------------------------------------------------------------------------
+
+
+class Scenario(Strict):
+    """A cluster, its jobs, spares and supply risks over a horizon."""
+
+    name: Name = Field(description="Scenario name; default output folder runs/<name>/.")
+    description: str = Field("", description="Free text.")
+    start_date: dt.date = Field(description="First day simulated.")
+    horizon_days: float = Field(gt=0, le=36_500, description="Days simulated.")
+    seed: int = Field(0, ge=0, description="Root seed of every random stream.")
+    simulation: Simulation = Field(default_factory=Simulation, description="Monte-Carlo settings.")
+    catalog: CatalogPatch = Field(
+        default_factory=CatalogPatch, description="Changes to the shipped hardware catalog."
+    )
+    cluster: Cluster = Field(description="Fleet, repair pipeline and spares.")
+    jobs: list[Job] = Field(default_factory=list, description="Synchronous training jobs.")
+    supply_shocks: list[SupplyShock] = Field(
+        default_factory=list, description="Export blocks and supply disruptions."
+    )
+
+    @property
+    def end_date(self) -> dt.date:
+        return self.start_date + dt.timedelta(days=self.horizon_days)
+
+    def hours_since_start(self, date: dt.date) -> float:
+        """Hours from start_date to `date`."""
+        return (date - self.start_date).days * 24.0

@@ -1,0 +1,217 @@
+"""A synchronous training job: one SimPy process, woken only by interruptions and node supply.
+
+Phases: waiting for nodes -> restarting -> running -> (interrupted -> waiting ...) -> done.
+Time is accounted per phase so that wall time = productive + lost work + restart + waiting for
+nodes + checkpoint writes, at every moment.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import TYPE_CHECKING
+
+import simpy
+
+from planner.sim.checkpoint import split_segment, wall_hours_for_work
+from planner.sim.fleet import BUSY, IDLE, STANDBY
+
+if TYPE_CHECKING:
+    from planner.scenario.schema import Job
+    from planner.sim.fleet import PoolState
+    from planner.sim.model import ClusterModel
+
+NOT_STARTED, WAITING, RESTARTING, RUNNING, DONE = range(5)
+PREEMPTION = "preemption"
+
+
+class JobRunner:
+    """State and process of one job."""
+
+    def __init__(self, model: ClusterModel, index: int, spec: Job, pool: PoolState,
+                 gpus_per_node: int, start_hours: float, interval_hours: float):
+        self.model = model
+        self.env: simpy.Environment = model.env
+        self.index = index
+        self.spec = spec
+        self.name = spec.name
+        self.pool = pool
+        self.nodes_needed = spec.nodes
+        self.gpus = spec.nodes * gpus_per_node
+        self.start_hours = start_hours
+        self.interval_hours = interval_hours
+        self.write_hours = spec.checkpoint_write_hours
+        self.target_hours = (
+            math.inf if spec.work_target_gpu_hours is None
+            else spec.work_target_gpu_hours / self.gpus
+        )
+        self.assigned: set[int] = set()
+        self.standby: set[int] = set()
+        self.phase = NOT_STARTED
+        self.phase_start = 0.0
+        self.progress_hours = 0.0  # useful compute kept (checkpointed, or finished)
+        self.lost_work_hours = 0.0
+        self.restart_hours = 0.0
+        self.waiting_hours = 0.0
+        self.write_total_hours = 0.0
+        self.exposed_hours = 0.0  # time restarting or running: when failures interrupt the job
+        self.interruptions: Counter[str] = Counter()
+        self.finished_at: float | None = None
+        self.wake: simpy.Event | None = None
+        self._interrupt_pending = False
+        self.process = self.env.process(self._run())
+
+    # --- called by the failure handler and other jobs -----------------------------------------
+
+    def interrupt(self, cause: str) -> None:
+        """A failure on one of the job's nodes: stop the job if it is running or restarting."""
+        if self.phase in (RUNNING, RESTARTING) and not self._interrupt_pending:
+            self._interrupt_pending = True
+            self.interruptions[cause] += 1
+            self.process.interrupt(cause)
+
+    def lose_node(self, node: int) -> None:
+        """`node` left the job (failed, blamed, or preempted); the caller sets its new state."""
+        self.pool.job[node] = -1
+        self.assigned.discard(node)
+        self.standby.discard(node)
+
+    def standby_deficit(self) -> int:
+        if self.phase in (NOT_STARTED, DONE):
+            return 0
+        return self.spec.warm_standby_nodes - len(self.standby)
+
+    def add_standby(self, node: int) -> None:
+        self.pool.set_state(node, STANDBY, self.env.now)
+        self.pool.job[node] = self.index
+        self.standby.add(node)
+
+    # --- the process -------------------------------------------------------------------------
+
+    def _assign(self, node: int) -> None:
+        self.pool.set_state(node, BUSY, self.env.now)
+        self.pool.job[node] = self.index
+        self.assigned.add(node)
+
+    def _fill(self) -> float:
+        """Take nodes from standby, then the pool, then lower-priority jobs; return extra hours."""
+        extra = 0.0
+        need = self.nodes_needed - len(self.assigned)
+        while need > 0 and self.standby:
+            node = self.standby.pop()
+            self._assign(node)
+            need -= 1
+        while need > 0:
+            node = self.pool.take_idle()
+            if node is None:
+                break
+            self._assign(node)
+            extra = self.spec.host_selection_hours
+            need -= 1
+        if need > 0 and self.spec.preempt_lower_priority:
+            victims = self.model.preemptible(self)
+            if sum(len(v.assigned) + len(v.standby) for v in victims) >= need:
+                for victim in victims:
+                    for node in sorted(victim.standby | victim.assigned):
+                        if need == 0:
+                            break
+                        was_running = node in victim.assigned
+                        victim.lose_node(node)
+                        if was_running:
+                            victim.interrupt(PREEMPTION)
+                        self._assign(node)
+                        need -= 1
+                extra = self.spec.host_selection_hours + self.spec.preemption_hours
+        return extra
+
+    def _refill_standby(self) -> None:
+        while self.standby_deficit() > 0:
+            node = self.pool.take_idle()
+            if node is None:
+                return
+            self.add_standby(node)
+
+    def _set_phase(self, phase: int) -> None:
+        self.phase = phase
+        self.phase_start = self.env.now
+
+    def _run(self):  # noqa: C901 - one readable state machine
+        env = self.env
+        yield env.timeout(self.start_hours)
+        self.model.job_started(self)
+        first_start = True
+        while True:
+            self._set_phase(WAITING)
+            extra = self._fill()
+            while len(self.assigned) < self.nodes_needed:
+                self.wake = env.event()
+                yield self.wake
+                self.wake = None
+                extra = max(extra, self._fill())
+            self.waiting_hours += env.now - self.phase_start
+            self._refill_standby()
+            restart = extra + (0.0 if first_start else self.spec.restart_hours)
+            first_start = False
+            if restart > 0:
+                self._set_phase(RESTARTING)
+                try:
+                    yield env.timeout(restart)
+                except simpy.Interrupt:
+                    self._interrupt_pending = False
+                    self.restart_hours += env.now - self.phase_start
+                    self.exposed_hours += env.now - self.phase_start
+                    continue
+                self.restart_hours += restart
+                self.exposed_hours += restart
+            self._set_phase(RUNNING)
+            remaining = self.target_hours - self.progress_hours
+            wall = wall_hours_for_work(remaining, self.interval_hours, self.write_hours)
+            try:
+                yield env.timeout(min(wall, self.model.horizon_hours - env.now + 1.0))
+            except simpy.Interrupt:
+                self._interrupt_pending = False
+                self._close_segment(interrupted=True)
+                continue
+            self._close_segment(interrupted=False)
+            self._finish()
+            return
+
+    def _close_segment(self, interrupted: bool) -> None:
+        elapsed = self.env.now - self.phase_start
+        self.exposed_hours += elapsed
+        seg = split_segment(elapsed, self.interval_hours, self.write_hours)
+        if interrupted:
+            self.progress_hours += seg.saved_hours
+            self.lost_work_hours += seg.unsaved_hours
+        else:
+            self.progress_hours = min(self.progress_hours + seg.saved_hours + seg.unsaved_hours,
+                                      self.target_hours)
+        self.write_total_hours += seg.write_hours
+
+    def _finish(self) -> None:
+        self.finished_at = self.env.now
+        self.phase = DONE
+        now = self.env.now
+        for node in sorted(self.assigned | self.standby):
+            self.lose_node(node)
+            self.pool.set_state(node, IDLE, now)
+        self.model.nodes_freed(self.pool)
+
+    # --- at the horizon ----------------------------------------------------------------------
+
+    def close_at_horizon(self, now: float) -> None:
+        """Account the phase open at the horizon (work in progress is kept, not lost)."""
+        elapsed = now - self.phase_start
+        if self.phase == WAITING:
+            self.waiting_hours += elapsed
+        elif self.phase == RESTARTING:
+            self.restart_hours += elapsed
+            self.exposed_hours += elapsed
+        elif self.phase == RUNNING:
+            self._close_segment(interrupted=False)
+        self.phase_start = now
+
+    def wall_hours(self, now: float) -> float:
+        """Time since the job started, up to its end or `now`."""
+        end = self.finished_at if self.finished_at is not None else now
+        return max(end - self.start_hours, 0.0) if now >= self.start_hours else 0.0

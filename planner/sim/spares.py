@@ -1,0 +1,208 @@
+"""Spare-part stock of one (SKU, part): shelf, orders, RMA returns, backorders, cannibalization.
+
+Inventory position = on hand + on order + in RMA - backorders. `base_stock` orders one unit per
+unit the position falls below the level (each unit with its own lead time, as Palm's theorem
+assumes); `s_S` orders up to S in one lot when the position is at or below s. Flows from a
+blocked vendor wait until the block ends; under a permanent block they are lost.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from planner.scenario.distributions import sample
+from planner.sim.shocks import DELIVERIES, ORDERS, RMA
+
+if TYPE_CHECKING:
+    from planner.sim.model import ClusterModel
+
+HOURS_PER_DAY = 24.0
+
+
+@dataclass(frozen=True)
+class ResolvedSparePolicy:
+    """A spare policy with every field filled from the scenario's default."""
+
+    initial_stock: int
+    policy: str
+    base_stock_level: int
+    reorder_point: int
+    order_up_to: int
+    lead_time_days: Any
+    rma_return_fraction: float
+    rma_turnaround_days: Any
+    cannibalize: bool
+
+
+class RepairTicket:
+    """A node waiting in the repair pipeline; may lend parts while it waits (cannibalization)."""
+
+    __slots__ = ("pool", "node", "waiting_for", "lent", "owed")
+
+    def __init__(self, pool: Any, node: int):
+        self.pool = pool
+        self.node = node
+        self.waiting_for: Inventory | None = None
+        self.lent: set[str] = set()
+        self.owed: list[Inventory] = []
+
+
+class Inventory:
+    """Stock of one part type for one SKU."""
+
+    def __init__(self, model: ClusterModel, sku: str, part: str, vendor: str, price_usd: float,
+                 policy: ResolvedSparePolicy):
+        self.model = model
+        self.env: simpy.Environment = model.env
+        self.sku, self.part, self.vendor = sku, part, vendor
+        self.price_usd = price_usd
+        self.policy = policy
+        self.on_hand = policy.initial_stock
+        self.on_order = 0
+        self.in_rma = 0
+        self.backorders: deque[simpy.Event] = deque()
+        self.retired_donors = 0
+        self.down_donors: list[RepairTicket] = []
+        self.consumed = 0
+        self.cannibalized = 0
+        self.ordered = 0
+        self.lost_in_block = 0
+        self.spend_usd = 0.0
+        self.stockout_hours = 0.0
+        self._stockout_since: float | None = None
+        self._retry_pending = False
+
+    # --- demand ----------------------------------------------------------------------------------
+
+    def position(self) -> int:
+        return self.on_hand + self.on_order + self.in_rma - len(self.backorders)
+
+    def request(self, ticket: RepairTicket) -> simpy.Event | None:
+        """A hard failure needs one part: None if served now, else an event fired when it is."""
+        draws = self.model.draws_spares
+        event = None
+        if self.on_hand > 0:
+            self.on_hand -= 1
+            self.consumed += 1
+        elif self.policy.cannibalize and self._cannibalize():
+            self.cannibalized += 1
+        else:
+            event = self.env.event()
+            self.backorders.append(event)
+            if self._stockout_since is None:
+                self._stockout_since = self.env.now
+        if draws.uniform() < self.policy.rma_return_fraction:
+            self._send_to_rma()
+        else:
+            self._reorder()
+        return event
+
+    def _cannibalize(self) -> bool:
+        if self.retired_donors > 0:
+            self.retired_donors -= 1
+            return True
+        while self.down_donors:
+            donor = self.down_donors.pop()
+            if donor.waiting_for is not None and donor.waiting_for is not self \
+                    and self.part not in donor.lent:
+                donor.lent.add(self.part)
+                donor.owed.append(self)
+                return True
+        return False
+
+    def offer_donor(self, ticket: RepairTicket) -> None:
+        """A node waiting for another part may lend this one."""
+        if self.policy.cannibalize and self.part not in ticket.lent:
+            self.down_donors.append(ticket)
+
+    def add_retired_node(self) -> None:
+        """A retired node's part becomes available to cannibalize."""
+        if self.policy.cannibalize:
+            self.retired_donors += 1
+
+    # --- supply ----------------------------------------------------------------------------------
+
+    def _reorder(self) -> None:
+        p = self.policy
+        position = self.position()
+        if p.policy == "base_stock":
+            quantity, lots = p.base_stock_level - position, "units"
+        else:
+            quantity, lots = (p.order_up_to - position, "one") if position <= p.reorder_point else (0, "")
+        if quantity <= 0:
+            return
+        now = self.env.now
+        reopen = self.model.shocks.blocked_until(self.vendor, self.part, ORDERS, now)
+        if reopen is not None:
+            if not math.isinf(reopen) and not self._retry_pending:
+                self._retry_pending = True
+                self.env.timeout(reopen - now).callbacks.append(self._retry)
+            return
+        price = self.price_usd * self.model.shocks.multiplier(
+            self.vendor, self.part, now, "price_multiplier")
+        lead_mult = self.model.shocks.multiplier(self.vendor, self.part, now, "lead_time_multiplier")
+        sizes = [1] * quantity if lots == "units" else [quantity]
+        rng = self.model.rng_spares
+        for size in sizes:
+            self.on_order += size
+            self.ordered += size
+            self.spend_usd += size * price
+            lead_hours = float(sample(p.lead_time_days, rng)) * HOURS_PER_DAY * lead_mult
+            self.env.timeout(lead_hours, value=size).callbacks.append(self._arrive)
+
+    def _retry(self, _event: simpy.Event) -> None:
+        self._retry_pending = False
+        self._reorder()
+
+    def _arrive(self, event: simpy.Event) -> None:
+        size = event.value
+        now = self.env.now
+        reopen = self.model.shocks.blocked_until(self.vendor, self.part, DELIVERIES, now)
+        if reopen is None:
+            self.on_order -= size
+            self._receive(size)
+        elif math.isinf(reopen):
+            self.on_order -= size
+            self.lost_in_block += size
+            self._reorder()
+        else:
+            self.env.timeout(reopen - now, value=size).callbacks.append(self._arrive)
+
+    def _send_to_rma(self) -> None:
+        self.in_rma += 1
+        turnaround = float(sample(self.policy.rma_turnaround_days, self.model.rng_spares))
+        self.env.timeout(turnaround * HOURS_PER_DAY).callbacks.append(self._rma_back)
+
+    def _rma_back(self, _event: simpy.Event) -> None:
+        now = self.env.now
+        reopen = self.model.shocks.blocked_until(self.vendor, self.part, RMA, now)
+        if reopen is None:
+            self.in_rma -= 1
+            self._receive(1)
+        elif math.isinf(reopen):
+            self.in_rma -= 1
+            self.lost_in_block += 1
+            self._reorder()
+        else:
+            self.env.timeout(reopen - now).callbacks.append(self._rma_back)
+
+    def _receive(self, size: int) -> None:
+        self.on_hand += size
+        while self.backorders and self.on_hand > 0:
+            self.on_hand -= 1
+            self.consumed += 1
+            self.backorders.popleft().succeed()
+        if not self.backorders and self._stockout_since is not None:
+            self.stockout_hours += self.env.now - self._stockout_since
+            self._stockout_since = None
+
+    def finish(self, now: float) -> None:
+        """Close an open stock-out at the horizon."""
+        if self._stockout_since is not None:
+            self.stockout_hours += now - self._stockout_since
+            self._stockout_since = now

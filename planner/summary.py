@@ -1,0 +1,84 @@
+"""Turn replications into summary.json's structure and into tidy tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from planner import __version__
+from planner.montecarlo import MonteCarloResult
+from planner.sim.repair import EVENT_COLUMNS
+from planner.stats import describe
+
+# metrics whose key after the prefix contains one more level (interruptions.by_category.gpu)
+_NESTED = {"interruptions": ("by_category",)}
+
+
+def _insert(tree: dict, key: str, value: Any) -> None:
+    head, _, rest = key.partition(".")
+    if not rest:
+        tree[head] = value
+        return
+    node = tree.setdefault(head, {})
+    sub, _, leaf = rest.partition(".")
+    if leaf and sub in _NESTED.get(head, ()):
+        node.setdefault(sub, {})[leaf] = value
+    else:
+        node[rest] = value
+
+
+def build_summary(mc: MonteCarloResult) -> dict[str, Any]:
+    """summary.json: per metric mean, std, p10, p50, p90, ci95 and n over replications."""
+    scenario = mc.loaded.scenario
+    keys: list[str] = []
+    for r in mc.results:
+        for k in r.metrics:
+            if k not in keys:
+                keys.append(k)
+    out: dict[str, Any] = {
+        "scenario": scenario.name,
+        "source": mc.loaded.source,
+        "overrides": list(mc.loaded.overrides),
+        "seed": scenario.seed,
+        "replications": len(mc.results),
+        "adaptive_stop": mc.adaptive_stop,
+        "horizon_days": scenario.horizon_days,
+        "version": __version__,
+        "checkpoint_interval_hours": {
+            job.name: interval for job, interval in zip(scenario.jobs, mc.setup.job_intervals_hours,
+                                                        strict=True)
+        },
+    }
+    for key in keys:
+        values = [r.metrics.get(key, float("nan")) for r in mc.results]
+        _insert(out, key, describe(values))
+    return out
+
+
+def metrics_table(mc: MonteCarloResult) -> pd.DataFrame:
+    """One row per replication, one column per flat metric."""
+    rows = [{"replication": r.replication, **r.metrics} for r in mc.results]
+    return pd.DataFrame(rows)
+
+
+def timeseries_table(mc: MonteCarloResult) -> pd.DataFrame:
+    """replication x sampled day: node states per pool, stock per part, job progress."""
+    frames = []
+    for r in mc.results:
+        frame = pd.DataFrame(r.timeseries)
+        frame.insert(0, "replication", r.replication)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def events_table(mc: MonteCarloResult) -> pd.DataFrame:
+    """Every node failure: replication, time, pool, node, category, kind, job, outcome, downtime."""
+    frames = []
+    for r in mc.results:
+        frame = pd.DataFrame.from_records(r.events, columns=list(EVENT_COLUMNS))
+        frame.insert(0, "replication", r.replication)
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=EVENT_COLUMNS)
+    table["time_days"] = table["time_hours"] / 24.0
+    return table.astype({"node": "int64", "replication": "int64"})
