@@ -1,0 +1,67 @@
+"""Shared builders: small scenarios written as dicts, validated through the real loader."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import yaml
+
+from planner.catalog.catalog import shipped_catalog
+from planner.scenario.loader import LoadedScenario, load_scenario_text
+
+BASE: dict[str, Any] = {
+    "name": "test",
+    "start_date": "2027-01-01",
+    "horizon_days": 100,
+    "seed": 7,
+    "simulation": {"replications": 2},
+    "cluster": {
+        "pools": [{"name": "p", "sku": "H800", "nodes": 50}],
+        "repair": {
+            "diagnosis_hours": 0,
+            "auto_repair_hours": 0,
+            "auto_repair_success_probability": 1.0,
+            "validation_hours": 0,
+            "hands_on_hours": 0,
+            "manual_fix_fail_probability": 0.0,
+        },
+        "spares": {"default": {"initial_stock": 1000, "policy": "base_stock",
+                               "lead_time_days": 1}},
+    },
+    "jobs": [],
+}
+
+
+def only_categories(rates: dict[str, float], hard: dict[str, float] | None = None) -> dict:
+    """A catalog patch that zeroes every failure category except `rates` (per 1000 node-days)."""
+    hard = hard or {}
+    patch = {}
+    for name in shipped_catalog().categories:
+        entry: dict[str, Any] = {"failure_rate_per_1000_node_days": rates.get(name, 0.0),
+                                 "hard_fraction": hard.get(name, 0.0)}
+        if name == "network_switch_cable":
+            entry["blast_fraction"] = 0.0
+        patch[name] = entry
+    return {"categories": patch}
+
+
+def make_scenario(**changes: Any) -> dict:
+    """BASE with top-level keys replaced (deep-copied)."""
+    data = copy.deepcopy(BASE)
+    data.update(copy.deepcopy(changes))
+    return data
+
+
+def load(data: dict, sets: tuple[str, ...] = ()) -> LoadedScenario:
+    return load_scenario_text(yaml.safe_dump(data, sort_keys=False), "test.yaml", sets)
+
+
+@pytest.fixture
+def write_yaml(tmp_path):
+    def _write(data: dict | str, name: str = "scenario.yaml"):
+        path = tmp_path / name
+        path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False))
+        return path
+    return _write

@@ -1,0 +1,125 @@
+"""Bad scenario files: one line naming file, line and field; exit code 2; no traceback."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = (ROOT / "scenarios" / "h800-10k.yaml").read_text()
+
+
+def _planner(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "planner.cli", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=120)
+
+
+def _edit(path_fn):
+    data = yaml.safe_load(EXAMPLE)
+    path_fn(data)
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+CASES = {
+    "wrong type": (
+        EXAMPLE.replace("nodes: 1280", "nodes: many"),
+        r"cluster\.pools\[0\]\.nodes: input should be a valid integer",
+    ),
+    "negative count": (
+        EXAMPLE.replace("nodes: 1280", "nodes: -4"),
+        r"cluster\.pools\[0\]\.nodes: must be >= 0",
+    ),
+    "zero job nodes": (
+        EXAMPLE.replace("nodes: 1024", "nodes: 0"),
+        r"jobs\[0\]\.nodes: must be > 0",
+    ),
+    "unknown sku": (
+        EXAMPLE.replace("sku: H800", "sku: H900"),
+        r"cluster\.pools\[0\]\.sku: unknown SKU 'H900'",
+    ),
+    "window dates out of order": (
+        EXAMPLE.replace("window_end_date: 2027-12-31", "window_end_date: 2026-12-31"),
+        r"supply_shocks\[0\]: window_end_date is before window_start_date",
+    ),
+    "unknown key": (
+        EXAMPLE.replace("horizon_days: 365", "horizon_days: 365\nhorizon_weeks: 52"),
+        r"horizon_weeks: unknown field",
+    ),
+    "unknown nested key": (
+        EXAMPLE.replace("      lemon_fraction:", "      lemmon_fraction: 0.1\n      lemon_fraction:"),
+        r"cluster\.pools\[0\]\.lemmon_fraction: unknown field",
+    ),
+    "malformed yaml": (
+        EXAMPLE.replace("  pools:\n", "  pools: [\n"),
+        r"malformed YAML",
+    ),
+    "bad distribution": (
+        EXAMPLE.replace("{dist: lognormal, median: 14, sigma: 0.5}", "{dist: poisson, mean: 3}"),
+        r"cluster\.spares\.default\.lead_time_days: ",
+    ),
+    "unknown pool in job": (
+        EXAMPLE.replace("pool: h800\n    nodes: 256", "pool: h900\n    nodes: 256"),
+        r"jobs\[1\]\.pool: unknown pool 'h900'",
+    ),
+    "job bigger than pool": (
+        EXAMPLE.replace("nodes: 1024", "nodes: 4096"),
+        r"jobs\[0\]\.nodes: 4096 nodes \+ 0 standby exceed pool 'h800'",
+    ),
+    "delivery before start": (
+        EXAMPLE.replace("      lemon_fraction:",
+                        "      deliveries: [{date: 2026-06-01, nodes: 8}]\n      lemon_fraction:"),
+        r"cluster\.pools\[0\]\.deliveries\[0\]\.date: 2026-06-01 is before start_date",
+    ),
+    "deliveries out of order": (
+        EXAMPLE.replace("      lemon_fraction:",
+                        "      deliveries: [{date: 2027-06-01, nodes: 8}, {date: 2027-03-01, nodes: 8}]"
+                        "\n      lemon_fraction:"),
+        r"cluster\.pools\[0\]: deliveries must be in date order",
+    ),
+    "not a mapping": ("- just\n- a list\n", r"a scenario must be a YAML mapping"),
+    "duplicate key": (
+        EXAMPLE.replace("horizon_days: 365", "horizon_days: 365\nhorizon_days: 30"),
+        r"malformed YAML: duplicate key 'horizon_days'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_file_gives_one_line_error_and_exit_2(case, tmp_path):
+    text, pattern = CASES[case]
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    for args in (("validate",), ("run", "--out", str(tmp_path / "out"))):
+        proc = _planner(args[0], str(path), *args[1:])
+        assert proc.returncode == 2, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1, proc.stderr
+        assert lines[0].startswith(f"{path}:") or lines[0].startswith(f"{path} "), lines[0]
+        assert re.search(pattern, lines[0]), lines[0]
+        assert "Traceback" not in proc.stderr
+        assert not (tmp_path / "out").exists(), "nothing may be written for a bad input"
+
+
+def test_error_names_the_line_of_the_field(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(CASES["negative count"][0])
+    line = next(i for i, text in enumerate(CASES["negative count"][0].splitlines(), 1)
+                if "nodes: -4" in text)
+    proc = _planner("validate", str(path))
+    assert proc.stderr.startswith(f"{path}:{line} cluster.pools[0].nodes: must be >= 0")
+
+
+def test_missing_file_and_bad_override(tmp_path):
+    proc = _planner("validate", str(tmp_path / "nope.yaml"))
+    assert proc.returncode == 2 and "file not found" in proc.stderr
+    good = tmp_path / "good.yaml"
+    good.write_text(EXAMPLE)
+    proc = _planner("validate", str(good), "--set", "cluster.pools[5].nodes=3")
+    assert proc.returncode == 2 and "no list element [5]" in proc.stderr
+    proc = _planner("validate", str(good), "--set", "cluster.pools[0].nodes=-3")
+    assert proc.returncode == 2 and "cluster.pools[0].nodes: must be >= 0" in proc.stderr
