@@ -112,12 +112,12 @@ class JobRunner:
             victims = self.model.preemptible(self)
             if sum(len(v.assigned) + len(v.standby) for v in victims) >= need:
                 for victim in victims:
-                    for node in sorted(victim.standby | victim.assigned):
-                        if need == 0:
-                            break
-                        was_running = node in victim.assigned
+                    while need > 0 and (victim.standby or victim.assigned):
+                        # a victim's standby nodes go first; set.pop() on ints is deterministic
+                        from_standby = bool(victim.standby)
+                        node = (victim.standby if from_standby else victim.assigned).pop()
                         victim.lose_node(node)
-                        if was_running:
+                        if not from_standby:
                             victim.interrupt(PREEMPTION)
                         self._assign(node)
                         need -= 1

@@ -184,6 +184,7 @@ class ClusterModel:
         self.pool_setups = setup.pools
         self._weibull: list[WeibullClocks] = []
         self.jobs: list[JobRunner] = []
+        self._jobs_by_pool: dict[str, list[JobRunner]] = {}
         pool_rngs = rng_fail.spawn(len(setup.pools))
         for ps, prng in zip(setup.pools, pool_rngs, strict=True):
             lemon = rng_lemon.random(ps.capacity) < ps.lemon_fraction
@@ -207,6 +208,9 @@ class ClusterModel:
             pool, ps = pool_by_name[spec.pool]
             start = 0.0 if spec.start_date is None else scenario.hours_since_start(spec.start_date)
             self.jobs.append(JobRunner(self, index, spec, pool, ps.gpus_per_node, start, interval))
+        # jobs of each pool, highest priority first (ties: scenario order)
+        for job in sorted(self.jobs, key=lambda j: (-j.spec.priority, j.index)):
+            self._jobs_by_pool.setdefault(job.pool.name, []).append(job)
         self.timeseries: dict[str, list] = {}
         self.env.process(self._sampler(scenario.simulation.timeseries_step_days * HOURS_PER_DAY))
 
@@ -233,12 +237,14 @@ class ClusterModel:
 
     def nodes_freed(self, pool: PoolState) -> None:
         """Idle nodes appeared in `pool`: wake waiting jobs by priority, then fill standbys."""
-        jobs = sorted((j for j in self.jobs if j.pool is pool), key=lambda j: -j.spec.priority)
-        waiting = [j for j in jobs if j.phase == WAITING and j.wake is not None]
-        for job in waiting:
-            if not job.wake.triggered:
-                job.wake.succeed()
-        if waiting:
+        jobs = self._jobs_by_pool.get(pool.name, ())
+        woke = False
+        for job in jobs:
+            if job.phase == WAITING and job.wake is not None:
+                woke = True
+                if not job.wake.triggered:
+                    job.wake.succeed()
+        if woke:
             return
         for job in jobs:
             while job.standby_deficit() > 0:
@@ -249,9 +255,10 @@ class ClusterModel:
 
     def preemptible(self, job: JobRunner) -> list[JobRunner]:
         """Lower-priority jobs of the same pool holding nodes, lowest priority first."""
-        others = [j for j in self.jobs if j.pool is job.pool and j.spec.priority < job.spec.priority
-                  and (j.assigned or j.standby)]
-        return sorted(others, key=lambda j: (j.spec.priority, j.index))
+        others = [j for j in self._jobs_by_pool[job.pool.name]
+                  if j.spec.priority < job.spec.priority and (j.assigned or j.standby)]
+        others.reverse()
+        return others
 
     def job_started(self, job: JobRunner) -> None:
         """Hook for a job that has just been submitted (kept for symmetry with nodes_freed)."""

@@ -1,0 +1,138 @@
+"""Simulator benchmark: one-year replications at 10,240 and 102,400 GPUs against bare SimPy.
+
+Each case runs in a fresh child process pinned to one core. The child times `reps`
+replications of the scenario, then runs the same number of events in bare SimPy (timeouts
+only, 64 processes) in the same process, so the events-per-second ratio is measured in one run.
+Peak memory is the child's maximum resident set (interpreter and imports included).
+
+    python benchmarks/bench_sim.py            # print the table
+    python benchmarks/bench_sim.py --update   # also rewrite the section in BENCHMARKS.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = {
+    "10,240 GPUs (1,280 nodes)": ("scenarios/h800-10k.yaml", 0.5),
+    "102,400 GPUs (12,800 nodes)": ("benchmarks/h800-100k.yaml", 5.0),
+}
+BARE_PROCESSES = 64
+MEMORY_TARGET_MB = 500
+RATIO_TARGET = 0.5
+BEGIN, END = "<!-- bench_sim:begin -->", "<!-- bench_sim:end -->"
+
+
+def bare_simpy_seconds(n_events: int) -> tuple[float, int]:
+    """Time `n_events` timeouts in bare SimPy; returns (seconds, events scheduled)."""
+    import simpy
+
+    env = simpy.Environment()
+    rnd = random.Random(1)
+    per_process = max(n_events // BARE_PROCESSES, 1)
+
+    def ticker():
+        for _ in range(per_process):
+            yield env.timeout(rnd.expovariate(1.0))
+
+    for _ in range(BARE_PROCESSES):
+        env.process(ticker())
+    start = time.perf_counter()
+    env.run()
+    return time.perf_counter() - start, next(env._eid)
+
+
+def child(scenario: str, reps: int) -> dict:
+    """Runs inside the pinned child process."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    from planner.scenario.loader import load_scenario
+    from planner.sim.model import build_setup, simulate
+
+    loaded = load_scenario(ROOT / scenario)
+    setup = build_setup(loaded.scenario, loaded.catalog)
+    walls, events = [], []
+    for i in range(reps):
+        start = time.perf_counter()
+        result = simulate(setup, i)
+        walls.append(time.perf_counter() - start)
+        events.append(result.sim_events)
+    bare_events_target = int(statistics.median(events))
+    bare = [bare_simpy_seconds(bare_events_target) for _ in range(3)]
+    bare_wall = min(b[0] for b in bare)
+    return {
+        "walls_s": walls,
+        "events": events,
+        "bare_wall_s": bare_wall,
+        "bare_events": bare[0][1],
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def run_case(scenario: str, reps: int) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", scenario, "--reps", str(reps)],
+                          capture_output=True, text=True, cwd=ROOT, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def table(results: dict[str, dict], reps: int) -> str:
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, Python "
+        f"{platform.python_version()}, {os.cpu_count()} cores, each case in a child process pinned "
+        f"to one core; {reps} replications per case (wall = median, events = median).",
+        "",
+        "| case | wall per replication | target | events | model events/s | bare SimPy events/s "
+        "| ratio (target >= 0.5) | peak memory (target < 500 MB) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in results.items():
+        wall = statistics.median(r["walls_s"])
+        events = statistics.median(r["events"])
+        model_rate = events / wall
+        bare_rate = r["bare_events"] / r["bare_wall_s"]
+        ratio = model_rate / bare_rate
+        target = CASES[name][1]
+        lines.append(
+            f"| {name}, 365 days | {wall:.3f} s | < {target:g} s {'met' if wall < target else 'MISSED'} "
+            f"| {events:,.0f} | {model_rate:,.0f} | {bare_rate:,.0f} | {ratio:.2f} "
+            f"{'met' if ratio >= RATIO_TARGET else 'MISSED'} | {r['peak_mb']:.0f} MB "
+            f"{'met' if r['peak_mb'] < MEMORY_TARGET_MB else 'MISSED'} |")
+    return "\n".join(lines)
+
+
+def update_benchmarks_md(section: str) -> None:
+    path = ROOT / "BENCHMARKS.md"
+    text = path.read_text()
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    path.write_text(text[:start] + "\n" + section + "\n" + text[end:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--child")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--update", action="store_true")
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.reps)))
+        return
+    results = {name: run_case(path, args.reps) for name, (path, _) in CASES.items()}
+    section = table(results, args.reps)
+    print(section)
+    if args.update:
+        update_benchmarks_md(section)
+
+
+if __name__ == "__main__":
+    main()
