@@ -55,14 +55,17 @@ class PoolState:
         old = self.state[node]
         if old == new:
             return
-        self._advance(now)
+        c = self.count
+        dt = now - self._t
+        if dt > 0:
+            self.healthy_node_hours += dt * (c[IDLE] + c[BUSY] + c[STANDBY])
+            self.installed_node_hours += dt * (self.capacity - c[ABSENT])
+            self._t = now
         self.state[node] = new
-        self.count[old] -= 1
-        self.count[new] += 1
-        was_repair = old in (DOWN, WAIT_PART)
-        is_repair = new in (DOWN, WAIT_PART)
-        if was_repair != is_repair:
-            self.backlog.change(1 if is_repair else -1)
+        c[old] -= 1
+        c[new] += 1
+        if (old >= DOWN and old <= WAIT_PART) != (new >= DOWN and new <= WAIT_PART):
+            self.backlog.change(1 if new in (DOWN, WAIT_PART) else -1)
         if new == IDLE:
             self.idle_stack.append(node)
 

@@ -93,13 +93,26 @@ class JobRunner:
         self.pool.job[node] = self.index
         self.assigned.add(node)
 
-    def _fill(self) -> float:
-        """Take nodes from standby, then the pool, then lower-priority jobs; return extra hours."""
+    def can_restart(self) -> bool:
+        """Whether standby, idle and (if allowed) preemptible nodes cover what the job lacks."""
+        need = self.nodes_needed - len(self.assigned)
+        have = len(self.standby) + self.pool.idle_count()
+        if have >= need:
+            return True
+        if not self.spec.preempt_lower_priority:
+            return False
+        victims = self.model.preemptible(self)
+        return have + sum(len(v.assigned) + len(v.standby) for v in victims) >= need
+
+    def _fill(self) -> float | None:
+        """Gang allocation: take every missing node at once (standby, then idle, then from
+        lower-priority jobs) and return the extra restart hours, or None and take nothing."""
+        if not self.can_restart():
+            return None
         extra = 0.0
         need = self.nodes_needed - len(self.assigned)
         while need > 0 and self.standby:
-            node = self.standby.pop()
-            self._assign(node)
+            self._assign(self.standby.pop())
             need -= 1
         while need > 0:
             node = self.pool.take_idle()
@@ -108,20 +121,18 @@ class JobRunner:
             self._assign(node)
             extra = self.spec.host_selection_hours
             need -= 1
-        if need > 0 and self.spec.preempt_lower_priority:
-            victims = self.model.preemptible(self)
-            if sum(len(v.assigned) + len(v.standby) for v in victims) >= need:
-                for victim in victims:
-                    while need > 0 and (victim.standby or victim.assigned):
-                        # a victim's standby nodes go first; set.pop() on ints is deterministic
-                        from_standby = bool(victim.standby)
-                        node = (victim.standby if from_standby else victim.assigned).pop()
-                        victim.lose_node(node)
-                        if not from_standby:
-                            victim.interrupt(PREEMPTION)
-                        self._assign(node)
-                        need -= 1
-                extra = self.spec.host_selection_hours + self.spec.preemption_hours
+        if need > 0:
+            for victim in self.model.preemptible(self):
+                while need > 0 and (victim.standby or victim.assigned):
+                    # a victim's standby nodes go first; set.pop() on ints is deterministic
+                    from_standby = bool(victim.standby)
+                    node = (victim.standby if from_standby else victim.assigned).pop()
+                    victim.lose_node(node)
+                    if not from_standby:
+                        victim.interrupt(PREEMPTION)
+                    self._assign(node)
+                    need -= 1
+            extra = self.spec.host_selection_hours + self.spec.preemption_hours
         return extra
 
     def _refill_standby(self) -> None:
@@ -143,11 +154,11 @@ class JobRunner:
         while True:
             self._set_phase(WAITING)
             extra = self._fill()
-            while len(self.assigned) < self.nodes_needed:
+            while extra is None:
                 self.wake = env.event()
                 yield self.wake
                 self.wake = None
-                extra = max(extra, self._fill())
+                extra = self._fill()
             self.waiting_hours += env.now - self.phase_start
             self._refill_standby()
             restart = extra + (0.0 if first_start else self.spec.restart_hours)

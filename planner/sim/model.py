@@ -18,7 +18,7 @@ from planner.catalog.catalog import Catalog
 from planner.scenario.distributions import Lognormal
 from planner.scenario.schema import Job, Scenario
 from planner.sim.checkpoint import daly_interval_hours
-from planner.sim.draws import Draws
+from planner.sim.draws import Draws, sampler
 from planner.sim.failures import WeibullClocks, poisson_stream
 from planner.sim.fleet import ABSENT, IDLE, Backlog, PoolState
 from planner.sim.jobs import PREEMPTION, WAITING, JobRunner
@@ -177,6 +177,14 @@ class ClusterModel:
         self.misdiagnosis_probability = self.repair.misdiagnosis_probability
         self.misdiagnosis_refail_hours = self.repair.misdiagnosis_refail_hours
         self.technicians = simpy.Resource(self.env, capacity=self.repair.technicians)
+        rp, draws = self.repair, self.draws_repair
+        self.diagnosis = sampler(rp.diagnosis_hours, draws)
+        self.auto_repair = sampler(rp.auto_repair_hours, draws)
+        self.validation = sampler(rp.validation_hours, draws)
+        self.hands_on = {
+            c.name: sampler(rp.hands_on_hours or c.repair_hours, draws)
+            for ps in setup.pools for c in ps.categories
+        }
         self.shocks = ShockBook(sample_shocks(scenario, rng_shock))
         self.backlog = Backlog()
         self.events: list[list] = []
@@ -238,14 +246,14 @@ class ClusterModel:
     def nodes_freed(self, pool: PoolState) -> None:
         """Idle nodes appeared in `pool`: wake waiting jobs by priority, then fill standbys."""
         jobs = self._jobs_by_pool.get(pool.name, ())
-        woke = False
+        waiting = False
         for job in jobs:
             if job.phase == WAITING and job.wake is not None:
-                woke = True
-                if not job.wake.triggered:
+                waiting = True
+                if not job.wake.triggered and job.can_restart():
                     job.wake.succeed()
-        if woke:
-            return
+        if waiting:
+            return  # idle nodes are kept for waiting jobs, not given to standbys
         for job in jobs:
             while job.standby_deficit() > 0:
                 node = pool.take_idle()

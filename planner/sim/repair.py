@@ -8,11 +8,9 @@ leaves the faulty one in service, where it fails again.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from planner.scenario.distributions import Lognormal, sample
 from planner.sim.fleet import BUSY, DOWN, HEALTHY, IDLE, RETIRED, STANDBY, WAIT_PART, PoolState
 from planner.sim.spares import RepairTicket
 
@@ -104,22 +102,16 @@ def _random_healthy(model: ClusterModel, pool: PoolState, exclude: int) -> int |
     return None
 
 
-def _hands_on_hours(model: ClusterModel, cat: CategoryParams) -> float:
-    dist = model.repair.hands_on_hours or cat.repair_hours
-    if isinstance(dist, Lognormal):
-        return dist.median * math.exp(dist.sigma * model.rng_repair.standard_normal())
-    return float(sample(dist, model.rng_repair))
-
-
 def _manual(model: ClusterModel, cat: CategoryParams):
     """Technician repairs until one holds; each is followed by validation."""
-    env, rp, draws = model.env, model.repair, model.draws_repair
+    env, draws = model.env, model.draws_repair
+    hands_on, fail_probability = model.hands_on[cat.name], model.repair.manual_fix_fail_probability
     while True:
         with model.technicians.request() as request:
             yield request
-            yield env.timeout(_hands_on_hours(model, cat))
-        yield env.timeout(float(sample(rp.validation_hours, model.rng_repair)))
-        if draws.uniform() >= rp.manual_fix_fail_probability:
+            yield env.timeout(hands_on())
+        yield env.timeout(model.validation())
+        if draws.uniform() >= fail_probability:
             return
 
 
@@ -151,16 +143,16 @@ def _wait_for_parts(model: ClusterModel, pool: PoolState, node: int, cat: Catego
 def repair(model: ClusterModel, pool: PoolState, node: int, cat: CategoryParams, hard: bool,
            record: list, no_fault: bool = False):
     """The repair pipeline of one failed node; ends by returning it to service or retiring it."""
-    env, rp, draws, rng = model.env, model.repair, model.draws_repair, model.rng_repair
+    env, rp = model.env, model.repair
     start = env.now
     part_wait = 0.0
-    yield env.timeout(float(sample(rp.diagnosis_hours, rng)))
+    yield env.timeout(model.diagnosis())
     if no_fault:
-        yield env.timeout(float(sample(rp.validation_hours, rng)))
+        yield env.timeout(model.validation())
         outcome = "no_fault_found"
     elif not hard:
-        yield env.timeout(float(sample(rp.auto_repair_hours, rng)))
-        if draws.uniform() < rp.auto_repair_success_probability:
+        yield env.timeout(model.auto_repair())
+        if model.draws_repair.uniform() < rp.auto_repair_success_probability:
             outcome = "auto_repair"
         else:
             yield from _manual(model, cat)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from planner.scenario.distributions import sample
+from planner.sim.draws import sampler
 from planner.sim.shocks import DELIVERIES, ORDERS, RMA
 
 if TYPE_CHECKING:
@@ -76,6 +76,8 @@ class Inventory:
         self.stockout_hours = 0.0
         self._stockout_since: float | None = None
         self._retry_pending = False
+        self._lead_time_days = sampler(policy.lead_time_days, model.draws_spares)
+        self._rma_turnaround_days = sampler(policy.rma_turnaround_days, model.draws_spares)
 
     # --- demand ----------------------------------------------------------------------------------
 
@@ -147,12 +149,11 @@ class Inventory:
             self.vendor, self.part, now, "price_multiplier")
         lead_mult = self.model.shocks.multiplier(self.vendor, self.part, now, "lead_time_multiplier")
         sizes = [1] * quantity if lots == "units" else [quantity]
-        rng = self.model.rng_spares
         for size in sizes:
             self.on_order += size
             self.ordered += size
             self.spend_usd += size * price
-            lead_hours = float(sample(p.lead_time_days, rng)) * HOURS_PER_DAY * lead_mult
+            lead_hours = self._lead_time_days() * HOURS_PER_DAY * lead_mult
             self.env.timeout(lead_hours, value=size).callbacks.append(self._arrive)
 
     def _retry(self, _event: simpy.Event) -> None:
@@ -175,8 +176,7 @@ class Inventory:
 
     def _send_to_rma(self) -> None:
         self.in_rma += 1
-        turnaround = float(sample(self.policy.rma_turnaround_days, self.model.rng_spares))
-        self.env.timeout(turnaround * HOURS_PER_DAY).callbacks.append(self._rma_back)
+        self.env.timeout(self._rma_turnaround_days() * HOURS_PER_DAY).callbacks.append(self._rma_back)
 
     def _rma_back(self, _event: simpy.Event) -> None:
         now = self.env.now
