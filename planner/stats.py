@@ -19,10 +19,7 @@ def describe(values: Sequence[float]) -> dict[str, float | int | list | None]:
                 "ci95": None}
     mean = float(finite.mean())
     std = float(finite.std(ddof=1)) if n > 1 else 0.0
-    if n > 1:
-        half = float(sps.t.ppf(0.975, n - 1)) * std / math.sqrt(n)
-    else:
-        half = math.inf
+    half = float(sps.t.ppf(0.975, n - 1)) * std / math.sqrt(n) if n > 1 else math.inf
     p10, p50, p90 = (float(v) for v in np.percentile(finite, [10, 50, 90]))
     ci = [mean - half, mean + half] if math.isfinite(half) else None
     return {"n": n, "mean": mean, "std": std, "p10": p10, "p50": p50, "p90": p90, "ci95": ci}

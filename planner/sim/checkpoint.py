@@ -27,7 +27,9 @@ def daly_interval_hours(write_hours: float, mtbf_hours: float) -> float:
     return math.sqrt(2.0 * d * m) * (1.0 + math.sqrt(x) / 3.0 + x / 9.0) - d
 
 
-def expected_ettr(interval_hours: float, write_hours: float, restart_hours: float, rate_per_hour: float) -> float:
+def expected_ettr(
+    interval_hours: float, write_hours: float, restart_hours: float, rate_per_hour: float
+) -> float:
     """Closed-form ETTR for exponential failures hitting compute, writes and restarts alike.
 
     A segment of `interval + write` hours completes in expected time
