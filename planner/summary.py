@@ -82,3 +82,48 @@ def events_table(mc: MonteCarloResult) -> pd.DataFrame:
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=EVENT_COLUMNS)
     table["time_days"] = table["time_hours"] / 24.0
     return table.astype({"node": "int64", "replication": "int64"})
+
+
+def shocks_table(mc: MonteCarloResult) -> pd.DataFrame:
+    """The supply shocks that happened in each replication, with their dates."""
+    start = mc.loaded.scenario.start_date
+    rows = []
+    for r in mc.results:
+        for name, vendor, start_h, end_h in r.shocks:
+            rows.append({
+                "replication": r.replication, "shock": name, "vendor": vendor,
+                "start_day": start_h / 24.0,
+                "end_day": end_h / 24.0 if end_h != float("inf") else None,
+                "start_date": (pd.Timestamp(start) + pd.Timedelta(hours=start_h)).date().isoformat(),
+                "permanent": end_h == float("inf"),
+            })
+    columns = ["replication", "shock", "vendor", "start_day", "end_day", "start_date", "permanent"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def inputs_record(mc: MonteCarloResult) -> dict[str, Any]:
+    """Every input used: the validated scenario (defaults filled in) and the catalog entries it
+    uses, each number with its source."""
+    scenario, catalog = mc.loaded.scenario, mc.loaded.catalog
+    skus = {p.sku for p in scenario.cluster.pools}
+
+    def sourced(obj: Any) -> Any:
+        if hasattr(obj, "value") and hasattr(obj, "source"):
+            return {"value": obj.value, "source": obj.source}
+        if isinstance(obj, dict):
+            return {k: sourced(v) for k, v in obj.items()}
+        return obj
+
+    def entry(obj: Any) -> dict[str, Any]:
+        return {k: sourced(v) for k, v in vars(obj).items()}
+
+    return {
+        "scenario": scenario.model_dump(mode="json"),
+        "catalog": {
+            "skus": {name: entry(catalog.skus[name]) for name in sorted(skus)},
+            "categories": {name: entry(c) for name, c in catalog.categories.items()},
+            "parts": {name: entry(p) for name, p in catalog.parts.items()},
+        },
+        "checkpoint_interval_hours": dict(zip([j.name for j in scenario.jobs],
+                                              mc.setup.job_intervals_hours, strict=True)),
+    }

@@ -155,6 +155,7 @@ class ReplicationResult:
     timeseries: dict[str, list]
     events: list[tuple]
     sim_events: int
+    shocks: tuple[tuple[str, str, float, float], ...] = ()  # (name, vendor, start h, end h)
 
 
 class ClusterModel:
@@ -332,8 +333,9 @@ class ClusterModel:
             inv.finish(horizon)
         if not self.timeseries["day"] or self.timeseries["day"][-1] * HOURS_PER_DAY < horizon:
             self._snapshot()
+        shocks = tuple((w.name, w.vendor, w.start_hours, w.end_hours) for w in self.shocks.windows)
         return ReplicationResult(self.replication, self._metrics(horizon), self.timeseries,
-                                 [tuple(r) for r in self.events], sim_events)
+                                 [tuple(r) for r in self.events], sim_events, shocks)
 
     def _metrics(self, horizon: float) -> dict[str, float]:
         m: dict[str, float] = {}
