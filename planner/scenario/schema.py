@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from planner.scenario.distributions import AnyDist, as_distribution
+from planner.scenario.distributions import AnyDist, Fixed, as_distribution
 
 Duration = Annotated[AnyDist, BeforeValidator(as_distribution)]
 Probability = Annotated[float, Field(ge=0, le=1)]
@@ -186,7 +186,7 @@ class RepairPolicy(Strict):
     """The repair pipeline: diagnosis, automated repair, escalation to a technician crew."""
 
     diagnosis_hours: Duration = Field(
-        default_factory=lambda: as_distribution(0.5), description="Time to diagnose a failure."
+        default_factory=lambda: Fixed(value=0.5), description="Time to diagnose a failure."
     )
     misdiagnosis_probability: Probability = Field(
         0.0, description="Chance the wrong node is blamed: a healthy node goes to repair and the "
@@ -196,7 +196,7 @@ class RepairPolicy(Strict):
         6.0, gt=0, description="Mean time until a misdiagnosed faulty node fails again, hours."
     )
     auto_repair_hours: Duration = Field(
-        default_factory=lambda: as_distribution(0.5),
+        default_factory=lambda: Fixed(value=0.5),
         description="Automated remediation (reset, reboot, reimage) time.",
     )
     auto_repair_success_probability: Probability = Field(
@@ -207,7 +207,7 @@ class RepairPolicy(Strict):
         0.1, description="Chance a manual repair did not hold and must be redone."
     )
     validation_hours: Duration = Field(
-        default_factory=lambda: as_distribution(2.0),
+        default_factory=lambda: Fixed(value=2.0),
         description="Burn-in / validation after a manual repair.",
     )
     hands_on_hours: Duration | None = Field(

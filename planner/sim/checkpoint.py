@@ -57,6 +57,8 @@ def split_segment(elapsed_hours: float, interval_hours: float, write_hours: floa
     """Split `elapsed` hours of a segment that started right after a (re)start or checkpoint."""
     if interval_hours <= 0:  # continuous, free checkpointing
         return SegmentOutcome(elapsed_hours, 0.0, 0.0)
+    if math.isinf(interval_hours):  # never checkpoints: everything since the start is unsaved
+        return SegmentOutcome(0.0, elapsed_hours, 0.0)
     cycle = interval_hours + write_hours
     done = math.floor(elapsed_hours / cycle)
     rest = elapsed_hours - done * cycle

@@ -135,7 +135,19 @@ class JobRunner:
             extra = self.spec.host_selection_hours + self.spec.preemption_hours
         return extra
 
+    def _release_all(self) -> None:
+        """Give every held node (assigned and standby) back to the pool."""
+        if not (self.assigned or self.standby):
+            return
+        now = self.env.now
+        for node in sorted(self.assigned | self.standby):
+            self.lose_node(node)
+            self.pool.set_state(node, IDLE, now)
+        self.model.nodes_freed(self.pool)
+
     def _refill_standby(self) -> None:
+        if self.model.pool_has_waiting_job(self.pool, other_than=self):
+            return
         while self.standby_deficit() > 0:
             node = self.pool.take_idle()
             if node is None:
@@ -155,7 +167,9 @@ class JobRunner:
             self._set_phase(WAITING)
             extra = self._fill()
             while extra is None:
+                # gang scheduling: a job that cannot restart holds no nodes (no deadlocks)
                 self.wake = env.event()
+                self._release_all()
                 yield self.wake
                 self.wake = None
                 extra = self._fill()
@@ -202,11 +216,7 @@ class JobRunner:
     def _finish(self) -> None:
         self.finished_at = self.env.now
         self.phase = DONE
-        now = self.env.now
-        for node in sorted(self.assigned | self.standby):
-            self.lose_node(node)
-            self.pool.set_state(node, IDLE, now)
-        self.model.nodes_freed(self.pool)
+        self._release_all()
 
     # --- at the horizon ----------------------------------------------------------------------
 

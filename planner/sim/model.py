@@ -272,16 +272,22 @@ class ClusterModel:
     def job_started(self, job: JobRunner) -> None:
         """Hook for a job that has just been submitted (kept for symmetry with nodes_freed)."""
 
-    def should_retire(self, pool: PoolState, node: int, now: float) -> bool:
-        """Record a failure of `node`; True when the pool's retirement rule is met."""
+    def should_retire(self, pool: PoolState, node: int, failed_at: float, now: float) -> bool:
+        """Record a failure of `node` at `failed_at`; at its repair end (`now`), True when the
+        pool's rule (that many failures within the window before now) is met."""
         ps = self.pool_setups[self.pools.index(pool)]
         if ps.retire_failures is None:
             return False
         history = pool.failure_times.setdefault(node, [])
-        history.append(now)
+        history.append(failed_at)
         cutoff = now - ps.retire_window_hours
         history[:] = [t for t in history if t >= cutoff]
         return len(history) >= ps.retire_failures
+
+    def pool_has_waiting_job(self, pool: PoolState, other_than: JobRunner | None = None) -> bool:
+        """Whether a job of `pool` (other than `other_than`) waits for nodes."""
+        return any(j is not other_than and j.phase == WAITING and j.wake is not None
+                   for j in self._jobs_by_pool.get(pool.name, ()))
 
     # --- spares ----------------------------------------------------------------------------------
 
@@ -372,7 +378,8 @@ class ClusterModel:
                 pool.healthy_node_hours / pool.installed_node_hours
                 if pool.installed_node_hours > 0 else math.nan)
             m[f"nodes_retired.{pool.name}"] = float(pool.count[6])
-            m[f"node_failures.{pool.name}"] = float(sum(1 for e in self.events if e[1] == pool.name))
+            m[f"node_failures.{pool.name}"] = float(
+                sum(1 for e in self.events if e[1] == pool.name and e[4] != MISDIAGNOSIS))
         spend = 0.0
         for (sku, part), inv in self._inventories.items():
             m[f"stockout_days.{sku}/{part}"] = inv.stockout_hours / HOURS_PER_DAY

@@ -64,20 +64,24 @@ def on_failure(model: ClusterModel, pool: PoolState, node: int, cat: CategoryPar
         last = min(first + cat.blast_radius_nodes, pool.capacity)
         hit = [n for n in range(first, last) if pool.state[n] in HEALTHY]
     for victim in hit:
+        if pool.state[victim] not in HEALTHY:  # drained meanwhile by a misdiagnosis of this event
+            continue
         hard = draws.uniform() < cat.hard_fraction
         if model.misdiagnosis_probability > 0 and draws.uniform() < model.misdiagnosis_probability:
-            _misdiagnose(model, pool, victim, cat)
+            _misdiagnose(model, pool, victim, cat, exclude=hit)
             continue
         job = take_down(model, pool, victim, cat.name)
         record = model.record_failure(pool, victim, cat.name, "hard" if hard else "transient", job)
         model.env.process(repair(model, pool, victim, cat, hard, record))
 
 
-def _misdiagnose(model: ClusterModel, pool: PoolState, faulty: int, cat: CategoryParams) -> None:
-    """The failure stops the faulty node's job, but a healthy node is blamed and drained."""
+def _misdiagnose(model: ClusterModel, pool: PoolState, faulty: int, cat: CategoryParams,
+                 exclude: list[int]) -> None:
+    """The failure stops the faulty node's job, but a healthy node (not hit by this event) is
+    blamed and drained."""
     if pool.state[faulty] == BUSY:
         model.jobs[pool.job[faulty]].interrupt(cat.name)
-    wrong = _random_healthy(model, pool, exclude=faulty)
+    wrong = _random_healthy(model, pool, exclude=set(exclude))
     if wrong is not None:
         job = take_down(model, pool, wrong, MISDIAGNOSIS)
         record = model.record_failure(pool, wrong, cat.name, MISDIAGNOSIS, job)
@@ -94,10 +98,10 @@ def _refail(model: ClusterModel, pool: PoolState, node: int, cat: CategoryParams
         model.env.process(repair(model, pool, node, cat, hard, record))
 
 
-def _random_healthy(model: ClusterModel, pool: PoolState, exclude: int) -> int | None:
+def _random_healthy(model: ClusterModel, pool: PoolState, exclude: set[int]) -> int | None:
     for _ in range(32):
         n = model.draws_repair.index(pool.capacity)
-        if n != exclude and pool.state[n] in HEALTHY:
+        if n not in exclude and pool.state[n] in HEALTHY:
             return n
     return None
 
@@ -116,25 +120,26 @@ def _manual(model: ClusterModel, cat: CategoryParams):
 
 
 def _wait_for_parts(model: ClusterModel, pool: PoolState, node: int, cat: CategoryParams):
-    """Take the part (and any part this node lent while waiting); returns hours waited."""
+    """Take the part; also wait for any part this node lent while it waited (cannibalization).
+    Returns the hours waited."""
     ticket = RepairTicket(pool, node)
+    inventory = model.inventory(pool.sku, cat.part)
+    event = inventory.request(ticket)
+    pending = [] if event is None else [(inventory, event)]
     waited = 0.0
-    pending = [model.inventory(pool.sku, cat.part)]
     while pending:
-        inventory = pending.pop(0)
-        event = inventory.request(ticket)
-        if event is None:
-            continue
-        start = model.env.now
-        pool.set_state(node, WAIT_PART, start)
-        ticket.waiting_for = inventory
-        for other in model.inventories_of(pool.sku):
-            if other is not inventory:
-                other.offer_donor(ticket)
-        yield event
-        ticket.waiting_for = None
-        pool.set_state(node, DOWN, model.env.now)
-        waited += model.env.now - start
+        inventory, event = pending.pop(0)
+        if not event.triggered:
+            start = model.env.now
+            pool.set_state(node, WAIT_PART, start)
+            ticket.waiting_for = inventory
+            for other in model.inventories_of(pool.sku):
+                if other is not inventory:
+                    other.offer_donor(ticket)
+            yield event
+            ticket.waiting_for = None
+            pool.set_state(node, DOWN, model.env.now)
+            waited += model.env.now - start
         pending.extend(ticket.owed)
         ticket.owed.clear()
     return waited
@@ -162,7 +167,7 @@ def repair(model: ClusterModel, pool: PoolState, node: int, cat: CategoryParams,
         yield from _manual(model, cat)
         outcome = "part_replaced"
     now = env.now
-    if not no_fault and model.should_retire(pool, node, now):
+    if not no_fault and model.should_retire(pool, node, record[0], now):
         pool.set_state(node, RETIRED, now)
         for inventory in model.inventories_of(pool.sku):
             inventory.add_retired_node()

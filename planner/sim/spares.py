@@ -49,7 +49,7 @@ class RepairTicket:
         self.node = node
         self.waiting_for: Inventory | None = None
         self.lent: set[str] = set()
-        self.owed: list[Inventory] = []
+        self.owed: list[tuple[Inventory, simpy.Event]] = []  # parts lent, each a backorder
 
 
 class Inventory:
@@ -78,6 +78,7 @@ class Inventory:
         self._retry_pending = False
         self._lead_time_days = sampler(policy.lead_time_days, model.draws_spares)
         self._rma_turnaround_days = sampler(policy.rma_turnaround_days, model.draws_spares)
+        self._reorder()  # a start below the target position orders at once
 
     # --- demand ----------------------------------------------------------------------------------
 
@@ -85,8 +86,10 @@ class Inventory:
         return self.on_hand + self.on_order + self.in_rma - len(self.backorders)
 
     def request(self, ticket: RepairTicket) -> simpy.Event | None:
-        """A hard failure needs one part: None if served now, else an event fired when it is."""
-        draws = self.model.draws_spares
+        """A hard failure needs one part: None if served now, else an event fired when it is.
+
+        One broken part, one disposition: it goes to RMA (and counts in the position) with
+        `rma_return_fraction`, else it is scrapped and the position is topped up."""
         event = None
         if self.on_hand > 0:
             self.on_hand -= 1
@@ -94,37 +97,64 @@ class Inventory:
         elif self.policy.cannibalize and self._cannibalize():
             self.cannibalized += 1
         else:
-            event = self.env.event()
-            self.backorders.append(event)
-            if self._stockout_since is None:
-                self._stockout_since = self.env.now
-        if draws.uniform() < self.policy.rma_return_fraction:
+            event = self._backorder()
+        if self.model.draws_spares.uniform() < self.policy.rma_return_fraction:
             self._send_to_rma()
         else:
             self._reorder()
         return event
 
+    def _backorder(self) -> simpy.Event:
+        event = self.env.event()
+        self.backorders.append(event)
+        if self._stockout_since is None:
+            self._stockout_since = self.env.now
+        return event
+
     def _cannibalize(self) -> bool:
+        """Take the part from a retired node, else from a node waiting for another part (which
+        then waits for this one too: it gets a backorder of its own)."""
         if self.retired_donors > 0:
             self.retired_donors -= 1
             return True
         while self.down_donors:
             donor = self.down_donors.pop()
-            if donor.waiting_for is not None and donor.waiting_for is not self \
-                    and self.part not in donor.lent:
-                donor.lent.add(self.part)
-                donor.owed.append(self)
+            if self._can_lend(donor):
+                self._lend(donor)
                 return True
         return False
 
+    def _can_lend(self, donor: RepairTicket) -> bool:
+        return (donor.waiting_for is not None and donor.waiting_for is not self
+                and self.part not in donor.lent)
+
+    def _lend(self, donor: RepairTicket) -> None:
+        donor.lent.add(self.part)
+        donor.owed.append((self, self._backorder()))
+
     def offer_donor(self, ticket: RepairTicket) -> None:
-        """A node waiting for another part may lend this one."""
-        if self.policy.cannibalize and self.part not in ticket.lent:
+        """A node waiting for another part may lend this one: at once to the longest-waiting
+        node, or later to the next failure that finds the shelf empty."""
+        if not self.policy.cannibalize or not self._can_lend(ticket):
+            return
+        if self.backorders:
+            waiting = self.backorders.popleft()
+            self._lend(ticket)
+            self.cannibalized += 1
+            waiting.succeed()
+            self._close_stockout()
+        else:
             self.down_donors.append(ticket)
 
     def add_retired_node(self) -> None:
-        """A retired node's part becomes available to cannibalize."""
-        if self.policy.cannibalize:
+        """A retired node's part serves the longest-waiting node, or waits to be cannibalized."""
+        if not self.policy.cannibalize:
+            return
+        if self.backorders:
+            self.cannibalized += 1
+            self.backorders.popleft().succeed()
+            self._close_stockout()
+        else:
             self.retired_donors += 1
 
     # --- supply ----------------------------------------------------------------------------------
@@ -197,6 +227,9 @@ class Inventory:
             self.on_hand -= 1
             self.consumed += 1
             self.backorders.popleft().succeed()
+        self._close_stockout()
+
+    def _close_stockout(self) -> None:
         if not self.backorders and self._stockout_since is not None:
             self.stockout_hours += self.env.now - self._stockout_since
             self._stockout_since = None

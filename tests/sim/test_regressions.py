@@ -1,0 +1,145 @@
+"""Regression tests for defects found in review (each reproduced before its fix)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from planner.sim.checkpoint import split_segment
+from planner.sim.jobs import WAITING
+from planner.sim.model import ClusterModel, build_setup, simulate
+from tests.conftest import load
+
+MINIMAL = {
+    "name": "minimal", "start_date": "2027-01-01", "horizon_days": 60, "seed": 1,
+    "cluster": {"pools": [{"name": "p", "sku": "H800", "nodes": 32}],
+                "spares": {"default": {"initial_stock": 8, "policy": "base_stock",
+                                       "lead_time_days": 14}}},
+    "jobs": [{"name": "a", "pool": "p", "nodes": 24, "priority": 1},
+             {"name": "b", "pool": "p", "nodes": 4}],
+}
+
+
+def _model(data: dict, replication: int = 0, sets: tuple[str, ...] = ()) -> ClusterModel:
+    loaded = load(data, sets)
+    return ClusterModel(build_setup(loaded.scenario, loaded.catalog), replication)
+
+
+def test_scenario_without_repair_section_runs_on_documented_defaults():
+    result = _model(MINIMAL).run()
+    assert 0 < result.metrics["ettr.a"] <= 1
+
+
+def test_blast_with_misdiagnosis_never_puts_a_node_in_two_jobs():
+    data = dict(MINIMAL, horizon_days=200,
+                catalog={"categories": {"network_switch_cable": {
+                    "failure_rate_per_1000_node_days": 20, "blast_fraction": 1.0,
+                    "hard_fraction": 0.0}}})
+    data["cluster"] = dict(MINIMAL["cluster"], repair={"misdiagnosis_probability": 0.5})
+    for replication in range(3):
+        model = _model(data, replication)
+        model.run()
+        pool = model.pools[0]
+        for node in range(pool.capacity):
+            owners = [j.name for j in model.jobs if node in j.assigned or node in j.standby]
+            assert len(owners) <= 1, (node, owners)
+            if owners:
+                assert pool.state[node] in (2, 3)
+
+
+def test_cannibalizing_with_rma_creates_no_parts_from_nothing():
+    data = {
+        "name": "sp", "start_date": "2027-01-01", "horizon_days": 365, "seed": 3,
+        "catalog": {"categories": {
+            "gpu": {"failure_rate_per_1000_node_days": 20, "hard_fraction": 1.0},
+            "nic": {"failure_rate_per_1000_node_days": 20, "hard_fraction": 1.0}}},
+        "cluster": {"pools": [{"name": "p", "sku": "H800", "nodes": 200}],
+                    "spares": {"default": {"initial_stock": 2, "policy": "base_stock",
+                                           "lead_time_days": 30, "rma_return_fraction": 1.0,
+                                           "rma_turnaround_days": 20, "cannibalize": True}}},
+    }
+    model = _model(data)
+    model.run()
+    for part in ("gpu_board", "nic"):
+        inventory = model.inventory("H800", part)
+        assert inventory.cannibalized > 0
+        assert inventory.position() <= 2, (part, inventory.position())
+
+
+def test_two_equal_jobs_do_not_deadlock_when_one_fits():
+    data = {
+        "name": "dead", "start_date": "2027-01-01", "horizon_days": 365, "seed": 5,
+        "cluster": {"pools": [{"name": "p", "sku": "H800", "nodes": 10,
+                               "retirement": {"failures": 1, "window_days": 1000}}],
+                    "spares": {"default": {"initial_stock": 8, "policy": "base_stock",
+                                           "lead_time_days": 14}}},
+        "jobs": [{"name": "a", "pool": "p", "nodes": 6}, {"name": "b", "pool": "p", "nodes": 4}],
+    }
+    for replication in range(4):
+        model = _model(data, replication)
+        pool, stuck = model.pools[0], []
+
+        def watch(model=model, pool=pool, stuck=stuck):
+            while True:
+                healthy = pool.count[1] + pool.count[2] + pool.count[3]
+                if all(j.phase == WAITING for j in model.jobs) and any(
+                        healthy >= j.nodes_needed for j in model.jobs):
+                    stuck.append(model.env.now)
+                yield model.env.timeout(1.0)
+
+        model.env.process(watch())
+        model.run()
+        assert len(stuck) < 3, (replication, stuck[:3])
+
+
+def test_zero_failure_rate_gives_full_ettr_not_nan():
+    data = dict(MINIMAL, catalog={"skus": {"H800": {"failure_rate_multiplier": 0}}})
+    result = _model(data).run()
+    assert result.metrics["ettr.a"] == pytest.approx(1 - 0.1 / (60 * 24))  # initial host selection
+    assert math.isfinite(result.metrics["goodput_gpu_hours"])
+    assert split_segment(10.0, math.inf, 0.1).unsaved_hours == 10.0
+
+
+def test_stock_below_target_at_the_start_is_ordered_at_once():
+    data = dict(MINIMAL, cluster=dict(MINIMAL["cluster"], spares={"default": {
+        "initial_stock": 0, "base_stock_level": 10, "policy": "base_stock",
+        "lead_time_days": 14}}))
+    model = _model(data)
+    inventory = model.inventory("H800", "psu")
+    assert inventory.on_order == 10 and inventory.position() == 10
+
+
+def test_retirement_window_counts_failure_times_not_repair_ends():
+    model = _model(dict(MINIMAL, cluster=dict(MINIMAL["cluster"], pools=[
+        {"name": "p", "sku": "H800", "nodes": 32,
+         "retirement": {"failures": 3, "window_days": 30}}])))
+    pool, day = model.pools[0], 24.0
+    assert not model.should_retire(pool, 0, 0 * day, 25 * day)
+    assert not model.should_retire(pool, 0, 40 * day, 40.1 * day)
+    assert not model.should_retire(pool, 0, 50 * day, 50.1 * day)  # day 0 is outside the window
+    assert model.should_retire(pool, 0, 55 * day, 56 * day)
+
+
+def test_standby_is_not_refilled_while_another_job_waits():
+    loaded = load({**MINIMAL, "horizon_days": 120,
+                   "jobs": [{"name": "a", "pool": "p", "nodes": 30, "priority": 1,
+                             "preempt_lower_priority": False},
+                            {"name": "b", "pool": "p", "nodes": 1, "warm_standby_nodes": 2}]})
+    setup = build_setup(loaded.scenario, loaded.catalog)
+    from planner.sim import jobs as jobs_module
+
+    violations = []
+    original = jobs_module.JobRunner.add_standby
+
+    def checked(self, node):
+        if self.model.pool_has_waiting_job(self.pool, other_than=self):
+            violations.append(self.env.now)
+        return original(self, node)
+
+    jobs_module.JobRunner.add_standby = checked
+    try:
+        simulate(setup, 0)
+    finally:
+        jobs_module.JobRunner.add_standby = original
+    assert violations == []
