@@ -1,0 +1,452 @@
+"""The two-stage stochastic procurement model (docs/model.md states it as mathematics).
+
+First stage (before the sanction scenario is known): node orders x[k,t] per SKU and period,
+spare-part stockpiles z[k,j], platforms adopted u[p] and the primary training platform m[p].
+Recourse per scenario s: orders y[k,t,s] from vendors still open (at a premium), rented cloud
+GPUs r[t,s], unmet demand U[t,s]. Risk: CVaR of cost or shortfall (Rockafellar-Uryasev).
+
+The code keeps the model's order: sets, parameters, variables, constraints (one function per
+family, its formula in the docstring), objective. Coefficients are plain Python floats; the only
+Pyomo Param is the mutable CVaR cap used by the Pareto sweep.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pyomo.environ as pyo
+
+from solvers.problem import ProcurementInput
+
+INF = math.inf
+
+
+@dataclass(frozen=True)
+class Params:
+    """Model parameters as dicts of Python floats, keyed like the sets."""
+
+    prob: dict  # s -> pi_s
+    hours: dict  # t -> h_t
+    demand: dict  # t -> D_t
+    job: dict  # t -> J_t
+    budget: dict  # t -> B_t
+    power_cap: dict  # t -> P_t (MW)
+    racks: dict  # t -> R_t
+    rental_cap: dict  # t -> G_t
+    vendor: dict  # k -> v(k)
+    platform: dict  # k -> p(k)
+    domestic: dict  # k -> bool
+    g: dict  # k -> effective PFLOP/s per node
+    price: dict  # k -> c_k
+    power: dict  # k -> e_k (kW)
+    per_rack: dict  # k -> nodes per rack
+    lead: dict  # k -> L_k (periods)
+    existing: dict  # k -> E_k
+    delivered: dict  # (v, t, s) -> delta
+    orderable: dict  # (v, t, s) -> 1 if recourse orders may be placed
+    volume: dict  # (v, t, s) -> q
+    supply: dict  # (v, t) -> Q
+    avail: dict  # (k, t, s) -> a
+    pieces: dict  # (k, j, t, s, b) -> (intercept, slope)
+    part_price: dict  # (k, j) -> c^z
+    porting: dict  # p -> F_p
+    adopted: dict  # p -> bool
+
+
+def parameters(inp: ProcurementInput) -> Params:
+    """Turn the input tables into dicts of Python floats (no numpy scalars reach Pyomo)."""
+    sk, pe = inp.skus, inp.periods
+    f = float
+
+    def col(frame, name):
+        return {str(i): f(v) for i, v in frame[name].items()}
+
+    vs = inp.vendor_scenarios
+    return Params(
+        prob=col(inp.scenarios, "probability"),
+        hours=col(pe, "hours"), demand=col(pe, "demand_pflops"), job=col(pe, "largest_job_pflops"),
+        budget=col(pe, "budget_usd"), power_cap=col(pe, "power_cap_mw"), racks=col(pe, "racks"),
+        rental_cap=col(pe, "rental_cap_gpus"),
+        vendor={str(k): str(v) for k, v in sk["vendor"].items()},
+        platform={str(k): str(v) for k, v in sk["platform"].items()},
+        domestic={str(k): bool(v) for k, v in sk["domestic"].items()},
+        g=col(sk, "pflops_per_node"), price=col(sk, "price_usd"), power=col(sk, "power_kw"),
+        per_rack=col(sk, "nodes_per_rack"),
+        lead={str(k): int(v) for k, v in sk["lead_periods"].items()},
+        existing=col(sk, "existing_nodes"),
+        delivered={(str(v), str(t), str(s)): f(x) for (v, t, s), x in vs["delivered_fraction"].items()},
+        orderable={(str(v), str(t), str(s)): f(x) for (v, t, s), x in vs["orderable"].items()},
+        volume={(str(v), str(t), str(s)): f(x) for (v, t, s), x in vs["volume_factor"].items()},
+        supply={(str(v), str(t)): f(x) for (v, t), x in inp.supply_caps["supply_cap_nodes"].items()},
+        avail={(str(k), str(t), str(s)): f(x)
+               for (k, t, s), x in inp.availability["availability"].items()},
+        pieces={(str(r.sku), str(r.part), str(r.period), str(r.scenario), int(r.piece)):
+                (f(r.intercept), f(r.slope)) for r in inp.stockpile_pieces.itertuples(index=False)},
+        part_price={(str(k), str(j)): f(x) for (k, j), x in inp.parts["price_usd"].items()},
+        porting=col(inp.platforms, "porting_cost_usd"),
+        adopted={str(p): bool(v) for p, v in inp.platforms["adopted"].items()},
+    )
+
+
+def build_model(inp: ProcurementInput, elastic: bool = False) -> pyo.ConcreteModel:
+    """The Pyomo model of `inp`. With `elastic`, every hard family gets a penalized slack."""
+    P = parameters(inp)
+    m = pyo.ConcreteModel(name="procurement")
+    m.P = P
+    m.inp = inp
+    m.elastic = elastic
+
+    # --- sets ---------------------------------------------------------------------------------
+    periods = inp.period_labels
+    m.T = pyo.Set(initialize=periods, ordered=True, doc="periods")
+    m.S = pyo.Set(initialize=inp.scenario_labels, ordered=True, doc="sanction scenarios")
+    m.K = pyo.Set(initialize=list(P.vendor), ordered=True, doc="SKUs")
+    m.V = pyo.Set(initialize=sorted(set(P.vendor.values())), doc="vendors")
+    m.Pl = pyo.Set(initialize=sorted(P.porting), doc="software platforms")
+    m.KJ = pyo.Set(initialize=sorted(P.part_price), dimen=2, doc="(SKU, stockpile part)")
+    index = {t: i for i, t in enumerate(periods)}
+    m.period_index = index
+    orderable_sku = {str(k): bool(v) for k, v in inp.skus["orderable"].items()}
+    # first-stage orders that arrive within the horizon
+    m.X = pyo.Set(dimen=2, ordered=True, initialize=[
+        (k, t) for k in P.vendor for t in periods
+        if orderable_sku[k] and index[t] + P.lead[k] < len(periods)])
+    # recourse orders: vendor open at order time, arrival within the horizon
+    m.Y = pyo.Set(dimen=3, ordered=True, initialize=[
+        (k, t, s) for (k, t) in m.X for s in inp.scenario_labels
+        if P.orderable.get((P.vendor[k], t, s), 1.0) > 0])
+    m.KTS = pyo.Set(dimen=3, ordered=True,
+                    initialize=[(k, t, s) for k in P.vendor for t in periods for s in m.S])
+    m.PIECES = pyo.Set(dimen=5, ordered=True, initialize=sorted(P.pieces))
+
+    # --- parameters (mutable only where a sweep changes them) ---------------------------------
+    risk = inp.risk
+    m.cvar_cap = pyo.Param(mutable=True, initialize=risk.cvar_cap if risk.cvar_cap is not None
+                           else 1e30, doc="epsilon: upper bound on CVaR (Pareto sweep)")
+
+    # --- variables ----------------------------------------------------------------------------
+    order_domain = pyo.NonNegativeIntegers if inp.integer_orders else pyo.NonNegativeReals
+    recourse_domain = pyo.NonNegativeIntegers if inp.integer_recourse else pyo.NonNegativeReals
+    m.x = pyo.Var(m.X, domain=order_domain, doc="first-stage node orders")
+    m.z = pyo.Var(m.KJ, domain=order_domain, doc="spare parts stockpiled at the start")
+    m.u = pyo.Var(m.Pl, domain=pyo.Binary, doc="platform adopted")
+    m.pm = pyo.Var(m.Pl, domain=pyo.Binary, doc="primary training platform")
+    m.y = pyo.Var(m.Y, domain=recourse_domain, doc="recourse node orders")
+    m.N = pyo.Var(m.KTS, domain=pyo.NonNegativeReals, doc="installed nodes")
+    m.A = pyo.Var(m.KTS, domain=pyo.NonNegativeReals, doc="available nodes")
+    m.r = pyo.Var(m.T, m.S, domain=pyo.NonNegativeReals, doc="rented cloud GPUs")
+    m.U = pyo.Var(m.T, m.S, domain=pyo.NonNegativeReals, doc="unmet demand, PFLOP/s")
+    m.eta = pyo.Var(domain=pyo.Reals, doc="value at risk (CVaR auxiliary)")
+    m.xi = pyo.Var(m.S, domain=pyo.NonNegativeReals, doc="excess over eta (CVaR auxiliary)")
+    for p in m.Pl:
+        if P.adopted[p]:
+            m.u[p].fix(1)
+    if not inp.allow_unmet:
+        for key in m.U:
+            m.U[key].fix(0)
+    m.slack = pyo.Var(pyo.Any, dense=False, domain=pyo.NonNegativeReals, doc="elastic slack")
+
+    scenario_cost(m)  # expressions used by the risk rows below
+    for family in (installed_fleet, available_nominal, available_stockpile, demand_cover,
+                   rental_cap, budget_period, budget_total, power_cap, rack_space, supply_cap,
+                   recourse_supply_cap, platform_adoption, primary_platform, largest_job_fits,
+                   vendor_share, domestic_share, cvar_excess, cvar_limit):
+        family(m)
+    objective(m)
+    return m
+
+
+# natural scale of each elastic family: its slack is counted in units of this size
+SLACK_SCALE = {"budget": 1e6, "budget_total": 1e6, "power": 1.0, "space": 1.0, "supply": 1.0,
+               "demand": 1.0, "largest_job": 1.0, "vendor_share": 1.0, "domestic_share": 1.0}
+
+
+def _elastic(m, name: str, key, sense: int):
+    """Slack term for an elastic model: -slack relaxes a <= row (sense 1), +slack a >= row."""
+    if not m.elastic:
+        return 0.0
+    key = key if isinstance(key, tuple) else (key,)
+    return -sense * m.slack[(name, *key)]
+
+
+def _ub_ok(value: float) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+# --- constraints ---------------------------------------------------------------------------------
+
+
+def installed_fleet(m) -> None:
+    """N[k,t,s] = N[k,t-1,s] + delta[v(k),t,s] (x[k,t-L_k] + y[k,t-L_k,s]),  N[k,-1,s] = E_k."""
+    P, periods = m.P, list(m.T)
+
+    def rule(_, k, t, s):
+        i = m.period_index[t]
+        previous = m.N[k, periods[i - 1], s] if i > 0 else P.existing[k]
+        arrivals = 0.0
+        j = i - P.lead[k]
+        if j >= 0:
+            t_order = periods[j]
+            delta = P.delivered.get((P.vendor[k], t, s), 1.0)
+            if (k, t_order) in m.X:
+                arrivals = arrivals + delta * m.x[k, t_order]
+            if (k, t_order, s) in m.Y:
+                arrivals = arrivals + delta * m.y[k, t_order, s]
+        return m.N[k, t, s] == previous + arrivals
+
+    m.installed_fleet = pyo.Constraint(m.KTS, rule=rule)
+
+
+def available_nominal(m) -> None:
+    """A[k,t,s] <= a[k,t,s] N[k,t,s]  (availability without a stockpile)."""
+    P = m.P
+    m.available_nominal = pyo.Constraint(
+        m.KTS, rule=lambda _, k, t, s: m.A[k, t, s] <= P.avail.get((k, t, s), 1.0) * m.N[k, t, s])
+
+
+def available_stockpile(m) -> None:
+    """A[k,t,s] <= alpha_b N[k,t,s] + beta_b z[k,j]  for each part j and piece b of a blocked cell:
+    the perspective of a concave piecewise-linear availability f_j(z / N)."""
+    P = m.P
+
+    def rule(_, k, j, t, s, b):
+        alpha, beta = P.pieces[k, j, t, s, b]
+        stock = m.z[k, j] if (k, j) in m.KJ else 0.0
+        return m.A[k, t, s] <= alpha * m.N[k, t, s] + beta * stock
+
+    m.available_stockpile = pyo.Constraint(m.PIECES, rule=rule)
+
+
+def demand_cover(m) -> None:
+    """sum_k g_k A[k,t,s] + g_R r[t,s] + U[t,s] >= D_t."""
+    P, inp = m.P, m.inp
+
+    def rule(_, t, s):
+        supply = sum(P.g[k] * m.A[k, t, s] for k in m.K)
+        return (supply + inp.rental_pflops_per_gpu * m.r[t, s] + m.U[t, s]
+                + _elastic(m, "demand", (t, s), -1) >= P.demand[t])
+
+    m.demand_cover = pyo.Constraint(m.T, m.S, rule=rule)
+
+
+def rental_cap(m) -> None:
+    """r[t,s] <= G_t  (overseas cloud capacity one can rent)."""
+    P = m.P
+    cells = [(t, s) for t in m.T for s in m.S if _ub_ok(P.rental_cap[t])]
+    m.rental_cap = pyo.Constraint(cells, rule=lambda _, t, s: m.r[t, s] <= P.rental_cap[t])
+
+
+def _period_spend(m, t, s):
+    P = m.P
+    spend = sum(P.price[k] * m.x[k, t] for k in m.K if (k, t) in m.X)
+    spend = spend + sum((1 + m.inp.recourse_premium) * P.price[k] * m.y[k, t, s]
+                        for k in m.K if (k, t, s) in m.Y)
+    if m.period_index[t] == 0:
+        spend = spend + sum(P.part_price[kj] * m.z[kj] for kj in m.KJ)
+    return spend
+
+
+def budget_period(m) -> None:
+    """sum_k c_k x[k,t] + (1 + theta) sum_k c_k y[k,t,s] + [t = 0] sum c_z z <= B_t."""
+    P = m.P
+    cells = [(t, s) for t in m.T for s in m.S if _ub_ok(P.budget[t])]
+    m.budget_period = pyo.Constraint(
+        cells, rule=lambda _, t, s: _period_spend(m, t, s) + _elastic(m, "budget", (t, s), 1)
+        <= P.budget[t])
+
+
+def budget_total(m) -> None:
+    """sum_t (period spend in s) <= B_total  for every scenario s."""
+    total = m.inp.total_budget_usd
+    cells = list(m.S) if _ub_ok(total) else []
+    m.budget_total = pyo.Constraint(
+        cells, rule=lambda _, s: sum(_period_spend(m, t, s) for t in m.T)
+        + _elastic(m, "budget_total", s, 1) <= total)
+
+
+def power_cap(m) -> None:
+    """sum_k e_k PUE N[k,t,s] / 1000 <= P_t (MW)."""
+    P, pue = m.P, m.inp.pue
+    cells = [(t, s) for t in m.T for s in m.S if _ub_ok(P.power_cap[t])]
+    m.power_cap = pyo.Constraint(
+        cells, rule=lambda _, t, s: sum(P.power[k] * pue / 1000.0 * m.N[k, t, s] for k in m.K)
+        + _elastic(m, "power", (t, s), 1) <= P.power_cap[t])
+
+
+def rack_space(m) -> None:
+    """sum_k N[k,t,s] / n_k <= R_t (racks)."""
+    P = m.P
+    cells = [(t, s) for t in m.T for s in m.S if _ub_ok(P.racks[t])]
+    m.rack_space = pyo.Constraint(
+        cells, rule=lambda _, t, s: sum(m.N[k, t, s] / P.per_rack[k] for k in m.K)
+        + _elastic(m, "space", (t, s), 1) <= P.racks[t])
+
+
+def supply_cap(m) -> None:
+    """sum_{k in v} x[k,t] <= Q[v,t]  (what one buyer can get from a vendor per period)."""
+    P = m.P
+    cells = [(v, t) for v in m.V for t in m.T if _ub_ok(P.supply.get((v, t), INF))
+             and any((k, t) in m.X for k in m.K if P.vendor[k] == v)]
+    m.supply_cap = pyo.Constraint(
+        cells, rule=lambda _, v, t: sum(m.x[k, t] for k in m.K if P.vendor[k] == v and (k, t) in m.X)
+        + _elastic(m, "supply", (v, t), 1) <= P.supply[v, t])
+
+
+def recourse_supply_cap(m) -> None:
+    """sum_{k in v} y[k,t,s] <= q[v,t,s] (Q[v,t] - sum_{k in v} x[k,t])  (what is left, scaled)."""
+    P = m.P
+    cells = [(v, t, s) for v in m.V for t in m.T for s in m.S
+             if _ub_ok(P.supply.get((v, t), INF))
+             and any((k, t, s) in m.Y for k in m.K if P.vendor[k] == v)]
+
+    def rule(_, v, t, s):
+        q = P.volume.get((v, t, s), 1.0)
+        own = [k for k in m.K if P.vendor[k] == v]
+        first = sum(m.x[k, t] for k in own if (k, t) in m.X)
+        return sum(m.y[k, t, s] for k in own if (k, t, s) in m.Y) <= q * (P.supply[v, t] - first)
+
+    m.recourse_supply_cap = pyo.Constraint(cells, rule=rule)
+
+
+def _big_m(m, k) -> float:
+    P = m.P
+    caps = [P.supply.get((P.vendor[k], t), INF) for t in m.T]
+    finite = [c for c in caps if _ub_ok(c)]
+    return max(finite) if finite else 1e6
+
+
+def platform_adoption(m) -> None:
+    """x[k,t] <= M_k u[p(k)],  y[k,t,s] <= M_k u[p(k)]  (buying a platform's SKU adopts it)."""
+    P = m.P
+    m.platform_adoption = pyo.Constraint(
+        m.X, rule=lambda _, k, t: m.x[k, t] <= _big_m(m, k) * m.u[P.platform[k]])
+    m.platform_adoption_recourse = pyo.Constraint(
+        m.Y, rule=lambda _, k, t, s: m.y[k, t, s] <= _big_m(m, k) * m.u[P.platform[k]])
+
+
+def primary_platform(m) -> None:
+    """sum_p m[p] = 1,  m[p] <= u[p]."""
+    m.primary_platform = pyo.Constraint(expr=sum(m.pm[p] for p in m.Pl) == 1)
+    m.primary_adopted = pyo.Constraint(m.Pl, rule=lambda _, p: m.pm[p] <= m.u[p])
+
+
+def largest_job_fits(m) -> None:
+    """sum_{k on p} g_k A[k,t,s] >= J_t m[p]  (the largest synchronous job runs on one platform)."""
+    P = m.P
+    cells = [(p, t, s) for p in m.Pl for t in m.T for s in m.S if P.job[t] > 0]
+    m.largest_job_fits = pyo.Constraint(
+        cells, rule=lambda _, p, t, s: sum(P.g[k] * m.A[k, t, s] for k in m.K if P.platform[k] == p)
+        + _elastic(m, "largest_job", (p, t, s), -1) >= P.job[t] * m.pm[p])
+
+
+def _ordered_pflops(m, keep) -> object:
+    P = m.P
+    return sum(P.g[k] * m.x[k, t] for (k, t) in m.X if keep(k))
+
+
+def vendor_share(m) -> None:
+    """sum_{k in v} g_k sum_t x[k,t] <= sigma_v sum_k g_k sum_t x[k,t]."""
+    P, caps = m.P, m.inp.vendor_share_caps
+    cells = [v for v in m.V if v in caps]
+    m.vendor_share = pyo.Constraint(
+        cells, rule=lambda _, v: _ordered_pflops(m, lambda k: P.vendor[k] == v)
+        + _elastic(m, "vendor_share", v, 1) <= caps[v] * _ordered_pflops(m, lambda k: True))
+
+
+def domestic_share(m) -> None:
+    """sum_{k domestic} g_k sum_t x[k,t] >= mu sum_k g_k sum_t x[k,t]."""
+    P, mu = m.P, m.inp.min_domestic_share
+    if mu <= 0:
+        m.domestic_share = pyo.Constraint(pyo.Any, noruleinit=True)
+        return
+    m.domestic_share = pyo.Constraint(
+        expr=_ordered_pflops(m, lambda k: P.domestic[k]) + _elastic(m, "domestic_share", 0, -1)
+        >= mu * _ordered_pflops(m, lambda k: True))
+
+
+def shortfall(m, s):
+    """Unmet demand of scenario s in PFLOP/s-hours: sum_t h_t U[t,s]."""
+    return sum(m.P.hours[t] * m.U[t, s] for t in m.T)
+
+
+def _risk_value(m, s):
+    return m.cost[s] if m.inp.risk.measure == "cost" else shortfall(m, s)
+
+
+def _uses_cvar(m) -> bool:
+    r = m.inp.risk
+    return r.weight > 0 or r.cvar_cap is not None
+
+
+def cvar_excess(m) -> None:
+    """xi[s] >= risk[s] - eta  (Rockafellar-Uryasev)."""
+    m.cvar_excess = pyo.Constraint(
+        m.S if _uses_cvar(m) else [], rule=lambda _, s: m.xi[s] >= _risk_value(m, s) - m.eta)
+
+
+def cvar(m):
+    """CVaR_alpha = eta + sum_s pi_s xi[s] / (1 - alpha)."""
+    alpha = m.inp.risk.alpha
+    return m.eta + sum(m.P.prob[s] * m.xi[s] for s in m.S) / (1.0 - alpha)
+
+
+def cvar_limit(m) -> None:
+    """CVaR_alpha <= epsilon (only with a cap; epsilon is the mutable Param cvar_cap)."""
+    m.cvar_limit = pyo.Constraint(expr=cvar(m) <= m.cvar_cap)
+    if m.inp.risk.cvar_cap is None:
+        m.cvar_limit.deactivate()
+
+
+COST_PARTS = ("capex", "stockpile", "recourse", "power", "rental", "unmet_penalty", "porting")
+
+
+def scenario_cost(m) -> None:
+    """cost[s] = capex (net of refunds for lost deliveries) + stockpile + recourse + power
+    + rental + unmet penalty + porting, each an Expression cost_<part>[s]."""
+    P, inp = m.P, m.inp
+    periods = list(m.T)
+    n = len(periods)
+
+    def capex(_, s):
+        """sum_{k,t} c_k (1 - rho (1 - delta[v(k), t + L_k, s])) x[k,t]."""
+        total = 0.0
+        for (k, t) in m.X:
+            arrival = m.period_index[t] + P.lead[k]
+            delta = P.delivered.get((P.vendor[k], periods[arrival], s), 1.0) if arrival < n else 1.0
+            total = total + P.price[k] * (1.0 - inp.refund_share * (1.0 - delta)) * m.x[k, t]
+        return total
+
+    m.cost_capex = pyo.Expression(m.S, rule=capex)
+    m.cost_stockpile = pyo.Expression(
+        m.S, rule=lambda _, s: sum(P.part_price[kj] * m.z[kj] for kj in m.KJ))
+    m.cost_recourse = pyo.Expression(m.S, rule=lambda _, s: sum(
+        (1 + inp.recourse_premium) * P.price[k] * m.y[k, t, s]
+        for k in m.K for t in m.T if (k, t, s) in m.Y))
+    m.cost_power = pyo.Expression(m.S, rule=lambda _, s: sum(
+        P.power[k] * inp.pue * P.hours[t] * inp.electricity_usd_per_kwh * m.N[k, t, s]
+        for k in m.K for t in m.T))
+    m.cost_rental = pyo.Expression(m.S, rule=lambda _, s: sum(
+        inp.rental_usd_per_gpu_hour * P.hours[t] * m.r[t, s] for t in m.T))
+    m.cost_unmet_penalty = pyo.Expression(m.S, rule=lambda _, s: sum(
+        inp.unmet_penalty_usd_per_pflops_hour * P.hours[t] * m.U[t, s] for t in m.T))
+    m.cost_porting = pyo.Expression(m.S, rule=lambda _, s: sum(
+        P.porting[p] * m.u[p] for p in m.Pl if not P.adopted[p]))
+    m.cost = pyo.Expression(m.S, rule=lambda _, s: sum(
+        getattr(m, f"cost_{part}")[s] for part in COST_PARTS))
+
+
+# --- objective -----------------------------------------------------------------------------------
+
+ELASTIC_WEIGHT = 1e6
+
+
+def objective(m) -> None:
+    """min sum_s pi_s cost[s] + omega CVaR_alpha  (elastic: min weighted slack, then cost)."""
+    expected = sum(m.P.prob[s] * m.cost[s] for s in m.S)
+    weight = m.inp.risk.weight
+    expr = expected + weight * cvar(m) if weight > 0 else expected
+    if m.elastic:
+        expr = (ELASTIC_WEIGHT * sum(m.slack[i] / SLACK_SCALE[i[0]] for i in m.slack)
+                + 1e-9 * expected)
+    m.obj = pyo.Objective(expr=expr, sense=pyo.minimize)

@@ -1,0 +1,123 @@
+"""The optimizer's input: frozen dataclasses holding pandas tables, validated once.
+
+Units are in column names. Periods are ordered labels (e.g. quarters "2027Q1"); scenarios are
+sanction outcomes with probabilities that sum to one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+SKU_COLUMNS = (
+    "vendor", "platform", "domestic", "pflops_per_node", "price_usd", "power_kw", "nodes_per_rack",
+    "lead_periods", "existing_nodes", "orderable",
+)
+PERIOD_COLUMNS = (
+    "hours", "demand_pflops", "largest_job_pflops", "budget_usd", "power_cap_mw", "racks",
+    "rental_cap_gpus",
+)
+VENDOR_SCENARIO_COLUMNS = ("delivered_fraction", "orderable", "volume_factor", "blocked")
+
+
+@dataclass(frozen=True)
+class RiskSettings:
+    """Risk in the objective: E[cost] + weight x CVaR_alpha(measure), or CVaR capped."""
+
+    measure: str = "cost"  # "cost" (USD) or "shortfall" (PFLOP/s-hours of unmet demand)
+    alpha: float = 0.9
+    weight: float = 0.0
+    cvar_cap: float | None = None  # hard cap on CVaR in the measure's unit
+
+    def __post_init__(self) -> None:
+        if self.measure not in ("cost", "shortfall"):
+            raise ValueError(f"risk measure must be 'cost' or 'shortfall', not {self.measure!r}")
+        if not 0 <= self.alpha < 1:
+            raise ValueError("risk alpha must be in [0, 1)")
+        if self.weight < 0:
+            raise ValueError("risk weight must be >= 0")
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """HiGHS settings; `profile` names a file solvers/profiles/<profile>.json read first."""
+
+    time_limit_s: float | None = None
+    mip_rel_gap: float | None = None
+    threads: int | None = None
+    options: dict = field(default_factory=dict)  # any other HiGHS option
+
+
+@dataclass(frozen=True)
+class ProcurementInput:
+    """Everything the model needs, as tables.
+
+    skus: index `sku`; columns SKU_COLUMNS (pflops_per_node = effective PFLOP/s after the
+      platform's achievable utilization; lead_periods = whole periods from order to delivery).
+    periods: index `period` in time order; columns PERIOD_COLUMNS (use inf for no cap).
+    scenarios: index `scenario`; column `probability`.
+    vendor_scenarios: index (vendor, period, scenario); columns VENDOR_SCENARIO_COLUMNS:
+      delivered_fraction of node deliveries arriving that period, orderable (recourse orders
+      may be placed), volume_factor on the supply cap, blocked (vendor parts and RMA cut off).
+    supply_caps: index (vendor, period); column `supply_cap_nodes` (nodes per period).
+    availability: index (sku, period, scenario); column `availability`: share of installed
+      nodes available without a stockpile (decays in blocked periods).
+    stockpile_pieces: columns sku, part, period, scenario, piece, intercept, slope: in those
+      cells available nodes <= intercept x installed + slope x stockpiled parts (a concave
+      piecewise-linear availability in parts per node, written in perspective form).
+    parts: index (sku, part); column `price_usd`.
+    platforms: index `platform`; columns porting_cost_usd, adopted (already in use).
+    """
+
+    skus: pd.DataFrame
+    periods: pd.DataFrame
+    scenarios: pd.DataFrame
+    vendor_scenarios: pd.DataFrame
+    supply_caps: pd.DataFrame
+    availability: pd.DataFrame
+    stockpile_pieces: pd.DataFrame
+    parts: pd.DataFrame
+    platforms: pd.DataFrame
+    pue: float = 1.3
+    electricity_usd_per_kwh: float = 0.08
+    recourse_premium: float = 0.2
+    refund_share: float = 0.0
+    rental_usd_per_gpu_hour: float = 2.0
+    rental_pflops_per_gpu: float = 0.4
+    unmet_penalty_usd_per_pflops_hour: float = 20.0
+    total_budget_usd: float = math.inf
+    vendor_share_caps: dict[str, float] = field(default_factory=dict)
+    min_domestic_share: float = 0.0
+    integer_orders: bool = True
+    integer_recourse: bool = False
+    allow_unmet: bool = True
+    risk: RiskSettings = field(default_factory=RiskSettings)
+
+    def __post_init__(self) -> None:
+        missing = [c for c in SKU_COLUMNS if c not in self.skus.columns]
+        if missing:
+            raise ValueError(f"skus table lacks columns {missing}")
+        missing = [c for c in PERIOD_COLUMNS if c not in self.periods.columns]
+        if missing:
+            raise ValueError(f"periods table lacks columns {missing}")
+        total = float(self.scenarios["probability"].sum())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"scenario probabilities sum to {total}, not 1")
+        if (self.scenarios["probability"] < 0).any():
+            raise ValueError("scenario probabilities must be >= 0")
+
+    @property
+    def period_labels(self) -> list[str]:
+        return [str(p) for p in self.periods.index]
+
+    @property
+    def scenario_labels(self) -> list[str]:
+        return [str(s) for s in self.scenarios.index]
+
+    def with_risk(self, risk: RiskSettings) -> ProcurementInput:
+        """The same problem with other risk settings."""
+        from dataclasses import replace
+
+        return replace(self, risk=risk)
