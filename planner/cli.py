@@ -132,6 +132,107 @@ def _headline(summary: dict) -> Table:
     return table
 
 
+def _solver_settings(loaded, profile: str | None):
+    """Profile (CLI beats scenario) with the scenario's explicit overrides on top."""
+    from solvers.highs import load_profile, merge
+    from solvers.problem import SolverSettings
+
+    choice = loaded.scenario.procurement.solver
+    name = profile or choice.profile
+    try:
+        base = load_profile(name)
+    except ValueError as e:
+        _fail(InputError(loaded.source, str(e), field="procurement.solver.profile"))
+    return merge(base, SolverSettings(time_limit_s=choice.time_limit_s,
+                                      mip_rel_gap=choice.mip_rel_gap, threads=choice.threads))
+
+
+def _optimize(loaded, folder: Path, profile: str | None, pareto: int, quiet: bool):
+    """Build, solve, analyse and write the plan; exit 3 with the reason when infeasible."""
+    from planner.optimize_outputs import write_optimization
+    from planner.procurement import build_input
+    from solvers.optimize import Infeasible, optimize, pareto_front
+
+    settings = _solver_settings(loaded, profile)
+    try:
+        inp = build_input(loaded.scenario, loaded.catalog)
+    except ValueError as e:
+        _fail(InputError(loaded.source, str(e), field="procurement"))
+    try:
+        with err.status("optimizing", spinner="dots") if (err.is_terminal and not quiet) \
+                else _nothing():
+            opt = optimize(inp, settings, evpi=len(inp.scenarios) <= 50)
+            front = pareto_front(inp, settings, pareto) if pareto > 0 else None
+    except Infeasible as e:
+        err.print(f"{loaded.source}: infeasible: {e}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(3) from None
+    summary = write_optimization(opt, folder, loaded.scenario.name, loaded.source, front)
+    if not quiet:
+        out.print(_plan_table(opt, summary))
+    return opt
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _plan_table(opt, summary: dict) -> Table:
+    r = opt.result
+    table = Table("SKU", *sorted(r.orders["period"].unique()), "total",
+                  title=f"order plan (nodes): {summary['status']}"
+                  + (f", {summary['message']}" if summary.get("message") else ""))
+    pivot = r.orders.pivot_table(index="sku", columns="period", values="nodes", aggfunc="sum")
+    for sku, row in pivot.fillna(0).iterrows():
+        if row.sum() > 0:
+            table.add_row(sku, *(f"{v:,.0f}" for v in row), f"{row.sum():,.0f}")
+    stock = r.stockpile[r.stockpile["units"] > 0]
+    for item in stock.itertuples(index=False):
+        table.add_row(f"stockpile {item.sku}/{item.part}", *[""] * len(pivot.columns),
+                      f"{item.units:,.0f}")
+    table.caption = (f"expected cost ${summary['expected_cost_usd'] / 1e6:,.1f}M, CVaR "
+                     f"{summary['cvar_alpha']:.0%} ${summary['cvar_cost_usd'] / 1e6:,.1f}M, worst "
+                     f"shortfall {summary['worst_case_shortfall_pflops']:,.0f} PFLOP/s, primary "
+                     f"platform {summary['primary_platform']}")
+    return table
+
+
+ProfileOption = Annotated[
+    str | None, typer.Option("--profile", help="Solver profile: default, fast, exact.")]
+ParetoOption = Annotated[
+    int, typer.Option("--pareto", help="Also trace N points of the cost-risk Pareto front.")]
+
+
+@app.command()
+def optimize(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file with a procurement section.")],
+    set_: SetOption = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (default runs/<scenario name>/).")
+    ] = None,
+    profile: ProfileOption = None,
+    pareto: ParetoOption = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
+) -> None:
+    """Choose what to buy and when: orders, stockpiles, platforms; cost, risk, shadow prices."""
+    from planner.scenario.loader import load_scenario
+
+    try:
+        loaded = load_scenario(scenario, set_ or ())
+    except InputError as e:
+        _fail(e)
+    if loaded.scenario.procurement is None:
+        _fail(InputError(str(scenario), "the scenario has no procurement section",
+                         field="procurement"))
+    folder = out_dir if out_dir is not None else Path("runs") / loaded.scenario.name
+    _optimize(loaded, folder, profile, pareto, quiet)
+    if not quiet:
+        out.print(f"outputs in {folder}/", highlight=False)
+
+
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
@@ -145,8 +246,10 @@ def run(
         int | None, typer.Option("--workers", "-w", help="Local processes (default: all cores).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+    profile: ProfileOption = None,
 ) -> None:
-    """Simulate a scenario and write summary.json, timeseries and events (Parquet + CSV)."""
+    """Simulate a scenario and write summary.json, timeseries and events (Parquet + CSV).
+    With a procurement section, optimize first and simulate the chosen deliveries."""
     from planner.montecarlo import run_monte_carlo
     from planner.run_outputs import write_run
     from planner.scenario.loader import load_scenario
@@ -156,6 +259,14 @@ def run(
     except InputError as e:
         _fail(e)
     folder = out_dir if out_dir is not None else Path("runs") / loaded.scenario.name
+    if loaded.scenario.procurement is not None:
+        from dataclasses import replace as dc_replace
+
+        from planner.bridge import apply_plan
+
+        opt = _optimize(loaded, folder, profile, 0, quiet)
+        planned = apply_plan(loaded.scenario, opt.result.orders, opt.result.stockpile)
+        loaded = dc_replace(loaded, scenario=planned)
     show = not quiet and err.is_terminal
     if show:
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -50,6 +50,7 @@ class Params:
     avail: dict  # (k, t, s) -> a
     pieces: dict  # (k, j, t, s, b) -> (intercept, slope)
     part_price: dict  # (k, j) -> c^z
+    part_existing: dict  # (k, j) -> z0, parts already on the shelf
     porting: dict  # p -> F_p
     adopted: dict  # p -> bool
 
@@ -84,6 +85,9 @@ def parameters(inp: ProcurementInput) -> Params:
         pieces={(str(r.sku), str(r.part), str(r.period), str(r.scenario), int(r.piece)):
                 (f(r.intercept), f(r.slope)) for r in inp.stockpile_pieces.itertuples(index=False)},
         part_price={(str(k), str(j)): f(x) for (k, j), x in inp.parts["price_usd"].items()},
+        part_existing={(str(k), str(j)): f(x) for (k, j), x in
+                       (inp.parts["existing_units"] if "existing_units" in inp.parts.columns
+                        else inp.parts["price_usd"] * 0).items()},
         porting=col(inp.platforms, "porting_cost_usd"),
         adopted={str(p): bool(v) for p, v in inp.platforms["adopted"].items()},
     )
@@ -123,7 +127,7 @@ def build_model(inp: ProcurementInput, elastic: bool = False) -> pyo.ConcreteMod
     # --- parameters (mutable only where a sweep changes them) ---------------------------------
     risk = inp.risk
     m.cvar_cap = pyo.Param(mutable=True, initialize=risk.cvar_cap if risk.cvar_cap is not None
-                           else 1e30, doc="epsilon: upper bound on CVaR (Pareto sweep)")
+                           else 1e15, doc="epsilon: upper bound on CVaR (Pareto sweep)")
 
     # --- variables ----------------------------------------------------------------------------
     order_domain = pyo.NonNegativeIntegers if inp.integer_orders else pyo.NonNegativeReals
@@ -170,6 +174,25 @@ def _elastic(m, name: str, key, sense: int):
     return -sense * m.slack[(name, *key)]
 
 
+def _rows(rule):
+    """Wrap a constraint rule: a row whose variables all dropped out is skipped when it holds."""
+
+    def wrapped(*args):
+        expr = rule(*args)
+        if isinstance(expr, bool):
+            if not expr:
+                raise ValueError(f"constant row violated at {args[1:]}")
+            return pyo.Constraint.Feasible
+        return expr
+
+    return wrapped
+
+
+def _constraint(*index, rule):
+    """pyo.Constraint(*index, rule=rule) where rows that resolve to a constant are skipped."""
+    return pyo.Constraint(*index, rule=_rows(rule))
+
+
 def _ub_ok(value: float) -> bool:
     return value is not None and math.isfinite(value)
 
@@ -195,27 +218,27 @@ def installed_fleet(m) -> None:
                 arrivals = arrivals + delta * m.y[k, t_order, s]
         return m.N[k, t, s] == previous + arrivals
 
-    m.installed_fleet = pyo.Constraint(m.KTS, rule=rule)
+    m.installed_fleet = _constraint(m.KTS, rule=rule)
 
 
 def available_nominal(m) -> None:
     """A[k,t,s] <= a[k,t,s] N[k,t,s]  (availability without a stockpile)."""
     P = m.P
-    m.available_nominal = pyo.Constraint(
+    m.available_nominal = _constraint(
         m.KTS, rule=lambda _, k, t, s: m.A[k, t, s] <= P.avail.get((k, t, s), 1.0) * m.N[k, t, s])
 
 
 def available_stockpile(m) -> None:
-    """A[k,t,s] <= alpha_b N[k,t,s] + beta_b z[k,j]  for each part j and piece b of a blocked cell:
-    the perspective of a concave piecewise-linear availability f_j(z / N)."""
+    """A[k,t,s] <= alpha_b N[k,t,s] + beta_b (z[k,j] + z0[k,j])  for each part j and piece b of a
+    blocked cell: the perspective of a concave piecewise-linear availability f_j(parts / N)."""
     P = m.P
 
     def rule(_, k, j, t, s, b):
         alpha, beta = P.pieces[k, j, t, s, b]
-        stock = m.z[k, j] if (k, j) in m.KJ else 0.0
+        stock = (m.z[k, j] + P.part_existing.get((k, j), 0.0)) if (k, j) in m.KJ else 0.0
         return m.A[k, t, s] <= alpha * m.N[k, t, s] + beta * stock
 
-    m.available_stockpile = pyo.Constraint(m.PIECES, rule=rule)
+    m.available_stockpile = _constraint(m.PIECES, rule=rule)
 
 
 def demand_cover(m) -> None:
@@ -227,14 +250,15 @@ def demand_cover(m) -> None:
         return (supply + inp.rental_pflops_per_gpu * m.r[t, s] + m.U[t, s]
                 + _elastic(m, "demand", (t, s), -1) >= P.demand[t])
 
-    m.demand_cover = pyo.Constraint(m.T, m.S, rule=rule)
+    m.demand_cover = _constraint(m.T, m.S, rule=rule)
 
 
 def rental_cap(m) -> None:
-    """r[t,s] <= G_t  (overseas cloud capacity one can rent)."""
-    P = m.P
-    cells = [(t, s) for t in m.T for s in m.S if _ub_ok(P.rental_cap[t])]
-    m.rental_cap = pyo.Constraint(cells, rule=lambda _, t, s: m.r[t, s] <= P.rental_cap[t])
+    """r[t,s] <= G_t  (0 where the scenario cuts overseas rental off)."""
+    P, blocked = m.P, m.inp.rental_blocked
+    cells = [(t, s) for t in m.T for s in m.S if _ub_ok(P.rental_cap[t]) or (t, s) in blocked]
+    m.rental_cap = _constraint(
+        cells, rule=lambda _, t, s: m.r[t, s] <= (0.0 if (t, s) in blocked else P.rental_cap[t]))
 
 
 def _period_spend(m, t, s):
@@ -251,7 +275,7 @@ def budget_period(m) -> None:
     """sum_k c_k x[k,t] + (1 + theta) sum_k c_k y[k,t,s] + [t = 0] sum c_z z <= B_t."""
     P = m.P
     cells = [(t, s) for t in m.T for s in m.S if _ub_ok(P.budget[t])]
-    m.budget_period = pyo.Constraint(
+    m.budget_period = _constraint(
         cells, rule=lambda _, t, s: _period_spend(m, t, s) + _elastic(m, "budget", (t, s), 1)
         <= P.budget[t])
 
@@ -260,7 +284,7 @@ def budget_total(m) -> None:
     """sum_t (period spend in s) <= B_total  for every scenario s."""
     total = m.inp.total_budget_usd
     cells = list(m.S) if _ub_ok(total) else []
-    m.budget_total = pyo.Constraint(
+    m.budget_total = _constraint(
         cells, rule=lambda _, s: sum(_period_spend(m, t, s) for t in m.T)
         + _elastic(m, "budget_total", s, 1) <= total)
 
@@ -269,7 +293,7 @@ def power_cap(m) -> None:
     """sum_k e_k PUE N[k,t,s] / 1000 <= P_t (MW)."""
     P, pue = m.P, m.inp.pue
     cells = [(t, s) for t in m.T for s in m.S if _ub_ok(P.power_cap[t])]
-    m.power_cap = pyo.Constraint(
+    m.power_cap = _constraint(
         cells, rule=lambda _, t, s: sum(P.power[k] * pue / 1000.0 * m.N[k, t, s] for k in m.K)
         + _elastic(m, "power", (t, s), 1) <= P.power_cap[t])
 
@@ -278,7 +302,7 @@ def rack_space(m) -> None:
     """sum_k N[k,t,s] / n_k <= R_t (racks)."""
     P = m.P
     cells = [(t, s) for t in m.T for s in m.S if _ub_ok(P.racks[t])]
-    m.rack_space = pyo.Constraint(
+    m.rack_space = _constraint(
         cells, rule=lambda _, t, s: sum(m.N[k, t, s] / P.per_rack[k] for k in m.K)
         + _elastic(m, "space", (t, s), 1) <= P.racks[t])
 
@@ -288,7 +312,7 @@ def supply_cap(m) -> None:
     P = m.P
     cells = [(v, t) for v in m.V for t in m.T if _ub_ok(P.supply.get((v, t), INF))
              and any((k, t) in m.X for k in m.K if P.vendor[k] == v)]
-    m.supply_cap = pyo.Constraint(
+    m.supply_cap = _constraint(
         cells, rule=lambda _, v, t: sum(m.x[k, t] for k in m.K if P.vendor[k] == v and (k, t) in m.X)
         + _elastic(m, "supply", (v, t), 1) <= P.supply[v, t])
 
@@ -306,7 +330,7 @@ def recourse_supply_cap(m) -> None:
         first = sum(m.x[k, t] for k in own if (k, t) in m.X)
         return sum(m.y[k, t, s] for k in own if (k, t, s) in m.Y) <= q * (P.supply[v, t] - first)
 
-    m.recourse_supply_cap = pyo.Constraint(cells, rule=rule)
+    m.recourse_supply_cap = _constraint(cells, rule=rule)
 
 
 def _big_m(m, k) -> float:
@@ -319,23 +343,23 @@ def _big_m(m, k) -> float:
 def platform_adoption(m) -> None:
     """x[k,t] <= M_k u[p(k)],  y[k,t,s] <= M_k u[p(k)]  (buying a platform's SKU adopts it)."""
     P = m.P
-    m.platform_adoption = pyo.Constraint(
+    m.platform_adoption = _constraint(
         m.X, rule=lambda _, k, t: m.x[k, t] <= _big_m(m, k) * m.u[P.platform[k]])
-    m.platform_adoption_recourse = pyo.Constraint(
+    m.platform_adoption_recourse = _constraint(
         m.Y, rule=lambda _, k, t, s: m.y[k, t, s] <= _big_m(m, k) * m.u[P.platform[k]])
 
 
 def primary_platform(m) -> None:
     """sum_p m[p] = 1,  m[p] <= u[p]."""
     m.primary_platform = pyo.Constraint(expr=sum(m.pm[p] for p in m.Pl) == 1)
-    m.primary_adopted = pyo.Constraint(m.Pl, rule=lambda _, p: m.pm[p] <= m.u[p])
+    m.primary_adopted = _constraint(m.Pl, rule=lambda _, p: m.pm[p] <= m.u[p])
 
 
 def largest_job_fits(m) -> None:
     """sum_{k on p} g_k A[k,t,s] >= J_t m[p]  (the largest synchronous job runs on one platform)."""
     P = m.P
     cells = [(p, t, s) for p in m.Pl for t in m.T for s in m.S if P.job[t] > 0]
-    m.largest_job_fits = pyo.Constraint(
+    m.largest_job_fits = _constraint(
         cells, rule=lambda _, p, t, s: sum(P.g[k] * m.A[k, t, s] for k in m.K if P.platform[k] == p)
         + _elastic(m, "largest_job", (p, t, s), -1) >= P.job[t] * m.pm[p])
 
@@ -349,7 +373,7 @@ def vendor_share(m) -> None:
     """sum_{k in v} g_k sum_t x[k,t] <= sigma_v sum_k g_k sum_t x[k,t]."""
     P, caps = m.P, m.inp.vendor_share_caps
     cells = [v for v in m.V if v in caps]
-    m.vendor_share = pyo.Constraint(
+    m.vendor_share = _constraint(
         cells, rule=lambda _, v: _ordered_pflops(m, lambda k: P.vendor[k] == v)
         + _elastic(m, "vendor_share", v, 1) <= caps[v] * _ordered_pflops(m, lambda k: True))
 
@@ -381,7 +405,7 @@ def _uses_cvar(m) -> bool:
 
 def cvar_excess(m) -> None:
     """xi[s] >= risk[s] - eta  (Rockafellar-Uryasev)."""
-    m.cvar_excess = pyo.Constraint(
+    m.cvar_excess = _constraint(
         m.S if _uses_cvar(m) else [], rule=lambda _, s: m.xi[s] >= _risk_value(m, s) - m.eta)
 
 
@@ -398,12 +422,25 @@ def cvar_limit(m) -> None:
         m.cvar_limit.deactivate()
 
 
-COST_PARTS = ("capex", "stockpile", "recourse", "power", "rental", "unmet_penalty", "porting")
+COST_PARTS = ("capex", "stockpile", "recourse", "power", "rental", "unmet_penalty", "porting",
+              "salvage")
+
+
+def residual_share(m, k: str, t_order: str) -> float:
+    """Share of the price a node ordered in t_order is still worth at the horizon:
+    max(0, 1 - hours in service by the end / asset life), straight line."""
+    life = m.inp.asset_life_hours
+    if not math.isfinite(life):
+        return 0.0
+    periods = list(m.T)
+    arrival = m.period_index[t_order] + m.P.lead[k]
+    in_service = sum(m.P.hours[t] for t in periods[arrival:])
+    return max(0.0, 1.0 - in_service / life)
 
 
 def scenario_cost(m) -> None:
     """cost[s] = capex (net of refunds for lost deliveries) + stockpile + recourse + power
-    + rental + unmet penalty + porting, each an Expression cost_<part>[s]."""
+    + rental + unmet penalty + porting - salvage, each an Expression cost_<part>[s]."""
     P, inp = m.P, m.inp
     periods = list(m.T)
     n = len(periods)
@@ -432,6 +469,21 @@ def scenario_cost(m) -> None:
         inp.unmet_penalty_usd_per_pflops_hour * P.hours[t] * m.U[t, s] for t in m.T))
     m.cost_porting = pyo.Expression(m.S, rule=lambda _, s: sum(
         P.porting[p] * m.u[p] for p in m.Pl if not P.adopted[p]))
+    def salvage(_, s):
+        """- sum c_k residual(k, t) delta (x[k,t] + y[k,t,s]): what delivered nodes are still worth."""
+        total = 0.0
+        for (k, t) in m.X:
+            share = residual_share(m, k, t)
+            if share <= 0:
+                continue
+            arrival = periods[m.period_index[t] + P.lead[k]]
+            delta = P.delivered.get((P.vendor[k], arrival, s), 1.0)
+            total = total - P.price[k] * share * delta * m.x[k, t]
+            if (k, t, s) in m.Y:
+                total = total - P.price[k] * share * delta * m.y[k, t, s]
+        return total
+
+    m.cost_salvage = pyo.Expression(m.S, rule=salvage)
     m.cost = pyo.Expression(m.S, rule=lambda _, s: sum(
         getattr(m, f"cost_{part}")[s] for part in COST_PARTS))
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from solvers.diagnose import explain_infeasible
-from solvers.highs import Solver, SolveOutcome
+from solvers.highs import SolveOutcome, Solver
 from solvers.model import build_model
 from solvers.problem import ProcurementInput, RiskSettings, SolverSettings
 from solvers.results import ProcurementResult, extract
@@ -159,8 +159,6 @@ def value_of_information(inp: ProcurementInput, settings: SolverSettings, with_e
              for name in FIRST_STAGE for key in getattr(ev_model, name)}
     _fix_first_stage(rp_model, {k: first.get(k, 0.0) for k in
                                 ((n, key) for n in FIRST_STAGE for key in getattr(rp_model, n))})
-    for key in rp_model.y:  # recourse stays as the problem defines it
-        pass
     eev_out = Solver(settings).solve(rp_model)
     eev = (float(sum(rp_model.P.prob[s] * pyo.value(rp_model.cost[s]) for s in rp_model.S))
            if eev_out.has_solution else float("inf"))
@@ -201,7 +199,7 @@ def pareto_front(inp: ProcurementInput, settings: SolverSettings, points: int) -
     risk-neutral plan's CVaR down to the least-risk plan's, on one persistent HiGHS model whose
     mutable Param `cvar_cap` changes between solves."""
     base = inp.with_risk(RiskSettings(measure=inp.risk.measure, alpha=inp.risk.alpha,
-                                      cvar_cap=1e30))
+                                      cvar_cap=1e15))
     m = build_model(base)
     solver = Solver(settings)
     from solvers.model import cvar, shortfall

@@ -67,7 +67,7 @@ class ProcurementInput:
     stockpile_pieces: columns sku, part, period, scenario, piece, intercept, slope: in those
       cells available nodes <= intercept x installed + slope x stockpiled parts (a concave
       piecewise-linear availability in parts per node, written in perspective form).
-    parts: index (sku, part); column `price_usd`.
+    parts: index (sku, part); column `price_usd`, optional `existing_units` (already on the shelf).
     platforms: index `platform`; columns porting_cost_usd, adopted (already in use).
     """
 
@@ -94,6 +94,8 @@ class ProcurementInput:
     integer_recourse: bool = False
     allow_unmet: bool = True
     risk: RiskSettings = field(default_factory=RiskSettings)
+    rental_blocked: frozenset = frozenset()  # (period, scenario) cells where rental is cut off
+    asset_life_hours: float = math.inf  # straight-line life: residual value at the horizon
 
     def __post_init__(self) -> None:
         missing = [c for c in SKU_COLUMNS if c not in self.skus.columns]

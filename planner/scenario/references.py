@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from planner.catalog.catalog import Catalog
+from planner.quarters import quarter_labels
 from planner.scenario.schema import Scenario
 
 Problem = tuple[tuple[str | int, ...], str]
@@ -96,9 +97,59 @@ def _adaptive(s: Scenario) -> Problem | None:
     return None
 
 
+def _procurement(s: Scenario, cat: Catalog) -> Problem | None:  # noqa: C901 - a list of checks
+    proc = s.procurement
+    if proc is None:
+        return None
+    base = ("procurement",)
+    skus = [p.sku for p in s.cluster.pools]
+    for i, c in enumerate(proc.candidates):
+        if c.sku not in cat.skus:
+            return (*base, "candidates", i, "sku"), f"unknown SKU {c.sku!r}"
+        skus.append(c.sku)
+    for name in ("budget_usd_per_quarter", "power_cap_mw", "racks"):
+        value = getattr(proc, name)
+        if isinstance(value, list) and len(value) != proc.quarters:
+            return (*base, name), f"has {len(value)} values for {proc.quarters} quarters"
+    if proc.demand.pflops is not None and len(proc.demand.pflops) != proc.quarters:
+        return (*base, "demand", "pflops"), (
+            f"has {len(proc.demand.pflops)} values for {proc.quarters} quarters")
+    platforms = {cat.skus[k].platform for k in skus}
+    adopted = {cat.skus[p.sku].platform for p in s.cluster.pools}
+    for platform in sorted(platforms):
+        if platform not in proc.platform_utilization:
+            return (*base, "platform_utilization"), f"no utilization for platform {platform!r}"
+        if platform not in adopted and platform not in proc.porting_cost_usd:
+            return (*base, "porting_cost_usd"), f"no porting cost for platform {platform!r}"
+    vendors = {cat.skus[k].vendor for k in skus}
+    for field in ("vendor_caps_nodes_per_quarter", "vendor_share_caps"):
+        for vendor in getattr(proc, field):
+            if vendor not in vendors:
+                return (*base, field, vendor), f"unknown vendor {vendor!r} (known: {sorted(vendors)})"
+    if proc.rental.gpu_sku not in cat.skus:
+        return (*base, "rental", "gpu_sku"), f"unknown SKU {proc.rental.gpu_sku!r}"
+    for i, part in enumerate(proc.stockpile_parts or []):
+        if part not in cat.parts:
+            return (*base, "stockpile_parts", i), f"unknown part {part!r}"
+    labels = quarter_labels(proc.start_quarter, proc.quarters)
+    if proc.largest_job_from_quarter is not None and proc.largest_job_from_quarter not in labels:
+        return (*base, "largest_job_from_quarter"), "is outside the planned quarters"
+    for i, sc in enumerate(proc.scenarios or []):
+        for j, block in enumerate(sc.blocks):
+            if block.vendor not in vendors:
+                return (*base, "scenarios", i, "blocks", j, "vendor"), f"unknown vendor {block.vendor!r}"
+            if block.until_quarter is not None and block.until_quarter <= block.from_quarter:
+                return (*base, "scenarios", i, "blocks", j, "until_quarter"), "is not after from_quarter"
+        for j, vol in enumerate(sc.volumes):
+            if vol.vendor not in vendors:
+                return (*base, "scenarios", i, "volumes", j, "vendor"), f"unknown vendor {vol.vendor!r}"
+    return None
+
+
 def check_references(s: Scenario, cat: Catalog) -> Problem | None:
     """First cross-reference problem as (field path, message), or None."""
-    for problem in (_pools(s, cat), _jobs(s), _spares(s, cat), _shocks(s, cat), _adaptive(s)):
+    for problem in (_pools(s, cat), _jobs(s), _spares(s, cat), _shocks(s, cat), _adaptive(s),
+                    _procurement(s, cat)):
         if problem is not None:
             return problem
     return None

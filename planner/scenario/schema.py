@@ -363,6 +363,166 @@ class SupplyShock(Strict):
         return self
 
 
+# --- procurement (the optimizer) ----------------------------------------------------------------
+
+Quarter = Annotated[str, Field(pattern=r"^\d{4}Q[1-4]$", description="A quarter, e.g. 2027Q3.")]
+
+
+class Candidate(Strict):
+    """A SKU the optimizer may buy."""
+
+    sku: str = Field(description="Catalog SKU.")
+    lead_time_quarters: int = Field(1, ge=0, le=8, description="Quarters from order to delivery.")
+    nodes_per_rack: float = Field(
+        4.0, gt=0, description="Nodes per rack (assumption default: 4 air-cooled 8-GPU servers).")
+
+
+class VendorBlock(Strict):
+    """A vendor cut off from a quarter on: node deliveries, orders, parts and RMA."""
+
+    vendor: str = Field(description="Vendor blocked.")
+    from_quarter: Quarter
+    until_quarter: Quarter | None = Field(None, description="First quarter open again; none = never.")
+
+
+class VendorVolume(Strict):
+    """A vendor delivering only a share of what was ordered, from a quarter on."""
+
+    vendor: str = Field(description="Vendor.")
+    factor: float = Field(ge=0, le=1, description="Share of ordered nodes delivered.")
+    from_quarter: Quarter
+
+
+class SanctionScenario(Strict):
+    """One sanction outcome with its probability."""
+
+    name: Name = Field(description="Scenario name, used in outputs.")
+    probability: Probability = Field(description="Probability of this outcome.")
+    blocks: list[VendorBlock] = Field(default_factory=list, description="Vendor blocks.")
+    volumes: list[VendorVolume] = Field(default_factory=list, description="Volume cuts.")
+    rental_blocked_from: Quarter | None = Field(
+        None, description="Overseas cloud rental unavailable from this quarter on.")
+
+
+class Demand(Strict):
+    """Effective compute needed per quarter: a list, or a multiple of today's fleet."""
+
+    pflops: list[Annotated[float, Field(ge=0)]] | None = Field(
+        None, description="Effective PFLOP/s needed in each quarter (one value per quarter).")
+    fleet_multiple_start: float | None = Field(
+        None, ge=0, description="Demand in the first quarter as a multiple of today's fleet.")
+    fleet_multiple_end: float | None = Field(
+        None, ge=0, description="Demand in the last quarter as a multiple of today's fleet "
+        "(linear in between).")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Demand:
+        multiple = self.fleet_multiple_start is not None or self.fleet_multiple_end is not None
+        if (self.pflops is None) == (not multiple):
+            raise ValueError("give either pflops or fleet_multiple_start and fleet_multiple_end")
+        if multiple and (self.fleet_multiple_start is None or self.fleet_multiple_end is None):
+            raise ValueError("needs both fleet_multiple_start and fleet_multiple_end")
+        return self
+
+
+class Rental(Strict):
+    """Overseas cloud capacity that can be rented."""
+
+    cap_gpus: float = Field(0.0, ge=0, description="GPUs one can rent at most, per quarter.")
+    usd_per_gpu_hour: float = Field(2.0, gt=0, description="Price per GPU-hour, USD.")
+    gpu_sku: str = Field("H100", description="Catalog SKU whose accelerator is rented.")
+
+
+class Risk(Strict):
+    """Risk in the objective."""
+
+    measure: Literal["cost", "shortfall"] = Field("cost", description="CVaR of total cost (USD) "
+                                                  "or of unmet demand (PFLOP/s-hours).")
+    alpha: float = Field(0.9, ge=0, lt=1, description="CVaR level: mean of the worst 1 - alpha.")
+    weight: float = Field(0.0, ge=0, description="omega in E[cost] + omega x CVaR.")
+    cvar_cap: float | None = Field(None, description="Instead of a weight: a hard cap on CVaR.")
+
+
+class SolverChoice(Strict):
+    """HiGHS settings: a named profile (solvers/profiles) with optional overrides."""
+
+    profile: str = Field("default", description="Profile name: default, fast, exact.")
+    time_limit_s: float | None = Field(None, gt=0, description="Time limit, seconds.")
+    mip_rel_gap: float | None = Field(None, ge=0, lt=1, description="Relative MIP gap.")
+    threads: int | None = Field(None, ge=1, description="Threads.")
+
+
+QuarterValues = float | list[Annotated[float, Field(ge=0)]]
+
+
+class Procurement(Strict):
+    """What to buy and when: the optimizer's section."""
+
+    start_quarter: Quarter = Field(description="First planning quarter.")
+    quarters: int = Field(ge=1, le=40, description="Quarters planned.")
+    candidates: list[Candidate] = Field(min_length=1, description="SKUs that may be bought.")
+    demand: Demand = Field(description="Effective compute needed.")
+    largest_job_pflops: float | Literal["from_jobs"] = Field(
+        "from_jobs", description="Effective PFLOP/s of the largest synchronous job; `from_jobs` "
+        "takes the largest job of the scenario.")
+    largest_job_from_quarter: Quarter | None = Field(
+        None, description="Quarter from which the largest job must fit on the primary platform; "
+        "default: once the fastest candidate could be delivered.")
+    platform_utilization: dict[str, Annotated[float, Field(gt=0, le=1)]] = Field(
+        default_factory=lambda: {"CUDA": 0.40, "CANN": 0.30, "Neuware": 0.25},
+        description="Achievable share of peak (MFU) per software platform. Defaults: CUDA 0.40 "
+        "(Llama 3: 38-43 %), CANN 0.30 (Pangu Ultra MoE: 30 %), Neuware 0.25 (assumption).")
+    porting_cost_usd: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict, description="One-off cost of adopting a platform not yet in use.")
+    budget_usd_per_quarter: QuarterValues | None = Field(
+        None, description="Capex budget per quarter (one value or one per quarter).")
+    total_budget_usd: float | None = Field(None, gt=0, description="Capex budget in total.")
+    power_cap_mw: QuarterValues | None = Field(None, description="Facility power cap, MW.")
+    pue: float = Field(1.3, ge=1, description="Power usage effectiveness.")
+    electricity_usd_per_kwh: float = Field(0.08, ge=0, description="Electricity price.")
+    racks: QuarterValues | None = Field(None, description="Racks available.")
+    vendor_caps_nodes_per_quarter: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict, description="Nodes one buyer can get from a vendor per quarter.")
+    recourse_premium: float = Field(0.2, ge=0, description="Price premium of a recourse order.")
+    asset_life_years: float | None = Field(
+        4.0, gt=0, description="Straight-line life of a node: what is left of it at the horizon "
+        "is credited (assumption default: 4 years, a common server depreciation period); "
+        "none = no residual value.")
+    refund_share: float = Field(0.0, ge=0, le=1, description="Share refunded for blocked orders.")
+    rental: Rental = Field(default_factory=Rental, description="Overseas cloud rental.")
+    unmet_penalty_usd_per_pflops_hour: float = Field(
+        20.0, ge=0, description="Penalty per effective PFLOP/s-hour of unmet demand.")
+    allow_unmet: bool = Field(True, description="False: demand must be met (else infeasible).")
+    vendor_share_caps: dict[str, Probability] = Field(
+        default_factory=dict, description="Largest share of ordered compute per vendor.")
+    min_domestic_share: Probability = Field(0.0, description="Least share of ordered compute "
+                                            "from domestic vendors.")
+    domestic_vendors: list[str] = Field(
+        default_factory=lambda: ["Huawei", "Cambricon"], description="Vendors counted domestic.")
+    stockpile_parts: list[str] | None = Field(
+        None, description="Parts that may be stockpiled; default: every part the SKU's vendor "
+        "supplies that a hard failure consumes.")
+    scenarios: list[SanctionScenario] | None = Field(
+        None, description="Sanction scenarios; default: built from supply_shocks.")
+    risk: Risk = Field(default_factory=Risk, description="Risk measure and weight.")
+    solver: SolverChoice = Field(default_factory=SolverChoice, description="HiGHS settings.")
+    integer_orders: bool = Field(True, description="Whole nodes and parts in the first stage.")
+    integer_recourse: bool = Field(False, description="Whole nodes in recourse orders.")
+
+    @model_validator(mode="after")
+    def _probabilities(self) -> Procurement:
+        if self.scenarios is not None:
+            total = sum(s.probability for s in self.scenarios)
+            if abs(total - 1) > 1e-6:
+                raise ValueError(f"scenario probabilities sum to {total:g}, not 1")
+            names = [s.name for s in self.scenarios]
+            if len(set(names)) != len(names):
+                raise ValueError("scenario names must be unique")
+        if self.risk.weight > 0 and self.risk.cvar_cap is not None:
+            raise ValueError("risk: give a weight or a cvar_cap, not both")
+        return self
+
+
 # --- the scenario --------------------------------------------------------------------------------
 
 
@@ -382,6 +542,9 @@ class Scenario(Strict):
     jobs: list[Job] = Field(default_factory=list, description="Synchronous training jobs.")
     supply_shocks: list[SupplyShock] = Field(
         default_factory=list, description="Export blocks and supply disruptions."
+    )
+    procurement: Procurement | None = Field(
+        None, description="What to buy and when (planner optimize); absent = simulate only."
     )
 
     @property

@@ -1,0 +1,269 @@
+"""Turn a scenario's `procurement` section and the catalog into the optimizer's input tables.
+
+Availability defaults are closed forms (docs/model.md): a node is available a share
+`a = 1 / (1 + sum_c lambda_c MTTR_c)` of the time; from the start of a vendor block, a node whose
+vendor-supplied part j fails (hard-failure rate r_j per node-hour) cannot be repaired unless a
+part is on the shelf, so after m hours of block a fleet with x parts per node keeps
+f_j(x) = a (e^{-r_j m} + (1 - e^{-r_j m}) min(1, x / (r_j m))) of its nodes: a concave,
+two-piece function of x that the simulator can replace with estimated breakpoints later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from itertools import product
+
+import pandas as pd
+
+from planner.catalog.catalog import Catalog
+from planner.quarters import quarter_hours, quarter_labels, quarter_of, quarter_start
+from planner.scenario.schema import Procurement, SanctionScenario, Scenario, VendorBlock
+from solvers.problem import ProcurementInput, RiskSettings
+
+HOURS_PER_DAY = 24.0
+MAX_DERIVED_SCENARIOS = 500
+
+
+# --- per-SKU figures ---------------------------------------------------------------------------
+
+
+def effective_pflops_per_node(catalog: Catalog, sku: str, proc: Procurement) -> float:
+    s = catalog.skus[sku]
+    return s.gpus * s.bf16_dense_tflops.value * proc.platform_utilization[s.platform] / 1000.0
+
+
+def nominal_availability(catalog: Catalog, sku: str) -> float:
+    """1 / (1 + sum_c lambda_c MTTR_c), MTTR_c = lognormal mean of the category's repair time."""
+    mult = catalog.skus[sku].failure_rate_multiplier.value
+    load = sum(c.rate_per_hour * mult * c.repair_hours_median.value
+               * math.exp(c.repair_hours_sigma.value ** 2 / 2) for c in catalog.categories.values())
+    return 1.0 / (1.0 + load)
+
+
+def part_rates_per_hour(catalog: Catalog, sku: str) -> dict[str, float]:
+    """Hard-failure rate per node-hour of each part (categories summed)."""
+    mult = catalog.skus[sku].failure_rate_multiplier.value
+    rates: dict[str, float] = {}
+    for c in catalog.categories.values():
+        if c.part is not None and c.hard_fraction.value > 0:
+            rates[c.part] = rates.get(c.part, 0.0) + c.rate_per_hour * mult * c.hard_fraction.value
+    return rates
+
+
+# --- scenarios ---------------------------------------------------------------------------------
+
+
+def derived_scenarios(scenario: Scenario, labels: list[str]) -> list[SanctionScenario]:
+    """Sanction scenarios from the blocking supply shocks: each shock either does not happen or
+    starts in one of the quarters its date window covers (probability in proportion to the days
+    of the window in that quarter); shocks combine independently."""
+    outcomes = []
+    end = quarter_start(labels[-1]) + dt.timedelta(hours=quarter_hours(labels[-1]))
+    for shock in scenario.supply_shocks:
+        if shock.parts is not None or not (shock.block_node_deliveries or shock.block_orders):
+            continue
+        options = [(None, 1.0 - shock.probability)]
+        lo = shock.date if shock.date is not None else shock.window_start_date
+        hi = shock.date if shock.date is not None else shock.window_end_date
+        days = max((hi - lo).days, 0)
+        weights: dict[str, float] = {}
+        if days == 0:
+            weights[quarter_of(lo)] = 1.0
+        else:
+            for i in range(days):
+                q = quarter_of(lo + dt.timedelta(days=i))
+                weights[q] = weights.get(q, 0.0) + 1.0 / days
+        for q, w in weights.items():
+            if lo >= end or q > labels[-1]:
+                options[0] = (None, options[0][1] + shock.probability * w)
+                continue
+            start_q = max(q, labels[0])
+            until = None
+            if shock.duration_days is not None:
+                stop = quarter_of(quarter_start(start_q) + dt.timedelta(days=shock.duration_days))
+                until = stop if stop <= labels[-1] else None
+            options.append((VendorBlock(vendor=shock.vendor, from_quarter=start_q,
+                                        until_quarter=until), shock.probability * w))
+        outcomes.append((shock.name, options))
+    if not outcomes:
+        return [SanctionScenario(name="no-block", probability=1.0)]
+    combos = list(product(*[opts for _, opts in outcomes]))
+    if len(combos) > MAX_DERIVED_SCENARIOS:
+        raise ValueError(f"the supply shocks give {len(combos)} scenarios; list "
+                         f"procurement.scenarios explicitly (at most {MAX_DERIVED_SCENARIOS})")
+    out = []
+    for combo in combos:
+        prob = math.prod(p for _, p in combo)
+        if prob <= 0:
+            continue
+        blocks = [b for b, _ in combo if b is not None]
+        name = "_and_".join(f"{outcomes[i][0]}-from-{b.from_quarter}" for i, (b, _) in enumerate(combo)
+                        if b is not None) or "no-block"
+        out.append(SanctionScenario(name=name[:80], probability=prob, blocks=blocks))
+    total = sum(s.probability for s in out)
+    return [s.model_copy(update={"probability": s.probability / total}) for s in out]
+
+
+# --- the builder -------------------------------------------------------------------------------
+
+
+def _per_quarter(value, labels: list[str]) -> list[float]:
+    if value is None:
+        return [math.inf] * len(labels)
+    if isinstance(value, list):
+        return [float(v) for v in value]
+    return [float(value)] * len(labels)
+
+
+def existing_fleet(scenario: Scenario) -> dict[str, float]:
+    """Nodes per SKU already installed or scheduled (pool nodes + their deliveries)."""
+    fleet: dict[str, float] = {}
+    for pool in scenario.cluster.pools:
+        fleet[pool.sku] = fleet.get(pool.sku, 0.0) + pool.nodes + sum(d.nodes for d in pool.deliveries)
+    return fleet
+
+
+def largest_job_pflops(scenario: Scenario, catalog: Catalog) -> float:
+    proc = scenario.procurement
+    if proc.largest_job_pflops != "from_jobs":
+        return float(proc.largest_job_pflops)
+    pools = {p.name: p.sku for p in scenario.cluster.pools}
+    return max((job.nodes * effective_pflops_per_node(catalog, pools[job.pool], proc)
+                for job in scenario.jobs), default=0.0)
+
+
+def build_input(scenario: Scenario, catalog: Catalog) -> ProcurementInput:
+    """The optimizer's tables for a validated scenario with a procurement section."""
+    proc = scenario.procurement
+    labels = quarter_labels(proc.start_quarter, proc.quarters)
+    existing = existing_fleet(scenario)
+    candidates = {c.sku: c for c in proc.candidates}
+    skus = list(dict.fromkeys([*existing, *candidates]))
+    sku_rows = []
+    for k in skus:
+        s = catalog.skus[k]
+        c = candidates.get(k)
+        sku_rows.append({
+            "sku": k, "vendor": s.vendor, "platform": s.platform,
+            "domestic": s.vendor in proc.domestic_vendors,
+            "pflops_per_node": effective_pflops_per_node(catalog, k, proc),
+            "price_usd": s.node_price_usd.value, "power_kw": s.node_power_kw.value,
+            "nodes_per_rack": c.nodes_per_rack if c else 4.0,
+            "lead_periods": c.lead_time_quarters if c else 0,
+            "existing_nodes": existing.get(k, 0.0), "orderable": c is not None,
+        })
+    sku_table = pd.DataFrame(sku_rows).set_index("sku")
+
+    fleet_pflops = sum(n * effective_pflops_per_node(catalog, k, proc) for k, n in existing.items())
+    d = proc.demand
+    if d.pflops is not None:
+        demand = list(d.pflops)
+    else:
+        n = len(labels)
+        demand = [fleet_pflops * (d.fleet_multiple_start + (d.fleet_multiple_end - d.fleet_multiple_start)
+                                  * (i / (n - 1) if n > 1 else 1.0)) for i in range(n)]
+    job = largest_job_pflops(scenario, catalog)
+    job_from = proc.largest_job_from_quarter or labels[min(
+        min((c.lead_time_quarters for c in proc.candidates), default=0), len(labels) - 1)]
+    rental_sku = catalog.skus[proc.rental.gpu_sku]
+    rental_pflops = rental_sku.bf16_dense_tflops.value * proc.platform_utilization.get(
+        rental_sku.platform, 0.4) / 1000.0
+    periods = pd.DataFrame({
+        "hours": [quarter_hours(q) for q in labels],
+        "demand_pflops": demand,
+        "largest_job_pflops": [job if q >= job_from else 0.0 for q in labels],
+        "budget_usd": _per_quarter(proc.budget_usd_per_quarter, labels),
+        "power_cap_mw": _per_quarter(proc.power_cap_mw, labels),
+        "racks": _per_quarter(proc.racks, labels),
+        "rental_cap_gpus": [proc.rental.cap_gpus] * len(labels),
+    }, index=pd.Index(labels, name="period"))
+
+    scenarios = proc.scenarios or derived_scenarios(scenario, labels)
+    scen_table = pd.DataFrame({"probability": [s.probability for s in scenarios]},
+                              index=pd.Index([s.name for s in scenarios], name="scenario"))
+    vendors = sorted({catalog.skus[k].vendor for k in skus})
+    vs_rows, blocked_from = [], {}
+    for sc in scenarios:
+        for v in vendors:
+            block = next((b for b in sc.blocks if b.vendor == v), None)
+            volume = next((x for x in sc.volumes if x.vendor == v), None)
+            for q in labels:
+                is_blocked = block is not None and q >= block.from_quarter and (
+                    block.until_quarter is None or q < block.until_quarter)
+                factor = volume.factor if volume is not None and q >= volume.from_quarter else 1.0
+                vs_rows.append((v, q, sc.name, 0.0 if is_blocked else factor,
+                                0.0 if is_blocked else 1.0, factor, is_blocked))
+            if block is not None:
+                blocked_from[v, sc.name] = block
+    vendor_scenarios = pd.DataFrame(vs_rows, columns=[
+        "vendor", "period", "scenario", "delivered_fraction", "orderable", "volume_factor",
+        "blocked"]).set_index(["vendor", "period", "scenario"])
+    caps = pd.DataFrame(
+        [(v, q, float(proc.vendor_caps_nodes_per_quarter.get(v, math.inf))) for v in vendors
+         for q in labels], columns=["vendor", "period", "supply_cap_nodes"]
+    ).set_index(["vendor", "period"])
+
+    # availability and stockpile pieces
+    spares = {}
+    for item in scenario.cluster.spares.items:
+        spares[item.sku, item.part] = item.initial_stock
+    default_stock = scenario.cluster.spares.default.initial_stock or 0
+    avail_rows, piece_rows, part_rows = [], [], []
+    for k in skus:
+        a = nominal_availability(catalog, k)
+        vendor = catalog.skus[k].vendor
+        rates = {j: r for j, r in part_rates_per_hour(catalog, k).items()
+                 if catalog.part_supplier(k, j) == vendor
+                 and (proc.stockpile_parts is None or j in proc.stockpile_parts)}
+        for j in sorted(rates):
+            stock = spares.get((k, j))
+            part_rows.append((k, j, catalog.part_price_usd(k, j),
+                              float(stock if stock is not None else default_stock
+                                    if k in existing else 0.0)))
+        for sc in scenarios:
+            block = blocked_from.get((vendor, sc.name))
+            for q in labels:
+                is_blocked = block is not None and q >= block.from_quarter and (
+                    block.until_quarter is None or q < block.until_quarter)
+                avail_rows.append((k, q, sc.name, a))
+                if not is_blocked:
+                    continue
+                block_start = quarter_start(block.from_quarter)
+                period_end = quarter_start(q) + dt.timedelta(hours=quarter_hours(q))
+                hours = (period_end - block_start).days * HOURS_PER_DAY
+                for j, r in sorted(rates.items()):
+                    need = r * hours  # parts per node to repair every failure so far
+                    survive = math.exp(-need)
+                    piece_rows.append((k, j, q, sc.name, 0, a * survive, a * (1 - survive) / need))
+                    piece_rows.append((k, j, q, sc.name, 1, a, 0.0))
+    availability = pd.DataFrame(avail_rows, columns=["sku", "period", "scenario", "availability"]
+                                ).set_index(["sku", "period", "scenario"])
+    pieces = pd.DataFrame(piece_rows, columns=["sku", "part", "period", "scenario", "piece",
+                                               "intercept", "slope"])
+    parts = pd.DataFrame(part_rows, columns=["sku", "part", "price_usd", "existing_units"]
+                         ).set_index(["sku", "part"])
+    platforms = sorted({catalog.skus[k].platform for k in skus})
+    adopted = {catalog.skus[k].platform for k in existing}
+    platform_table = pd.DataFrame({
+        "porting_cost_usd": [0.0 if p in adopted else float(proc.porting_cost_usd[p])
+                             for p in platforms],
+        "adopted": [p in adopted for p in platforms],
+    }, index=pd.Index(platforms, name="platform"))
+    r = proc.risk
+    return ProcurementInput(
+        skus=sku_table, periods=periods, scenarios=scen_table, vendor_scenarios=vendor_scenarios,
+        supply_caps=caps, availability=availability, stockpile_pieces=pieces, parts=parts,
+        platforms=platform_table, pue=proc.pue, electricity_usd_per_kwh=proc.electricity_usd_per_kwh,
+        recourse_premium=proc.recourse_premium, refund_share=proc.refund_share,
+        asset_life_hours=(proc.asset_life_years * 365.25 * HOURS_PER_DAY
+                          if proc.asset_life_years is not None else math.inf),
+        rental_usd_per_gpu_hour=proc.rental.usd_per_gpu_hour, rental_pflops_per_gpu=rental_pflops,
+        unmet_penalty_usd_per_pflops_hour=proc.unmet_penalty_usd_per_pflops_hour,
+        total_budget_usd=proc.total_budget_usd or math.inf,
+        vendor_share_caps=dict(proc.vendor_share_caps), min_domestic_share=proc.min_domestic_share,
+        integer_orders=proc.integer_orders, integer_recourse=proc.integer_recourse,
+        allow_unmet=proc.allow_unmet,
+        risk=RiskSettings(measure=r.measure, alpha=r.alpha, weight=r.weight, cvar_cap=r.cvar_cap),
+        rental_blocked=frozenset((q, sc.name) for sc in scenarios if sc.rental_blocked_from
+                                 for q in labels if q >= sc.rental_blocked_from))
