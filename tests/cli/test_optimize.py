@@ -1,0 +1,91 @@
+"""`planner optimize` on the example: outputs, exit codes, and the block-probability response."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from planner.procurement import build_input
+from planner.scenario.loader import load_scenario
+from solvers.optimize import optimize
+from solvers.problem import SolverSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "scenarios" / "procurement-2027.yaml"
+
+
+def _planner(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "planner.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def optimized(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("opt")
+    proc = _planner("optimize", str(EXAMPLE), "--out", str(out), "--pareto", "3", "-q")
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_optimize_writes_plan_tables_and_summary(optimized):
+    for stem in ("orders", "stockpile", "fleet", "capacity", "costs", "shadow_prices", "pareto",
+                 "platforms", "recourse"):
+        assert (optimized / f"plan_{stem}.csv").exists() and (optimized / f"plan_{stem}.parquet").exists()
+    summary = json.loads((optimized / "optimization.json").read_text())
+    assert summary["status"] in ("optimal", "time_limit")
+    for key in ("expected_cost_usd", "cvar_cost_usd", "worst_case_shortfall_pflops",
+                "value_of_information"):
+        assert key in summary
+    assert summary["value_of_information"]["evpi_usd"] >= -1e-3
+    assert "HiGHS" in (optimized / "highs.log").read_text()
+
+
+def test_infeasible_case_names_the_binding_family_and_exits_3(tmp_path):
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["procurement"]["allow_unmet"] = False
+    data["procurement"]["rental"]["cap_gpus"] = 0
+    data["procurement"]["budget_usd_per_quarter"] = 20_000_000
+    path = tmp_path / "tight.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    proc = _planner("optimize", str(path), "--out", str(tmp_path / "out"), "-q")
+    assert proc.returncode == 3, proc.stderr
+    line = proc.stderr.strip()
+    assert "Traceback" not in proc.stderr and len(line.splitlines()) == 1
+    assert "infeasible: demand in 20" in line and "PFLOP/s" in line, line
+
+
+def test_bad_procurement_input_exits_2(tmp_path):
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["procurement"]["candidates"][0]["sku"] = "H999"
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    proc = _planner("optimize", str(path), "-q")
+    assert proc.returncode == 2
+    assert "procurement.candidates[0].sku: unknown SKU 'H999'" in proc.stderr
+    proc = _planner("optimize", str(EXAMPLE), "--profile", "nope", "-q")
+    assert proc.returncode == 2 and "unknown solver profile 'nope'" in proc.stderr
+
+
+def test_share_bought_from_the_blocked_vendor_never_rises_with_block_probability():
+    """LP relaxation of the example: P(block) 0, 0.2, ..., 1.0."""
+    loaded = load_scenario(EXAMPLE)
+    base = build_input(loaded.scenario, loaded.catalog)
+    shares = []
+    for p in np.linspace(0.0, 1.0, 6):
+        scenarios = base.scenarios.copy()
+        scenarios["probability"] = [1.0 - p, p]
+        inp = replace(base, scenarios=scenarios, integer_orders=False)
+        result = optimize(inp, SolverSettings(mip_rel_gap=0.0), analyses=False).result
+        orders = result.orders
+        pflops = orders["effective_pflops"].sum()
+        nvidia = orders.loc[orders["vendor"] == "Nvidia", "effective_pflops"].sum()
+        shares.append(nvidia / pflops if pflops > 0 else 0.0)
+    assert all(b <= a + 1e-6 for a, b in zip(shares, shares[1:], strict=False)), shares
+    assert shares[-1] < shares[0], shares
