@@ -277,9 +277,29 @@ def run(
     else:
         result = run_monte_carlo(loaded, workers)
     summary = write_run(result, folder)
+    _reports(folder)
     if not quiet:
         out.print(_headline(summary))
         out.print(f"outputs in {folder}/", highlight=False)
+
+
+def _reports(folder: Path) -> None:
+    from planner.reports import write_reports
+
+    write_reports(folder)
+
+
+@app.command()
+def report(
+    folder: Annotated[Path, typer.Argument(help="An output folder of planner run/optimize.")],
+) -> None:
+    """Rebuild report.xlsx, report.html, the sheet twins and the plots from an output folder."""
+    if not folder.is_dir():
+        _fail(InputError(str(folder), "not a folder"))
+    if not (folder / "summary.json").exists():
+        _fail(InputError(str(folder), "holds no summary.json: not an output folder of planner run"))
+    _reports(folder)
+    out.print(f"reports rebuilt in {folder}/", highlight=False)
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

@@ -60,6 +60,20 @@ class SolveOutcome:
         return self.has_solution
 
 
+_SCHEDULER_THREADS: list[int | None] = [None]  # threads of HiGHS's process-wide scheduler
+
+
+def _prepare_threads(threads: int | None) -> None:
+    """HiGHS fixes its thread scheduler at the first run in a process; asking for another
+    thread count later is an error unless the scheduler is reset first."""
+    import highspy
+
+    if threads is not None and _SCHEDULER_THREADS[0] not in (None, threads):
+        highspy.Highs.resetGlobalScheduler(True)
+    if _SCHEDULER_THREADS[0] is None or threads is not None:
+        _SCHEDULER_THREADS[0] = threads if threads is not None else -1
+
+
 class Solver:
     """A persistent HiGHS instance attached to one model (re-solves reuse the loaded model)."""
 
@@ -70,6 +84,7 @@ class Solver:
 
     def solve(self, model: pyo.ConcreteModel) -> SolveOutcome:
         s = self.settings
+        _prepare_threads(s.threads)
         start = time.perf_counter()
         results = self.highs.solve(
             model, load_solutions=False, raise_exception_on_nonoptimal_result=False,

@@ -1,0 +1,209 @@
+"""The report's figures as PNG bytes, drawn with matplotlib on the Agg canvas.
+
+Figures are made with matplotlib.figure.Figure and rendered by FigureCanvasAgg directly, so no
+pyplot state and no interactive backend is involved (nor is the caller's backend changed)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from planner.reports import series
+from planner.reports.folder import RunFolder
+from planner.reports.tables import summary_metrics
+
+BAND = "#9ECAE1"
+LINE = "#08519C"
+SHOCK_COLORS = ("#D62728", "#FF7F0E", "#9467BD", "#8C564B", "#E377C2")
+
+
+def _figure(rows: int, height: float = 3.0) -> tuple[Figure, list[Axes]]:
+    fig = Figure(figsize=(10, 0.8 + height * rows), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
+    return fig, list(axes)
+
+
+def png(fig: Figure) -> bytes:
+    """The figure as PNG bytes (no software metadata, so the bytes hold no link)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _date_axis(ax: Axes) -> None:
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.grid(True, color="#E5E5E5", linewidth=0.6)
+
+
+def _legend_right(ax: Axes, handles: list[Artist]) -> None:
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              frameon=False)
+
+
+def _legend_below(fig: Figure, handles: list[Artist]) -> None:
+    if handles:
+        fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=7, frameon=False)
+
+
+def _plot_band(ax: Axes, dates: pd.Series, band: pd.DataFrame, label: str, color: str = LINE,
+               scale: float = 1.0, short: bool = False) -> None:
+    """P10-P90 filled band and P50 line; `short`: one legend entry (the line) named `label`."""
+    x = dates.to_numpy()
+    ax.fill_between(x, band["p10"] * scale, band["p90"] * scale, color=color, alpha=0.2,
+                    linewidth=0, label="_nolegend_" if short else f"{label} P10-P90")
+    ax.plot(x, band["p50"] * scale, color=color, linewidth=1.6,
+            label=label if short else f"{label} P50")
+
+
+def mark_shocks(ax: Axes, run: RunFolder) -> list[Artist]:
+    """Each replication's shock start as a light vertical line (end dotted, when it ends), and
+    the median start across the replications it hit as a dashed line; returns those dashed
+    lines, labelled, for a legend."""
+    shocks = run.shocks_within_horizon()
+    horizon, total = run.horizon_days, run.replications
+    medians = []
+    for i, (name, group) in enumerate(shocks.groupby("shock", sort=False)):
+        color = SHOCK_COLORS[i % len(SHOCK_COLORS)]
+        starts = group["start_day"].astype(float)
+        for day in starts:
+            ax.axvline(run.start_date + pd.Timedelta(days=day), color=color, alpha=0.25, lw=0.8)
+        ends = pd.to_numeric(group["end_day"], errors="coerce").dropna()
+        for day in ends[ends <= horizon]:
+            ax.axvline(run.start_date + pd.Timedelta(days=float(day)), color=color, alpha=0.25,
+                       lw=0.8, ls=":")
+        median = run.start_date + pd.Timedelta(days=float(starts.median()))
+        label = f"{name} (in {len(group)}/{total} runs): median start {median:%Y-%m-%d}"
+        medians.append(ax.axvline(median, color=color, lw=1.3, ls="--", label=label))
+    return medians
+
+
+def capacity_figure(run: RunFolder, capacity: pd.DataFrame) -> Figure:
+    """Effective compute per pool: P10-P90 band and P50, with installed capacity (P50)."""
+    pools = list(dict.fromkeys(capacity["pool"]))
+    per_node = {pool.name: pool.pflops_per_node for pool in run.pools}
+    fig, axes = _figure(max(len(pools), 1))
+    for i, (ax, pool) in enumerate(zip(axes, pools, strict=False)):
+        block = capacity[capacity["pool"] == pool]
+        band = block.rename(columns={f"effective_compute_{q} [PFLOP/s]": q for q in series.QUANTILES})
+        _plot_band(ax, block["date"], band, "healthy")
+        ax.plot(block["date"].to_numpy(), block["installed_nodes_p50 [nodes]"] * per_node[pool],
+                color="#636363", lw=0.9, ls="-.", label="installed P50")
+        mark_shocks(ax, run)
+        ax.set_title(f"Effective compute, pool {pool} ({block['sku'].iloc[0]})", fontsize=10)
+        ax.set_ylabel("PFLOP/s (BF16 dense)")
+        _date_axis(ax)
+        if i == 0:
+            _legend_below(fig, ax.get_legend_handles_labels()[0])
+    return fig
+
+
+def availability_figure(run: RunFolder) -> Figure:
+    """Healthy / installed nodes per pool over time, with shock dates."""
+    fig, (ax,) = _figure(1, 3.4)
+    colors = ("#08519C", "#006D2C", "#A63603", "#54278F")
+    for i, pool in enumerate(run.pools):
+        band = series.availability(run.timeseries, pool.name)
+        _plot_band(ax, run.dates(band["day"]), band, pool.name, colors[i % len(colors)], 100.0)
+    mark_shocks(ax, run)
+    ax.set_title("Node availability (healthy / installed nodes)", fontsize=10)
+    ax.set_ylabel("%")
+    _date_axis(ax)
+    _legend_below(fig, ax.get_legend_handles_labels()[0])
+    return fig
+
+
+def _moving(columns: list[str], timeseries: pd.DataFrame) -> list[str]:
+    """The stock columns whose level ever changes (all of them when none does)."""
+    moving = [c for c in columns if timeseries[c].nunique() > 1]
+    return moving or columns
+
+
+def stock_figure(run: RunFolder) -> Figure:
+    """Spare stock on hand per SKU and part (P50 line, P10-P90 band), with shock dates."""
+    ts = run.timeseries
+    by_sku: dict[str, list[str]] = {}
+    for column in _moving(series.stock_columns(ts), ts):
+        by_sku.setdefault(column.removeprefix("stock.").partition("/")[0], []).append(column)
+    fig, axes = _figure(max(len(by_sku), 1), 3.2)
+    palette = [f"C{i}" for i in range(10)]
+    for n, (ax, (sku, columns)) in enumerate(zip(axes, by_sku.items(), strict=False)):
+        for i, column in enumerate(columns):
+            band = series.band(ts, ts[column])
+            _plot_band(ax, run.dates(band["day"]), band, column.partition("/")[2],
+                       palette[i % len(palette)], short=True)
+        _legend_right(ax, ax.get_legend_handles_labels()[0])
+        shock_lines = mark_shocks(ax, run)
+        if n == 0:
+            _legend_below(fig, shock_lines)
+        ax.set_title(f"Spare parts on hand, {sku}: P50 lines, P10-P90 bands", fontsize=10)
+        ax.set_ylabel("parts")
+        ax.set_ylim(bottom=0)
+        _date_axis(ax)
+    return fig
+
+
+def _value(stats: dict, name: str, default: float = 0.0) -> float:
+    value = stats.get(name)
+    return float(value) if value is not None else default
+
+
+def _stat_bars(title: str, unit: str, stats: dict[str, dict]) -> Figure:
+    """Horizontal bars of the mean per key, whiskers P10-P90, largest on top."""
+    items = sorted(stats.items(), key=lambda kv: _value(kv[1], "mean"))
+    fig = Figure(figsize=(10, 0.9 + 0.28 * max(len(items), 1)), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    names = [k for k, _ in items]
+    mean = np.array([_value(s, "mean") for _, s in items])
+    low = np.array([_value(s, "p10", _value(s, "mean")) for _, s in items])
+    high = np.array([_value(s, "p90", _value(s, "mean")) for _, s in items])
+    err = np.vstack([np.clip(mean - low, 0, None), np.clip(high - mean, 0, None)])
+    ax.barh(names, mean, xerr=err, color=BAND, edgecolor=LINE, ecolor="#444444", capsize=2)
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(f"{unit} per run: mean, whiskers P10-P90")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.tick_params(axis="y", labelsize=8)
+    ax.grid(True, axis="x", color="#E5E5E5", linewidth=0.6)
+    return fig
+
+
+def interruptions_figure(run: RunFolder) -> Figure:
+    """Job interruptions by category (summary.json interruptions.by_category)."""
+    stats = {key: s for metric, key, s in summary_metrics(run.summary)
+             if metric == "interruptions.by_category" and key is not None}
+    return _stat_bars("Job interruptions by category", "interruptions", stats)
+
+
+def lost_hours_figure(run: RunFolder) -> Figure:
+    """Lost GPU-hours by cause (summary.json lost_gpu_hours)."""
+    stats = {key: s for metric, key, s in summary_metrics(run.summary)
+             if metric == "lost_gpu_hours" and key is not None}
+    return _stat_bars("Lost GPU-hours by cause", "GPU-hours", stats)
+
+
+def figures(run: RunFolder, capacity: pd.DataFrame) -> dict[str, Callable[[], Figure]]:
+    """Plot name -> figure maker, in page order (each saved as plot_<name>.png)."""
+    return {
+        "capacity": lambda: capacity_figure(run, capacity),
+        "availability": lambda: availability_figure(run),
+        "stock": lambda: stock_figure(run),
+        "interruptions": lambda: interruptions_figure(run),
+        "lost_gpu_hours": lambda: lost_hours_figure(run),
+    }
+
+
+def render(run: RunFolder, capacity: pd.DataFrame) -> dict[str, bytes]:
+    """Plot name -> PNG bytes."""
+    return {name: png(make()) for name, make in figures(run, capacity).items()}

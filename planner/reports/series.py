@@ -1,0 +1,45 @@
+"""P10/P50/P90 across replications of a timeseries quantity, per sampled day."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+QUANTILES = {"p10": 0.10, "p50": 0.50, "p90": 0.90}
+
+
+def band(timeseries: pd.DataFrame, values: pd.Series) -> pd.DataFrame:
+    """Columns day, p10, p50, p90: quantiles (linear, as numpy's percentile) over the
+    replications of `values` (a series aligned with `timeseries`) at each sampled day.
+    NaN values (e.g. a share of zero installed nodes) are left out."""
+    grouped = values.astype(float).groupby(timeseries["day"].astype(float), sort=True)
+    out = pd.DataFrame({name: grouped.quantile(q) for name, q in QUANTILES.items()})
+    out.index.name = "day"
+    return out.reset_index()
+
+
+def healthy_nodes(timeseries: pd.DataFrame, pool: str) -> pd.DataFrame:
+    """Healthy (available) nodes of a pool: P10/P50/P90 per day."""
+    return band(timeseries, timeseries[f"{pool}.healthy_nodes"])
+
+
+def installed_nodes(timeseries: pd.DataFrame, pool: str) -> pd.DataFrame:
+    """Installed nodes of a pool: P10/P50/P90 per day."""
+    return band(timeseries, timeseries[f"{pool}.installed_nodes"])
+
+
+def availability(timeseries: pd.DataFrame, pool: str) -> pd.DataFrame:
+    """Healthy / installed nodes of a pool (undefined while none is installed): P10/P50/P90."""
+    installed = timeseries[f"{pool}.installed_nodes"].astype(float).replace(0.0, np.nan)
+    return band(timeseries, timeseries[f"{pool}.healthy_nodes"] / installed)
+
+
+def stock_columns(timeseries: pd.DataFrame) -> list[str]:
+    """The `stock.<sku>/<part>` columns, in table order."""
+    return [c for c in timeseries.columns if c.startswith("stock.")]
+
+
+def final_values(timeseries: pd.DataFrame, column: str) -> pd.Series:
+    """The value of `column` at the last sampled day of each replication."""
+    last = timeseries.sort_values(["replication", "day"]).groupby("replication").tail(1)
+    return last[column].astype(float)

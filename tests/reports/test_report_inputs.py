@@ -1,0 +1,62 @@
+"""Small pieces of the reports: summary.json walking, units, flattening inputs and telling
+where a scenario field came from, text escaping of the page."""
+
+from __future__ import annotations
+
+import math
+
+from planner.reports.assumptions import _origin, cell, flatten
+from planner.reports.html import text
+from planner.reports.tables import summary_metrics
+from planner.reports.units import metric_unit, show
+
+STATS = {"n": 2, "mean": 1.0, "std": 0.0, "p10": 1.0, "p50": 1.0, "p90": 1.0, "ci95": None}
+
+
+def test_summary_metrics_split_metric_and_key_at_the_last_level():
+    summary = {"scenario": "x", "checkpoint_interval_hours": {"job": 0.5},
+               "ettr": {"job": STATS}, "goodput_gpu_hours": STATS,
+               "interruptions": {"total": STATS, "by_category": {"gpu": STATS}},
+               "stockout_days": {"H800/gpu_board": STATS}}
+    assert [(m, k) for m, k, _ in summary_metrics(summary)] == [
+        ("ettr", "job"), ("goodput_gpu_hours", None), ("interruptions", "total"),
+        ("interruptions.by_category", "gpu"), ("stockout_days", "H800/gpu_board")]
+
+
+def test_units_of_metrics_and_how_numbers_are_shown():
+    assert metric_unit("ettr") == "fraction"
+    assert metric_unit("interruptions.by_category") == "count"
+    assert metric_unit("parts_spend_usd") == "USD"
+    assert metric_unit("some_new_cost_usd") == "USD"
+    assert metric_unit("unknown") == ""
+    assert show(0.8766, "fraction") == "87.7 %"
+    assert show(1620762.5, "USD") == "$1,620,762"
+    assert show(None, "days") == "–" and show(math.nan, "days") == "–"
+
+
+def test_flatten_and_cells_keep_every_value():
+    data = {"a": {"b": [1, {"c": None}], "d": {}, "e": []}, "f": True, "g": "2027-01-01"}
+    assert list(flatten(data, "")) == [("a.b[0]", 1), ("a.b[1].c", None), ("a.d", "{}"),
+                                       ("a.e", "[]"), ("f", True), ("g", "2027-01-01")]
+    assert cell(1280) == (1280.0, None)
+    assert cell(True) == (None, "true")
+    assert cell(None) == (None, "null")
+    assert cell(2**63) == (None, str(2**63))  # not exact as a float: kept as text
+
+
+def test_origin_of_scenario_fields():
+    file_data = {"horizon_days": 365, "cluster": {"pools": [{"name": "p", "nodes": 10}],
+                                                  "spares": {"default": {"lead_time_days": 14}}}}
+    overrides = ["horizon_days=60", "jobs[0].restart_hours=1"]
+    assert _origin("horizon_days", file_data, overrides) == "--set"
+    assert _origin("jobs[0].restart_hours", file_data, overrides) == "--set"
+    assert _origin("cluster.pools[0].nodes", file_data, overrides) == "scenario.yaml"
+    assert _origin("cluster.pools[0].lemon_fraction", file_data, overrides) == "default"
+    assert _origin("cluster.pools[1].nodes", file_data, overrides) == "default"
+    # a shorthand in the file (14) resolved to {dist: fixed, value: 14}
+    assert _origin("cluster.spares.default.lead_time_days.dist", file_data, overrides) == "scenario.yaml"
+
+
+def test_page_text_is_escaped_and_never_holds_a_url():
+    assert text("<b> & https://example.org") == "&lt;b&gt; &amp; https:&#47;&#47;example.org"
+    assert "://" not in text("see http://x")

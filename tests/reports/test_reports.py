@@ -1,0 +1,358 @@
+"""report.xlsx, its CSV/Parquet twins, the plots and report.html of a short h800-10k run:
+golden sheet and column names, values read back through LibreOffice and openpyxl equal
+summary.json, twins equal sheets, a self-contained page."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import math
+import re
+import subprocess
+import zipfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import matplotlib.image
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from report_helpers import planner_run, require_soffice
+
+from planner.reports import write_reports
+
+# The stable contract (docs/outputs.md): sheet names in order, each sheet's columns.
+GOLDEN: dict[str, list[str]] = {
+    "Summary": ["metric", "key", "unit", "n", "mean", "std", "p10", "p50", "p90", "ci95_low",
+                "ci95_high"],
+    "Plan": ["item", "pool", "sku", "part", "order_date", "quantity", "unit_price [USD]",
+             "cost [USD]", "note"],
+    "Risk": ["measure", "metric", "key", "unit", "value", "limit", "note"],
+    "Capacity": ["pool", "sku", "day", "date", "installed_nodes_p50 [nodes]",
+                 "healthy_nodes_p10 [nodes]", "healthy_nodes_p50 [nodes]",
+                 "healthy_nodes_p90 [nodes]", "effective_compute_p10 [PFLOP/s]",
+                 "effective_compute_p50 [PFLOP/s]", "effective_compute_p90 [PFLOP/s]",
+                 "effective_compute_p10_p90_width [PFLOP/s]"],
+    "Parts": ["sku", "part", "unit_price [USD]", "stockout_mean [days]", "stockout_p10 [days]",
+              "stockout_p50 [days]", "stockout_p90 [days]", "consumed_mean [parts]",
+              "consumed_p10 [parts]", "consumed_p50 [parts]", "consumed_p90 [parts]",
+              "final_stock_p50 [parts]"],
+    "Assumptions": ["section", "path", "value", "value_text", "source"],
+}
+PLOTS = ("capacity", "availability", "stock", "interruptions", "lost_gpu_hours")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+LO_CSV = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    out = planner_run("scenarios/h800-10k.yaml", tmp_path_factory.mktemp("reports") / "run",
+                      "--set", "horizon_days=60", "-r", "3")
+    write_reports(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def summary(run_dir) -> dict[str, Any]:
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def workbook(run_dir) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(run_dir / "report.xlsx")
+
+
+@pytest.fixture(scope="module")
+def values(run_dir) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(run_dir / "report.xlsx", read_only=True, data_only=True)
+
+
+@pytest.fixture(scope="module")
+def libreoffice_csv(run_dir, tmp_path_factory) -> Path:
+    """Every sheet exported by LibreOffice Calc headless as report-<Sheet>.csv."""
+    soffice = require_soffice()
+    work = tmp_path_factory.mktemp("libreoffice")
+    proc = subprocess.run(
+        [soffice, f"-env:UserInstallation={(work / 'profile').as_uri()}", "--headless",
+         "--convert-to", LO_CSV, "--outdir", str(work / "out"), str(run_dir / "report.xlsx")],
+        capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "error" not in (proc.stdout + proc.stderr).lower(), proc.stdout + proc.stderr
+    return work / "out"
+
+
+def summary_stats(summary: dict[str, Any]) -> dict[tuple[str, str | None], dict[str, Any]]:
+    """(metric, key) -> stats for every metric of summary.json, walked independently."""
+    found: dict[tuple[str, str | None], dict[str, Any]] = {}
+
+    def walk(node: dict[str, Any], path: list[str]) -> None:
+        for name, child in node.items():
+            if isinstance(child, dict) and {"n", "mean", "p50"} <= set(child):
+                found[(".".join(path), name) if path else (name, None)] = child
+            elif isinstance(child, dict):
+                walk(child, [*path, name])
+
+    walk(summary, [])
+    return found
+
+
+def close(actual: float | None, expected: float | None, rel: float = 1e-9) -> bool:
+    if expected is None:
+        return actual is None
+    return actual is not None and math.isclose(actual, expected, rel_tol=rel, abs_tol=1e-300)
+
+
+def norm(value: Any) -> Any:
+    """A cell value comparable across openpyxl, Parquet and CSV: None for missing, float for
+    numbers, Timestamp for dates."""
+    if value is None or value is pd.NaT or (isinstance(value, str) and value == ""):
+        return None
+    if isinstance(value, float | np.floating) and np.isnan(value):
+        return None
+    if isinstance(value, datetime | pd.Timestamp | np.datetime64):
+        return pd.Timestamp(value)
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300)
+    return a == b
+
+
+def sheet_rows(values: openpyxl.Workbook, sheet: str) -> tuple[list[str], list[tuple]]:
+    rows = list(values[sheet].iter_rows(values_only=True))
+    return list(rows[0]), rows[1:]
+
+
+def lo_number(text: str) -> float | None:
+    """A number as LibreOffice's CSV export writes it (percent cells keep their % sign)."""
+    if text == "":
+        return None
+    return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+
+
+def test_every_report_file_is_written_and_no_temp_file_is_left(run_dir):
+    names = {p.name for p in run_dir.iterdir()}
+    expected = {"report.xlsx", "report.html", *(f"plot_{p}.png" for p in PLOTS)}
+    expected |= {f"report_{s}.{ext}" for s in GOLDEN for ext in ("csv", "parquet")}
+    assert expected <= names
+    assert not [n for n in names if n.endswith(".tmp") or n.startswith(".")]
+
+
+def test_sheet_names_and_columns_equal_the_golden_list(run_dir, values):
+    assert values.sheetnames == list(GOLDEN)
+    for sheet, columns in GOLDEN.items():
+        assert sheet_rows(values, sheet)[0] == columns, sheet
+        assert list(pd.read_parquet(run_dir / f"report_{sheet}.parquet").columns) == columns
+        with open(run_dir / f"report_{sheet}.csv", newline="", encoding="utf-8") as fh:
+            assert next(csv.reader(fh)) == columns
+
+
+def test_summary_sheet_read_by_openpyxl_equals_summary_json(values, summary):
+    header, rows = sheet_rows(values, "Summary")
+    expected = summary_stats(summary)
+    got = {(r[0], r[1]): dict(zip(header, r, strict=True)) for r in rows}
+    assert list(got) == list(expected)
+    for key, stats in expected.items():
+        row = got[key]
+        assert row["n"] == stats["n"], key
+        for s in ("mean", "std", "p10", "p50", "p90"):
+            assert close(row[s], stats[s]), (key, s, row[s], stats[s])
+        low, high = stats["ci95"] or (None, None)
+        assert close(row["ci95_low"], low) and close(row["ci95_high"], high), key
+    assert got[("ettr", "pretrain-8k")]["unit"] == "fraction"
+    assert got[("parts_spend_usd", None)]["unit"] == "USD"
+
+
+def test_workbook_opens_in_libreoffice_and_its_values_equal_summary_json(libreoffice_csv, summary,
+                                                                         run_dir):
+    for sheet, columns in GOLDEN.items():
+        path = libreoffice_csv / f"report-{sheet}.csv"
+        assert path.exists(), f"LibreOffice exported no {path.name}"
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+        assert rows[0] == columns, sheet
+        assert len(rows) - 1 == len(pd.read_parquet(run_dir / f"report_{sheet}.parquet")), sheet
+    with open(libreoffice_csv / "report-Summary.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    expected = summary_stats(summary)
+    assert [(r["metric"], r["key"] or None) for r in rows] == list(expected)
+    for row in rows:
+        stats = expected[(row["metric"], row["key"] or None)]
+        assert int(row["n"]) == stats["n"]
+        for s in ("mean", "p10", "p50", "p90"):
+            assert close(lo_number(row[s]), stats[s]), (row["metric"], row["key"], s, row[s])
+
+
+def test_csv_and_parquet_twins_equal_the_sheets(run_dir, values):
+    for sheet, columns in GOLDEN.items():
+        frame = pd.read_parquet(run_dir / f"report_{sheet}.parquet")
+        _, rows = sheet_rows(values, sheet)
+        with open(run_dir / f"report_{sheet}.csv", newline="", encoding="utf-8") as fh:
+            csv_rows = list(csv.reader(fh))[1:]
+        assert len(rows) == len(frame) == len(csv_rows) > 0, sheet
+        for i, (xlsx_row, csv_row) in enumerate(zip(rows, csv_rows, strict=True)):
+            for c, name in enumerate(columns):
+                expected = norm(frame.iloc[i, c])
+                got_xlsx = norm(xlsx_row[c])
+                if isinstance(expected, float):
+                    got_csv = norm(float(csv_row[c]) if csv_row[c] else None)
+                elif isinstance(expected, pd.Timestamp):
+                    got_csv = norm(pd.Timestamp(csv_row[c]) if csv_row[c] else None)
+                else:
+                    got_csv = norm(csv_row[c])
+                assert same(got_xlsx, expected), (sheet, i, name, got_xlsx, expected)
+                assert same(got_csv, expected), (sheet, i, name, got_csv, expected)
+
+
+def test_workbook_layout_formats_and_capacity_chart(run_dir, workbook):
+    for sheet, columns in GOLDEN.items():
+        ws = workbook[sheet]
+        assert ws.freeze_panes == "A2", sheet
+        last = openpyxl.utils.get_column_letter(len(columns))
+        assert ws.auto_filter.ref == f"A1:{last}{max(ws.max_row, 2)}", sheet
+        widths = {c: dim.width for dim in ws.column_dimensions.values()
+                  for c in range(dim.min, dim.max + 1)}  # adjacent equal columns are grouped
+        for c, name in enumerate(columns, start=1):
+            assert widths[c] >= min(len(name), 60), (sheet, name, widths[c])
+    summary = {(r[0].value, r[1].value): r for r in workbook["Summary"].iter_rows(min_row=2)}
+    mean = GOLDEN["Summary"].index("mean")
+    assert summary[("ettr", "pretrain-8k")][mean].number_format == "0.00%"
+    assert summary[("parts_spend_usd", None)][mean].number_format == '"$"#,##0'
+    assert summary[("goodput_gpu_hours", None)][mean].number_format == "#,##0"
+    capacity = workbook["Capacity"]
+    assert capacity.cell(2, GOLDEN["Capacity"].index("date") + 1).number_format == "yyyy-mm-dd"
+    assert capacity.cell(2, GOLDEN["Capacity"].index("date") + 1).is_date
+    with zipfile.ZipFile(run_dir / "report.xlsx") as z:
+        charts = [n for n in z.namelist() if re.fullmatch(r"xl/charts/chart\d+\.xml", n)]
+        assert len(charts) == 1  # one pool in h800-10k
+        sheet4_rels = z.read("xl/worksheets/_rels/sheet4.xml.rels").decode()  # Capacity
+        assert "drawing" in sheet4_rels
+        chart = z.read(charts[0]).decode()
+    assert "<c:areaChart>" in chart and "<c:lineChart>" in chart and "<c:dateAx>" in chart
+    assert "Capacity!$J$2:$J$62" in chart  # effective compute P50 over the 61 sampled days
+
+
+def test_capacity_is_healthy_nodes_times_catalog_compute(run_dir):
+    capacity = pd.read_parquet(run_dir / "report_Capacity.parquet")
+    ts = pd.read_parquet(run_dir / "timeseries.parquet")
+    inputs = json.loads((run_dir / "inputs.json").read_text())
+    sku = inputs["catalog"]["skus"]["H800"]
+    per_node = sku["accelerators_per_node"]["value"] * sku["bf16_dense_tflops"]["value"] / 1000
+    assert per_node == pytest.approx(8 * 989 / 1000)
+    days = sorted(ts["day"].unique())
+    assert list(capacity["day"]) == days and set(capacity["pool"]) == {"h800"}
+    for q, p in (("p10", 10), ("p50", 50), ("p90", 90)):
+        healthy = ts.groupby("day")["h800.healthy_nodes"].apply(lambda v, p=p: np.percentile(v, p))
+        assert np.allclose(capacity[f"healthy_nodes_{q} [nodes]"], healthy.to_numpy())
+        assert np.allclose(capacity[f"effective_compute_{q} [PFLOP/s]"], healthy.to_numpy() * per_node)
+    assert (capacity["effective_compute_p10 [PFLOP/s]"] <= capacity["effective_compute_p90 [PFLOP/s]"]).all()
+    assert capacity["date"].iloc[0] == pd.Timestamp("2027-01-01")
+
+
+def test_parts_sheet_matches_summary_and_final_stock(run_dir, summary):
+    parts = pd.read_parquet(run_dir / "report_Parts.parquet")
+    ts = pd.read_parquet(run_dir / "timeseries.parquet")
+    names = list(summary["stockout_days"])
+    assert [f"{s}/{p}" for s, p in zip(parts["sku"], parts["part"], strict=True)] == names
+    row = parts.set_index(parts["sku"] + "/" + parts["part"]).loc["H800/gpu_board"]
+    stats = summary["stockout_days"]["H800/gpu_board"]
+    assert row["stockout_p90 [days]"] == pytest.approx(stats["p90"], rel=1e-12)
+    assert row["consumed_mean [parts]"] == pytest.approx(
+        summary["parts_consumed"]["H800/gpu_board"]["mean"], rel=1e-12)
+    final = ts.sort_values("day").groupby("replication")["stock.H800/gpu_board"].last()
+    assert row["final_stock_p50 [parts]"] == pytest.approx(float(np.median(final)))
+    assert row["unit_price [USD]"] > 0
+
+
+def test_plan_and_risk_sheets_say_there_is_no_plan_yet(run_dir):
+    for sheet in ("Plan", "Risk"):
+        frame = pd.read_parquet(run_dir / f"report_{sheet}.parquet")
+        assert len(frame) == 1
+        assert "simulation run" in frame["note"].iloc[0]
+        assert frame.drop(columns="note").isna().all(axis=None)
+
+
+def test_assumptions_hold_every_input_with_its_origin(run_dir):
+    frame = pd.read_parquet(run_dir / "report_Assumptions.parquet")
+    assert set(frame["section"]) == {"run", "scenario", "resolved", "catalog", "scenario.yaml"}
+    assert not frame.duplicated(["section", "path"]).any()
+    by_path = frame[frame["section"] != "run"].set_index("path")
+    assert by_path.index.is_unique
+    assert by_path.loc["horizon_days", "value"] == 60
+    assert by_path.loc["horizon_days", "source"] == "--set"
+    assert by_path.loc["cluster.pools[0].nodes", "value"] == 1280
+    assert by_path.loc["cluster.pools[0].nodes", "source"] == "scenario.yaml"
+    assert by_path.loc["simulation.record_events", "value_text"] == "true"
+    assert by_path.loc["simulation.record_events", "source"] == "default"
+    assert by_path.loc["catalog.skus.H800.bf16_dense_tflops", "value"] == 989
+    assert "989" in by_path.loc["catalog.skus.H800.bf16_dense_tflops", "source"]
+    assert by_path.loc["checkpoint_interval_hours.pretrain-8k", "section"] == "resolved"
+    text = (run_dir / "scenario.yaml").read_text().splitlines()
+    lines = frame[frame["section"] == "scenario.yaml"]
+    assert [v if isinstance(v, str) else "" for v in lines["value_text"]] == text
+    inputs = json.loads((run_dir / "inputs.json").read_text())
+    sourced = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict) and set(node) == {"value", "source"}:
+            sourced.append((path, node))
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                walk(child, f"{path}.{key}")
+
+    walk(inputs["catalog"], "catalog")
+    assert len(sourced) > 100
+    for path, entry in sourced:  # every sourced catalog number, with its source
+        assert by_path.loc[path, "source"] == entry["source"], path
+        value = entry["value"]
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            assert by_path.loc[path, "value"] == value, path
+        else:  # null, true/false and strings are text
+            text = value if isinstance(value, str) else json.dumps(value)
+            assert by_path.loc[path, "value_text"] == text, path
+
+
+def test_html_is_self_contained_and_every_image_decodes(run_dir):
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "http://" not in page and "https://" not in page
+    assert "<link" not in page.lower() and "@import" not in page and "url(" not in page
+    assert not re.search(r"<script[^>]*\bsrc\s*=", page, re.IGNORECASE)
+    sources = re.findall(r"""src\s*=\s*["']([^"']*)["']""", page, re.IGNORECASE)
+    assert len(sources) == len(PLOTS)
+    assert all(s.startswith("data:") for s in sources)
+    embedded = set()
+    for source in sources:
+        head, _, data = source.partition(",")
+        assert head == "data:image/png;base64"
+        png = base64.b64decode(data, validate=True)
+        assert png.startswith(PNG_SIGNATURE)
+        image = matplotlib.image.imread(io.BytesIO(png), format="png")
+        assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
+        try:
+            from PIL import Image
+        except ImportError:
+            pass
+        else:
+            Image.open(io.BytesIO(png)).verify()
+        embedded.add(png)
+    assert embedded == {(run_dir / f"plot_{p}.png").read_bytes() for p in PLOTS}
+    for words in ("Headline figures", "ettr", "nvidia-export-block", "interruptions"):
+        assert words in page
+
+
+def test_missing_soffice_skips_without_ci_and_fails_with_ci(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        require_soffice()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception):
+        require_soffice()
