@@ -229,6 +229,7 @@ def optimize(
                          field="procurement"))
     folder = out_dir if out_dir is not None else Path("runs") / loaded.scenario.name
     _optimize(loaded, folder, profile, pareto, quiet)
+    _reports(folder)
     if not quiet:
         out.print(f"outputs in {folder}/", highlight=False)
 
@@ -259,7 +260,11 @@ def run(
     except InputError as e:
         _fail(e)
     folder = out_dir if out_dir is not None else Path("runs") / loaded.scenario.name
-    if loaded.scenario.procurement is not None:
+    if loaded.scenario.procurement is None:
+        from planner.optimize_outputs import remove_plan_files
+
+        remove_plan_files(folder)  # a plan left by an earlier run is not this run's
+    else:
         from dataclasses import replace as dc_replace
 
         from planner.bridge import apply_plan
@@ -283,6 +288,50 @@ def run(
         out.print(f"outputs in {folder}/", highlight=False)
 
 
+@app.command()
+def study(
+    study_file: Annotated[Path, typer.Argument(help="Study YAML file.")],
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", help="Local processes (default: all cores).")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Dask: `local` (start a LocalCluster) or "
+                                 "the address of a running scheduler, tcp://host:port.")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (default runs/<study name>/).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+) -> None:
+    """Run a what-if study: every case of a grid, named cases or samples; resumable."""
+    from planner.montecarlo import default_workers
+    from planner.study.run import load_study, run_study
+
+    try:
+        ls = load_study(study_file)
+    except InputError as e:
+        _fail(e)
+    folder = out_dir if out_dir is not None else Path("runs") / ls.study.name
+    n = default_workers() if workers is None else max(1, workers)
+    show = not quiet and err.is_terminal
+    try:
+        if show:
+            with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeRemainingColumn(), console=err, transient=True) as bar:
+                task = bar.add_task(f"study {ls.study.name}", total=None)
+                result = run_study(ls, folder, n, scheduler,
+                                   lambda done, total: bar.update(task, completed=done, total=total))
+        else:
+            result = run_study(ls, folder, n, scheduler)
+    except InputError as e:
+        _fail(e)
+    if not quiet:
+        out.print(f"{result.cases} cases ({result.ran} run now, the rest already stored), "
+                  f"{len(result.failures)} failed; outputs in {folder}/", highlight=False)
+        for name, message in result.failures:
+            err.print(f"  failed: {name}: {message}", markup=False, highlight=False)
+
+
 def _reports(folder: Path) -> None:
     from planner.reports import write_reports
 
@@ -296,8 +345,9 @@ def report(
     """Rebuild report.xlsx, report.html, the sheet twins and the plots from an output folder."""
     if not folder.is_dir():
         _fail(InputError(str(folder), "not a folder"))
-    if not (folder / "summary.json").exists():
-        _fail(InputError(str(folder), "holds no summary.json: not an output folder of planner run"))
+    if not any((folder / name).exists() for name in ("summary.json", "optimization.json")):
+        _fail(InputError(str(folder), "holds no summary.json or optimization.json: not an output "
+                         "folder of planner run or optimize"))
     _reports(folder)
     out.print(f"reports rebuilt in {folder}/", highlight=False)
 

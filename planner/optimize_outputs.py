@@ -28,6 +28,9 @@ def write_optimization(opt: Optimization, folder: Path, scenario_name: str, sour
     write_table(folder, "plan_shadow_prices", opt.shadow_prices)
     if pareto is not None:
         write_table(folder, "plan_pareto", pareto)
+    else:  # a front traced by an earlier run belongs to another plan
+        for suffix in (".csv", ".parquet"):
+            (folder / f"plan_pareto{suffix}").unlink(missing_ok=True)
     write_text(folder / "highs.log", opt.log)
     info = {k: (_finite(v) if isinstance(v, float) else v) for k, v in opt.value_of_information.items()}
     if info and not info.get("ev_plan_feasible", True):
@@ -44,3 +47,14 @@ def write_optimization(opt: Optimization, folder: Path, scenario_name: str, sour
     }
     write_json(folder / "optimization.json", summary)
     return summary
+
+
+def remove_plan_files(folder: Path) -> None:
+    """Delete optimizer outputs left in `folder` by an earlier run."""
+    if not folder.is_dir():
+        return
+    for path in folder.glob("plan_*"):
+        if path.suffix in (".csv", ".parquet"):
+            path.unlink()
+    for name in ("optimization.json", "highs.log"):
+        (folder / name).unlink(missing_ok=True)

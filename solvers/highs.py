@@ -54,6 +54,7 @@ class SolveOutcome:
     log: str
     message: str = ""
     duals: dict = field(default_factory=dict)
+    highs_seconds: float = 0.0  # inside HiGHS's run(); the rest of solve_seconds is hand-off
 
     @property
     def ok(self) -> bool:
@@ -112,7 +113,8 @@ class Solver:
         if status == "time_limit":
             message = (f"time limit {s.time_limit_s:g} s reached: best plan found, relative gap "
                        f"{gap:.2%}" if gap is not None else "time limit reached: best plan found")
-        outcome = SolveOutcome(status, has_solution, objective, bound, gap, elapsed, log, message)
+        outcome = SolveOutcome(status, has_solution, objective, bound, gap, elapsed, log, message,
+                               highs_seconds=float(results.timing_info.highs_time or 0.0))
         if has_solution and status == "optimal" and _is_lp(model):
             outcome.duals = results.solution_loader.get_duals()
         return outcome

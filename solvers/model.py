@@ -122,7 +122,10 @@ def build_model(inp: ProcurementInput, elastic: bool = False) -> pyo.ConcreteMod
         if P.orderable.get((P.vendor[k], t, s), 1.0) > 0])
     m.KTS = pyo.Set(dimen=3, ordered=True,
                     initialize=[(k, t, s) for k in P.vendor for t in periods for s in m.S])
-    m.PIECES = pyo.Set(dimen=5, ordered=True, initialize=sorted(P.pieces))
+    # a flat piece at or above the nominal availability repeats available_nominal: no row
+    m.PIECES = pyo.Set(dimen=5, ordered=True, initialize=sorted(
+        key for key, (alpha, beta) in P.pieces.items()
+        if beta > 0 or alpha < P.avail.get(key[0:1] + key[2:4], 1.0)))
 
     # --- parameters (mutable only where a sweep changes them) ---------------------------------
     risk = inp.risk

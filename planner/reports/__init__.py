@@ -1,7 +1,9 @@
-"""Planning spreadsheets and visual reports, made from the files of a run folder only.
+"""Planning spreadsheets and visual reports, made from the files of an output folder only.
 
 `write_reports(folder)` writes report.xlsx, its tidy twins report_<Sheet>.csv/.parquet,
-plot_<name>.png and report.html into the folder, each atomically (docs/outputs.md)."""
+plot_<name>.png and report.html into the folder, each atomically (docs/outputs.md). The folder
+is a simulation run (`planner run`), an optimization (`planner optimize`), or both (`planner
+run` of a scenario with a procurement section)."""
 
 from __future__ import annotations
 
@@ -13,20 +15,27 @@ from planner.reports.folder import read_folder
 from planner.reports.tables import SHEET_COLUMNS, SHEETS, build_sheets
 from planner.reports.workbook import write_workbook
 
-__all__ = ["SHEETS", "SHEET_COLUMNS", "write_reports"]
+__all__ = ["PLOTS", "SHEETS", "SHEET_COLUMNS", "write_reports"]
+
+# every plot_<name>.png reports may write; those not drawn for a folder are removed from it
+PLOTS: tuple[str, ...] = (*plots.SIMULATION_PLOTS, *plots.PLAN_PLOTS)
 
 
 def write_reports(folder: Path) -> None:
-    """Read a `planner run` output folder (summary.json, inputs.json, scenario.yaml,
-    timeseries and shocks tables) and write the reports beside them."""
+    """Read an output folder (a run's summary.json, inputs.json, scenario.yaml, timeseries and
+    shocks tables; the optimizer's optimization.json and plan_* tables; or both) and write the
+    reports beside them."""
     folder = Path(folder)
     run = read_folder(folder)
     sheets = build_sheets(run)
     for name, frame in sheets.items():
         write_table(folder, f"report_{name}", frame)
-    title = f"Planning report: {run.summary.get('scenario') or run.scenario.get('name', '')}"
+    title = f"{'Planning report' if run.simulated else 'Procurement plan'}: {run.name}"
     atomic_write(folder / "report.xlsx", lambda tmp: write_workbook(tmp, sheets, title))
     pngs = plots.render(run, sheets["Capacity"])
     for name, data in pngs.items():
         atomic_write(folder / f"plot_{name}.png", lambda tmp, data=data: tmp.write_bytes(data))
+    for name in PLOTS:
+        if name not in pngs:  # left by an earlier report of other files: no longer true
+            (folder / f"plot_{name}.png").unlink(missing_ok=True)
     write_text(folder / "report.html", html.page(run, sheets, pngs))

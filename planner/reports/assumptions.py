@@ -10,13 +10,16 @@ from typing import Any
 
 import yaml
 
-from planner.reports.folder import RunFolder
+from planner.reports.folder import OutputFolder
 
 # Row = (section, path, value, value_text, source)
 Row = tuple[str, str, float | None, str | None, str | None]
 
 _RUN_FIELDS = ("scenario", "source", "overrides", "seed", "replications", "adaptive_stop",
                "horizon_days", "version")
+_OPTIMIZATION_FIELDS = ("scenario", "source", "version")
+NO_SCENARIO_FILE = ("No scenario.yaml or inputs.json in this folder (planner optimize writes "
+                    "neither): the scenario's fields are not listed here. Scenario file: {source}")
 _EXACT_FLOAT = 2**53
 
 
@@ -94,8 +97,23 @@ def _file_data(text: str) -> Any:
         return {}
 
 
-def assumption_rows(run: RunFolder) -> list[Row]:
+def _optimization_rows(run: OutputFolder) -> list[Row]:
+    """An optimize-only folder: the run facts of optimization.json, and one row saying that
+    the scenario is not in the folder."""
+    opt = run.plan.optimization if run.plan is not None else {}
+    rows: list[Row] = []
+    for field in _OPTIMIZATION_FIELDS:
+        for path, leaf in flatten(opt.get(field), field):
+            rows.append(("run", path, *cell(leaf), "optimization.json"))
+    rows.append(("scenario.yaml", "scenario.yaml", None,
+                 NO_SCENARIO_FILE.format(source=opt.get("source") or "unknown"), None))
+    return rows
+
+
+def assumption_rows(run: OutputFolder) -> list[Row]:
     """All rows of the Assumptions sheet, in a stable order."""
+    if run.summary is None:
+        return _optimization_rows(run)
     rows: list[Row] = []
     summary = run.summary
     for field in _RUN_FIELDS:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from planner.reports.folder import RunFolder
-from planner.reports.units import show
+from planner.reports.folder import OutputFolder
+from planner.reports.units import nearly_whole, show
 
 # Summary rows shown in their own figure or table rather than among the headline figures
 _NOT_HEADLINE = {"interruptions.by_category", "stockout_days", "parts_consumed"}
@@ -20,10 +20,12 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; ma
        max-width: 1060px; color: #222; padding: 0 1em; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top: 1.8em;
      border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
+h3 { font-size: 1.02em; margin-top: 1.3em; }
 p.meta { color: #555; margin-top: 0; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 0.6em 0; }
 th, td { padding: 0.25em 0.7em; border-bottom: 1px solid #eee; text-align: left; }
 th { background: #f3f6fa; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+div.wide { overflow-x: auto; }
 figure { margin: 1em 0; } figure img { max-width: 100%; height: auto; }
 figcaption { font-size: 0.85em; color: #555; }
 footer { margin-top: 2.5em; font-size: 0.8em; color: #777; }
@@ -41,11 +43,12 @@ def data_uri(png: bytes) -> str:
 
 def _table(head: list[str], rows: list[list[tuple[str, bool]]]) -> str:
     """A table; each cell is (already escaped html, is_number)."""
-    out = ["<table><thead><tr>", *(f"<th>{text(h)}</th>" for h in head), "</tr></thead><tbody>"]
+    out = ['<div class="wide"><table><thead><tr>', *(f"<th>{text(h)}</th>" for h in head),
+           "</tr></thead><tbody>"]
     for row in rows:
         cells = (f'<td class="num">{c}</td>' if num else f"<td>{c}</td>" for c, num in row)
         out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "".join(out)
 
 
@@ -85,7 +88,7 @@ def parts_table(parts: pd.DataFrame) -> str:
                    "parts consumed mean", "final stock P50"], rows)
 
 
-def shocks_table(run: RunFolder) -> str:
+def shocks_table(run: OutputFolder) -> str:
     """Per supply shock: how many replications it hit within the horizon, and its start dates
     across them."""
     shocks = run.shocks_within_horizon()
@@ -114,10 +117,129 @@ def _figure(png: bytes, alt: str, caption: str) -> str:
             f"<figcaption>{text(caption)}</figcaption></figure>")
 
 
-def page(run: RunFolder, sheets: dict[str, pd.DataFrame], pngs: dict[str, bytes]) -> str:
-    """The whole report page."""
+def _cell(value: Any, unit: str = "") -> tuple[str, bool]:
+    """A table cell: numbers shown in their unit (right-aligned), text escaped, missing empty."""
+    if _missing(value) or value is pd.NA:
+        return "", False
+    if isinstance(value, str):
+        return text(value), False
+    return text(show(float(value), unit)), True
+
+
+def plan_table(plan: pd.DataFrame) -> str:
+    """Orders, stockpile and platforms of the Plan sheet (recourse rows have their own table)."""
+    rows = []
+    for r in plan[plan["item"] != "recourse"].to_dict("records"):
+        quantity_unit = "integer" if nearly_whole(r["quantity"]) else ""
+        rows.append([_cell(r["item"]), _cell(r["quarter"]), _cell(r["sku"]), _cell(r["vendor"]),
+                     _cell(r["platform"]), _cell(r["part"]), _cell(r["quantity"], quantity_unit),
+                     _cell(r["unit_price [USD]"], "USD"), _cell(r["cost [USD]"], "USD"),
+                     _cell(r["effective_pflops [PFLOP/s]"], "PFLOP/s"), _cell(r["note"])])
+    return _table(["item", "quarter", "sku", "vendor", "platform", "part", "quantity", "unit price",
+                   "cost", "PFLOP/s", "note"], rows)
+
+
+def recourse_table(plan: pd.DataFrame) -> str:
+    """Recourse orders per scenario and SKU: nodes in total and the quarters they are ordered."""
+    recourse = plan[plan["item"] == "recourse"]
+    if recourse.empty:
+        return "<p>No recourse order in any scenario.</p>"
+    rows = []
+    for (scenario, sku), group in recourse.groupby(["scenario", "sku"], sort=False):
+        quarters = ", ".join(f"{q} ({n:,.0f})" for q, n in zip(group["quarter"], group["quantity"],
+                                                               strict=True))
+        rows.append([_cell(scenario), _cell(sku), _cell(group["quantity"].sum(), "nodes"),
+                     _cell(group["effective_pflops [PFLOP/s]"].sum(min_count=1), "PFLOP/s"),
+                     _cell(quarters)])
+    return _table(["scenario", "sku", "nodes", "PFLOP/s", "quarters (nodes)"], rows)
+
+
+def risk_headline_table(risk: pd.DataFrame) -> str:
+    """The headline rows of Risk: each measure with its value (or text) and what it means."""
+    rows = []
+    for r in risk[risk["section"] == "headline"].to_dict("records"):
+        unit = "" if _missing(r["unit"]) else r["unit"]
+        value = r["value_text"] if not _missing(r["value_text"]) else r["value"]
+        rows.append([_cell(r["measure"]), _cell(value, unit), _cell(unit),
+                     _cell(r["limit"], unit), _cell(r["note"])])
+    return _table(["measure", "value", "unit", "limit", "what"], rows)
+
+
+def scenario_cost_table(risk: pd.DataFrame) -> str:
+    """Cost components and shortfall per scenario, and their probability-weighted mean."""
+    columns = [c for c in risk.columns if c.endswith(" [USD]") and c != "expected_cost [USD]"]
+    rows = []
+    for r in risk[risk["section"] == "scenario"].to_dict("records"):
+        name = r["scenario"] if not _missing(r["scenario"]) else "expected (mean)"
+        rows.append([_cell(name), _cell(r["probability"], "fraction"),
+                     *(_cell(r[c], "USD millions") for c in columns),
+                     _cell(r["shortfall [PFLOP/s-hours]"], "PFLOP/s-hours")])
+    return _table(["scenario", "probability", *(c.removesuffix(" [USD]").replace("_", " ")
+                                                for c in columns),
+                   "shortfall PFLOP/s-h"], rows)
+
+
+def shadow_price_table(risk: pd.DataFrame) -> str:
+    """Binding shadow prices: family, index, scenario, price and unit."""
+    prices = risk[(risk["section"] == "shadow_price") & risk["value"].notna()]
+    if prices.empty:
+        notes = risk[risk["section"] == "shadow_price"]["note"].dropna()
+        return f"<p>{text(notes.iloc[0] if len(notes) else 'No shadow price.')}</p>"
+    rows = [[_cell(r["measure"]), _cell(r["index"]), _cell(r["scenario"]),
+             _cell(r["value"], r["unit"]), _cell(r["unit"])] for r in prices.to_dict("records")]
+    return _table(["row family", "index", "scenario", "shadow price", "unit"], rows)
+
+
+def pareto_table(risk: pd.DataFrame) -> str:
+    """The points of the Pareto front."""
+    rows = [[_cell(r["index"]), _cell(r["limit"], r["unit"]), _cell(r["value"], r["unit"]),
+             _cell(r["expected_cost [USD]"], "USD"), _cell(r["value_text"]), _cell(r["note"])]
+            for r in risk[risk["section"] == "pareto"].to_dict("records")]
+    return _table(["point", "CVaR cap", "CVaR", "expected cost", "status", "note"], rows)
+
+
+def _plan_sections(run: OutputFolder, sheets: dict[str, pd.DataFrame],
+                   pngs: dict[str, bytes]) -> list[str]:
+    """The optimizer's part of the page: plan, planned capacity (optimize-only), cost and risk."""
+    plan, risk = sheets["Plan"], sheets["Risk"]
+    opt = run.plan.optimization
+    parts = ["<h2>Procurement plan</h2>"]
+    if run.simulated:
+        parts.append("<p>The optimizer chose this plan over its sanction scenarios; the simulation "
+                     "above runs its first-stage orders (as deliveries) and stockpile. Recourse "
+                     "orders depend on the scenario and are not simulated. The optimizer's "
+                     "effective compute (PFLOP/s below) is BF16 dense x the platform's "
+                     "utilization; the simulated capacity above is BF16 dense.</p>")
+    parts += [_figure(pngs["orders"], "orders per quarter by vendor",
+                      "Nodes ordered now, per order quarter, stacked by vendor; above each bar: "
+                      "nodes and capital expenditure."),
+              plan_table(plan), "<h3>Recourse orders</h3>", recourse_table(plan)]
+    if "plan_capacity" in pngs:
+        parts += ["<h2>Planned capacity</h2>",
+                  _figure(pngs["plan_capacity"], "planned effective compute by quarter",
+                          "Own effective compute of the fleet per quarter across the sanction "
+                          "scenarios (probability-weighted P10/P50/P90), demand, and own P50 plus "
+                          "rented P50.")]
+    parts += ["<h2>Cost and risk</h2>",
+              f"<p>Solver status {text(opt.get('status'))}, relative gap "
+              f"{text(show(opt.get('gap'), 'fraction'))}.</p>",
+              risk_headline_table(risk), "<h3>Cost per scenario</h3>",
+              "<p>USD millions; salvage is the residual value of the fleet at the horizon "
+              "(negative cost). Shortfall: unmet demand over the horizon.</p>",
+              scenario_cost_table(risk),
+              "<h3>Binding shadow prices</h3>", shadow_price_table(risk)]
+    if "pareto" in pngs:
+        parts += ["<h3>Cost-risk Pareto front</h3>",
+                  _figure(pngs["pareto"], "Pareto front of expected cost against CVaR",
+                          "Least expected cost for each cap on CVaR (numbered points), and the "
+                          "chosen plan."),
+                  pareto_table(risk)]
+    return parts
+
+
+def _simulation_sections(run: OutputFolder, sheets: dict[str, pd.DataFrame],
+                         pngs: dict[str, bytes]) -> list[str]:
     s, scen = run.summary, run.scenario
-    name = s.get("scenario") or scen.get("name", "")
     pools = ", ".join(f"{p['name']} ({p['sku']}, {p['nodes']:,} nodes"
                       + (f" + {sum(d['nodes'] for d in p.get('deliveries', [])):,} delivered)"
                          if p.get("deliveries") else ")")
@@ -127,10 +249,7 @@ def page(run: RunFolder, sheets: dict[str, pd.DataFrame], pngs: dict[str, bytes]
              f"planner {text(s.get('version'))}. Pools: {text(pools)}.")
     if s.get("overrides"):
         facts += f" Overrides: {text(', '.join(s['overrides']))}."
-    parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Planning report: {text(name)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>Planning report: {text(name)}</h1>",
+    return [
         f'<p class="meta">{text(scen.get("description") or "")}</p><p>{facts}</p>',
         "<h2>Headline figures</h2>", headline_table(sheets["Summary"]),
         "<h2>Capacity</h2>",
@@ -151,8 +270,31 @@ def page(run: RunFolder, sheets: dict[str, pd.DataFrame], pngs: dict[str, bytes]
         _figure(pngs["interruptions"], "interruptions by category",
                 "Job interruptions per run by failure category, preemption and misdiagnosis."),
         _figure(pngs["lost_gpu_hours"], "lost GPU-hours by cause", "GPU-hours lost per run by cause."),
-        "<footer>Written from the files of this run folder. report.xlsx holds every figure and "
-        "input (sheets Summary, Plan, Risk, Capacity, Parts, Assumptions); docs/outputs.md "
+    ]
+
+
+def page(run: OutputFolder, sheets: dict[str, pd.DataFrame], pngs: dict[str, bytes]) -> str:
+    """The whole report page: the simulation's sections for a run, the optimizer's sections
+    when its files are there (both for `planner run` of a scenario with a procurement section)."""
+    name = run.name
+    title = "Planning report" if run.simulated else "Procurement plan"
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{title}: {text(name)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{title}: {text(name)}</h1>",
+    ]
+    if run.simulated:
+        parts += _simulation_sections(run, sheets, pngs)
+    else:
+        opt = run.plan.optimization
+        parts.append(f'<p class="meta">Optimized by planner {text(opt.get("version"))} from '
+                     f'{text(opt.get("source"))}. This folder holds the optimizer\'s files only '
+                     "(no simulation).</p>")
+    if run.plan is not None:
+        parts += _plan_sections(run, sheets, pngs)
+    parts += [
+        "<footer>Written from the files of this output folder. report.xlsx holds every figure "
+        "and input (sheets Summary, Plan, Risk, Capacity, Parts, Assumptions); docs/outputs.md "
         "describes them.</footer>",
         "</body></html>",
     ]

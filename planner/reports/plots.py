@@ -18,8 +18,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from planner.reports import series
-from planner.reports.folder import RunFolder
-from planner.reports.tables import summary_metrics
+from planner.reports.folder import OutputFolder, Plan
+from planner.reports.tables import PLAN_CAPACITY_TOTAL, summary_metrics
 
 BAND = "#9ECAE1"
 LINE = "#08519C"
@@ -67,7 +67,7 @@ def _plot_band(ax: Axes, dates: pd.Series, band: pd.DataFrame, label: str, color
             label=label if short else f"{label} P50")
 
 
-def mark_shocks(ax: Axes, run: RunFolder) -> list[Artist]:
+def mark_shocks(ax: Axes, run: OutputFolder) -> list[Artist]:
     """Each replication's shock start as a light vertical line (end dotted, when it ends), and
     the median start across the replications it hit as a dashed line; returns those dashed
     lines, labelled, for a legend."""
@@ -89,7 +89,7 @@ def mark_shocks(ax: Axes, run: RunFolder) -> list[Artist]:
     return medians
 
 
-def capacity_figure(run: RunFolder, capacity: pd.DataFrame) -> Figure:
+def capacity_figure(run: OutputFolder, capacity: pd.DataFrame) -> Figure:
     """Effective compute per pool: P10-P90 band and P50, with installed capacity (P50)."""
     pools = list(dict.fromkeys(capacity["pool"]))
     per_node = {pool.name: pool.pflops_per_node for pool in run.pools}
@@ -109,7 +109,7 @@ def capacity_figure(run: RunFolder, capacity: pd.DataFrame) -> Figure:
     return fig
 
 
-def availability_figure(run: RunFolder) -> Figure:
+def availability_figure(run: OutputFolder) -> Figure:
     """Healthy / installed nodes per pool over time, with shock dates."""
     fig, (ax,) = _figure(1, 3.4)
     colors = ("#08519C", "#006D2C", "#A63603", "#54278F")
@@ -130,7 +130,7 @@ def _moving(columns: list[str], timeseries: pd.DataFrame) -> list[str]:
     return moving or columns
 
 
-def stock_figure(run: RunFolder) -> Figure:
+def stock_figure(run: OutputFolder) -> Figure:
     """Spare stock on hand per SKU and part (P50 line, P10-P90 band), with shock dates."""
     ts = run.timeseries
     by_sku: dict[str, list[str]] = {}
@@ -179,31 +179,143 @@ def _stat_bars(title: str, unit: str, stats: dict[str, dict]) -> Figure:
     return fig
 
 
-def interruptions_figure(run: RunFolder) -> Figure:
+def interruptions_figure(run: OutputFolder) -> Figure:
     """Job interruptions by category (summary.json interruptions.by_category)."""
     stats = {key: s for metric, key, s in summary_metrics(run.summary)
              if metric == "interruptions.by_category" and key is not None}
     return _stat_bars("Job interruptions by category", "interruptions", stats)
 
 
-def lost_hours_figure(run: RunFolder) -> Figure:
+def lost_hours_figure(run: OutputFolder) -> Figure:
     """Lost GPU-hours by cause (summary.json lost_gpu_hours)."""
     stats = {key: s for metric, key, s in summary_metrics(run.summary)
              if metric == "lost_gpu_hours" and key is not None}
     return _stat_bars("Lost GPU-hours by cause", "GPU-hours", stats)
 
 
-def figures(run: RunFolder, capacity: pd.DataFrame) -> dict[str, Callable[[], Figure]]:
-    """Plot name -> figure maker, in page order (each saved as plot_<name>.png)."""
-    return {
-        "capacity": lambda: capacity_figure(run, capacity),
-        "availability": lambda: availability_figure(run),
-        "stock": lambda: stock_figure(run),
-        "interruptions": lambda: interruptions_figure(run),
-        "lost_gpu_hours": lambda: lost_hours_figure(run),
-    }
+VENDOR_COLORS = ("#08519C", "#D94801", "#238B45", "#6A51A3", "#8C6D31", "#CB181D")
 
 
-def render(run: RunFolder, capacity: pd.DataFrame) -> dict[str, bytes]:
+def orders_figure(plan: Plan) -> Figure:
+    """First-stage orders: nodes ordered per quarter, stacked by vendor, with each quarter's
+    capital expenditure written above its bar."""
+    quarters = plan.quarters
+    orders = plan.orders
+    by_vendor = (orders.pivot_table(index="period", columns="vendor", values="nodes", aggfunc="sum")
+                 .reindex(quarters).fillna(0.0))
+    capex = orders.groupby("period")["capex_usd"].sum().reindex(quarters).fillna(0.0)
+    fig = Figure(figsize=(10, 4.2), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    x = np.arange(len(quarters))
+    bottom = np.zeros(len(quarters))
+    ordered = [v for v in by_vendor.columns if by_vendor[v].sum() > 0]
+    for i, vendor in enumerate(by_vendor.columns):
+        values = by_vendor[vendor].to_numpy(dtype=float)
+        if vendor not in ordered:
+            continue
+        ax.bar(x, values, bottom=bottom, color=VENDOR_COLORS[i % len(VENDOR_COLORS)],
+               label=f"{vendor} ({values.sum():,.0f} nodes)", width=0.65)
+        bottom += values
+    for xi, total, usd in zip(x, bottom, capex.to_numpy(dtype=float), strict=True):
+        if total > 0:
+            ax.annotate(f"{total:,.0f}\n${usd / 1e6:,.1f}M", (xi, total), ha="center",
+                        va="bottom", fontsize=7, xytext=(0, 2), textcoords="offset points")
+    ax.set_xticks(x, quarters)
+    ax.set_ylim(0, max(float(bottom.max()), 1.0) * 1.2)
+    ax.set_ylabel("nodes ordered")
+    ax.set_title("First-stage orders by vendor and quarter (order quarter; label: nodes, capex)",
+                 fontsize=10)
+    ax.grid(True, axis="y", color="#E5E5E5", linewidth=0.6)
+    ax.set_axisbelow(True)
+    if ordered:
+        ax.legend(fontsize=8, frameon=False, loc="upper right")
+    else:
+        ax.text(0.5, 0.5, "no first-stage order", transform=ax.transAxes, ha="center")
+    return fig
+
+
+def pareto_figure(plan: Plan) -> Figure:
+    """Expected cost against CVaR along the Pareto front, and the chosen plan."""
+    front, measure = plan.pareto, plan.risk_measure
+    opt = plan.optimization
+    column = f"cvar_{measure}"
+    cost = measure == "cost"
+    scale = 1e6 if cost else 1e3
+    fig = Figure(figsize=(10, 4.4), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    ax.plot(front[column] / scale, front["expected_cost_usd"] / 1e6, "o-", color=LINE,
+            label="Pareto front: min expected cost s.t. CVaR <= cap")
+    for r in front.itertuples(index=False):
+        ax.annotate(str(r.point), (getattr(r, column) / scale, r.expected_cost_usd / 1e6),
+                    fontsize=7, xytext=(4, 4), textcoords="offset points")
+    chosen_x = opt.get("cvar_cost_usd" if cost else "cvar_shortfall_pflops_hours")
+    if chosen_x is not None and opt.get("expected_cost_usd") is not None:
+        ax.plot([chosen_x / scale], [opt["expected_cost_usd"] / 1e6], "D", color="#D62728",
+                markersize=8, label="chosen plan")
+    alpha = opt.get("cvar_alpha")
+    level = f" {alpha:.0%}" if isinstance(alpha, int | float) else ""
+    ax.set_xlabel(f"CVaR{level} of cost ($M)" if cost
+                  else f"CVaR{level} of unmet demand (thousand PFLOP/s-hours)")
+    ax.set_ylabel("expected cost ($M)")
+    ax.set_title("Cost-risk Pareto front", fontsize=10)
+    ax.grid(True, color="#E5E5E5", linewidth=0.6)
+    ax.legend(fontsize=8, frameon=False)
+    return fig
+
+
+def plan_capacity_figure(capacity: pd.DataFrame) -> Figure:
+    """The optimizer's fleet compute by quarter across scenarios: P10-P90 band, P50, demand."""
+    total = capacity[capacity["sku"] == PLAN_CAPACITY_TOTAL]
+    quarters = list(total["quarter"])
+    x = np.arange(len(quarters))
+    fig = Figure(figsize=(10, 4.2), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    ax.fill_between(x, total["effective_compute_p10 [PFLOP/s]"],
+                    total["effective_compute_p90 [PFLOP/s]"], color=BAND, alpha=0.6, linewidth=0,
+                    label="own compute P10-P90")
+    ax.plot(x, total["effective_compute_p50 [PFLOP/s]"], "o-", color=LINE, label="own compute P50")
+    ax.plot(x, total["demand [PFLOP/s]"], "--", color="#D62728", label="demand")
+    ax.plot(x, total["effective_compute_p50 [PFLOP/s]"] + total["rented_compute_p50 [PFLOP/s]"],
+            ":", color="#636363", label="own P50 + rented P50")
+    ax.set_xticks(x, quarters)
+    ax.set_ylabel("PFLOP/s (BF16 dense x platform utilization)")
+    ax.set_title("Planned effective compute by quarter, across sanction scenarios "
+                 "(probability-weighted quantiles)", fontsize=10)
+    ax.grid(True, color="#E5E5E5", linewidth=0.6)
+    ax.legend(fontsize=8, frameon=False)
+    return fig
+
+
+SIMULATION_PLOTS = ("capacity", "availability", "stock", "interruptions", "lost_gpu_hours")
+PLAN_PLOTS = ("plan_capacity", "orders", "pareto")
+
+
+def figures(run: OutputFolder, capacity: pd.DataFrame) -> dict[str, Callable[[], Figure]]:
+    """Plot name -> figure maker, in page order (each saved as plot_<name>.png): the
+    simulation's figures for a run, the planned capacity for an optimize-only folder, then
+    the orders and the Pareto front (when traced) whenever the optimizer ran."""
+    makers: dict[str, Callable[[], Figure]] = {}
+    if run.simulated:
+        makers.update({
+            "capacity": lambda: capacity_figure(run, capacity),
+            "availability": lambda: availability_figure(run),
+            "stock": lambda: stock_figure(run),
+            "interruptions": lambda: interruptions_figure(run),
+            "lost_gpu_hours": lambda: lost_hours_figure(run),
+        })
+    plan = run.plan
+    if plan is not None:
+        if not run.simulated:
+            makers["plan_capacity"] = lambda: plan_capacity_figure(capacity)
+        makers["orders"] = lambda: orders_figure(plan)
+        if plan.pareto is not None and plan.risk_measure is not None and len(plan.pareto):
+            makers["pareto"] = lambda: pareto_figure(plan)
+    return makers
+
+
+def render(run: OutputFolder, capacity: pd.DataFrame) -> dict[str, bytes]:
     """Plot name -> PNG bytes."""
     return {name: png(make()) for name, make in figures(run, capacity).items()}

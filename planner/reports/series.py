@@ -43,3 +43,19 @@ def final_values(timeseries: pd.DataFrame, column: str) -> pd.Series:
     """The value of `column` at the last sampled day of each replication."""
     last = timeseries.sort_values(["replication", "day"]).groupby("replication").tail(1)
     return last[column].astype(float)
+
+
+def weighted_quantile(values: np.ndarray | pd.Series, weights: np.ndarray | pd.Series,
+                      q: float) -> float:
+    """The q-quantile of a discrete distribution (scenario values with probabilities): the
+    smallest value v with P(X <= v) >= q, weights normalised to sum 1 (no interpolation, so
+    the result is always one of the scenarios' values). NaN when every weight is zero."""
+    v = np.asarray(values, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    total = w.sum()
+    if len(v) == 0 or total <= 0:
+        return float("nan")
+    order = np.argsort(v, kind="stable")
+    cumulative = np.cumsum(w[order]) / total
+    index = int(np.searchsorted(cumulative, q - 1e-12, side="left"))
+    return float(v[order][min(index, len(v) - 1)])

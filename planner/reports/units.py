@@ -35,6 +35,9 @@ EXCEL_FORMATS: dict[str, str] = {
     "hours": "#,##0.00",
     "days": "#,##0.0",
     "PFLOP/s": "#,##0.0",
+    "PFLOP/s-hours": "#,##0",
+    "seconds": "#,##0.000",
+    "USD per USD": "0.0000",
     "integer": "#,##0",
     "date": "yyyy-mm-dd",
     "": "General",
@@ -52,21 +55,76 @@ def metric_unit(metric: str) -> str:
     return ""
 
 
+# optimization.json leaf path -> unit, where the name's suffix does not tell
+OPTIMIZATION_UNITS: dict[str, str] = {
+    "objective": "USD",
+    "bound": "USD",
+    "gap": "fraction",
+    "cvar_alpha": "fraction",
+}
+
+
+def optimization_unit(path: str) -> str:
+    """The unit of a leaf of optimization.json, by its dotted path."""
+    if path in OPTIMIZATION_UNITS:
+        return OPTIMIZATION_UNITS[path]
+    if path.startswith("timings_s."):
+        return "seconds"
+    if path.startswith("orders_by_vendor_nodes."):
+        return "nodes"
+    for suffix, unit in (("_usd", "USD"), ("_pflops_hours", "PFLOP/s-hours"),
+                         ("_pflops", "PFLOP/s")):
+        if path.endswith(suffix):
+            return unit
+    return ""
+
+
+# plan_shadow_prices `unit` (what the row's right-hand side counts) -> unit of its shadow price
+_RHS_UNITS = {"budget_usd": "USD", "total_budget_usd": "USD", "power_cap_mw": "MW",
+              "racks": "rack", "supply_nodes": "node"}
+
+
+def shadow_price_unit(rhs_unit: str) -> str:
+    """USD of objective per unit of right-hand side: `USD per MW`, `USD per USD`, ..."""
+    return f"USD per {_RHS_UNITS.get(rhs_unit, rhs_unit)}"
+
+
 def excel_format(unit: str) -> str:
     """The Excel number format of a unit (General when unknown)."""
+    if unit not in EXCEL_FORMATS and unit.startswith("USD per "):
+        return '"$"#,##0.00'
     return EXCEL_FORMATS.get(unit, "General")
 
 
 def show(value: float | int | None, unit: str) -> str:
-    """A number as a person reads it in the HTML page: 87.2 %, $1,620,763, 5.86."""
+    """A number as a person reads it in the HTML page: 87.2 %, $1,620,763, -$12.50, $311.9M
+    (unit `USD millions`), 5.86."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     if unit == "fraction":
+        if value and abs(value) < 0.001:
+            return f"{value * 100:.2g} %"
         return f"{value * 100:.1f} %"
+    sign = "-" if value < 0 else ""
     if unit == "USD":
-        return f"${value:,.0f}"
-    if unit in ("GPU-hours", "integer"):
+        return f"{sign}${abs(value):,.0f}"
+    if unit == "USD millions":
+        return f"{sign}${abs(value) / 1e6:,.1f}M"
+    if unit == "USD per USD":
+        return f"{value:,.4f}"
+    if unit.startswith("USD per "):
+        return f"{sign}${abs(value):,.2f}"
+    if unit in ("GPU-hours", "integer", "PFLOP/s-hours"):
         return f"{value:,.0f}"
     if unit == "hours":
         return f"{value:,.2f}"
+    if unit == "seconds":
+        return f"{value:,.3f}"
     return f"{value:,.1f}"
+
+
+def nearly_whole(value: float | int | None, tolerance: float = 1e-6) -> bool:
+    """A whole number up to solver round-off (8.000000000000073): shown without decimals."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return False
+    return abs(float(value) - round(float(value))) <= tolerance * max(1.0, abs(float(value)))

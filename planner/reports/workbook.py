@@ -1,6 +1,7 @@
 """Write report.xlsx from the sheet frames: frozen header, autofilter, number formats, fitted
-column widths and, on Capacity, one native chart per pool (effective compute: P10-P90 band and
-P50 line over dates)."""
+column widths; native charts: on Capacity one per pool (effective compute: P10-P90 band and P50
+line over dates; for an optimize-only folder one for the whole fleet by quarter, with demand),
+on Risk the cost-risk Pareto front when the optimizer traced one."""
 
 from __future__ import annotations
 
@@ -15,24 +16,37 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from planner.reports.tables import COLUMN_UNITS, DATE_COLUMNS, TEXT_COLUMNS
-from planner.reports.units import excel_format
+from planner.reports.units import excel_format, nearly_whole
 
 _UNIT_IN_HEADER = re.compile(r"\[([^\]]+)\]$")
 _MAX_WIDTH = 70
 _SUMMARY_STATS = {"mean", "std", "p10", "p50", "p90", "ci95_low", "ci95_high"}
+_RISK_ROW_UNITS = {"value", "limit"}
 
 
 def _missing(value: Any) -> bool:
-    return value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
+    return (value is None or value is pd.NaT or value is pd.NA
+            or (isinstance(value, float) and math.isnan(value)))
+
+
+def _whole(value: Any) -> bool:
+    return not _missing(value) and float(value).is_integer()
+
+
+def _nearly_whole(value: Any) -> bool:
+    return not _missing(value) and nearly_whole(float(value))
 
 
 def _cell_unit(sheet: str, column: str, row: pd.Series) -> str:
     """The unit whose number format a cell gets."""
     if sheet == "Summary" and column in _SUMMARY_STATS:
         return str(row["unit"]) if not _missing(row["unit"]) else ""
+    if sheet == "Risk" and column in _RISK_ROW_UNITS:
+        return str(row["unit"]) if not _missing(row["unit"]) else ""
     if sheet == "Assumptions" and column == "value":
-        value = row["value"]
-        return "integer" if not _missing(value) and float(value).is_integer() else ""
+        return "integer" if _whole(row["value"]) else ""
+    if column == "quantity":
+        return "integer" if _nearly_whole(row["quantity"]) else "count"
     if column in COLUMN_UNITS:
         return COLUMN_UNITS[column]
     match = _UNIT_IN_HEADER.search(column)
@@ -102,9 +116,9 @@ def _write_sheet(ws: Worksheet, sheet: str, frame: pd.DataFrame, formats: _Forma
     ws.autofilter(0, 0, max(len(frame), 1), len(columns) - 1)
 
 
-def _month_step(days: pd.Series) -> int:
+def _month_step(dates: pd.Series) -> int:
     """Months between date-axis labels: about a dozen labels at most."""
-    span = float(days.max() - days.min()) if len(days) else 0.0
+    span = (dates.max() - dates.min()).days if len(dates) else 0
     return max(1, math.ceil(span / 30.4 / 12))
 
 
@@ -118,15 +132,29 @@ def _axis_min(low: pd.Series, high: pd.Series) -> float:
     return max(0.0, math.floor((lo - 0.1 * span) / step) * step)
 
 
+def _capacity_blocks(frame: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
+    """(title, value-axis name, rows) of each chart: one per pool of a simulation run; for the
+    optimizer's quarterly capacity (rows with a demand) one for the whole fleet."""
+    demand = frame["demand [PFLOP/s]"].notna()
+    if demand.any():
+        return [("Effective compute of the fleet by quarter (optimizer, across scenarios): "
+                 "P10-P90 band, P50 and demand", "PFLOP/s (BF16 dense x platform utilization)",
+                 frame[demand])]
+    return [(f"Effective compute of pool {pool}: P10-P90 band and P50", "PFLOP/s (BF16 dense)", block)
+            for pool, block in frame.groupby("pool", sort=False)]
+
+
 def _add_capacity_charts(workbook: xlsxwriter.Workbook, ws: Worksheet, frame: pd.DataFrame) -> None:
-    """One chart per pool: effective compute P10-P90 as a filled band (a stacked area: P10
-    unfilled, then the P10-P90 width filled) and the P50 as a line, over dates."""
+    """One chart per block: effective compute P10-P90 as a filled band (a stacked area: P10
+    unfilled, then the P10-P90 width filled) and the P50 as a line (and demand, when there is
+    one), over dates."""
     columns = list(frame.columns)
     date_col = columns.index("date")
     anchor_col = len(columns) + 1
     col = {q: columns.index(f"effective_compute_{q} [PFLOP/s]") for q in ("p10", "p50", "p90")}
     width_col = columns.index("effective_compute_p10_p90_width [PFLOP/s]")
-    for i, (pool, block) in enumerate(frame.groupby("pool", sort=False)):
+    demand_col = columns.index("demand [PFLOP/s]")
+    for i, (title, y_name, block) in enumerate(_capacity_blocks(frame)):
         first, last = int(block.index.min()) + 1, int(block.index.max()) + 1
 
         def ref(c: int, first: int = first, last: int = last) -> list:
@@ -140,28 +168,84 @@ def _add_capacity_charts(workbook: xlsxwriter.Workbook, ws: Worksheet, frame: pd
         line = workbook.add_chart({"type": "line"})
         line.add_series({"name": "P50", "categories": ref(date_col), "values": ref(col["p50"]),
                          "line": {"color": "#08519C", "width": 2.0}, "marker": {"type": "none"}})
+        if block["demand [PFLOP/s]"].notna().any():
+            line.add_series({"name": "demand", "categories": ref(date_col),
+                             "values": ref(demand_col),
+                             "line": {"color": "#D62728", "width": 1.5, "dash_type": "dash"},
+                             "marker": {"type": "none"}})
         band.combine(line)
-        band.set_title({"name": f"Effective compute of pool {pool}: P10-P90 band and P50",
-                        "name_font": {"size": 11}})
+        band.set_title({"name": title, "name_font": {"size": 11}})
+        low = block.iloc[:, col["p10"]]
+        high = pd.concat([block.iloc[:, col["p90"]], block.iloc[:, demand_col].dropna()])
+        step = _month_step(block["date"])
+        if block["quarter"].notna().all() and block["day"].isna().all():  # quarterly rows
+            step = 3 * math.ceil(step / 3)
         band.set_x_axis({"date_axis": True, "num_format": "mmm yyyy", "major_unit_type": "months",
-                         "major_unit": _month_step(block["day"]), "name": "date"})
-        band.set_y_axis({"name": "PFLOP/s (BF16 dense)", "num_format": "#,##0",
-                         "min": _axis_min(block.iloc[:, col["p10"]], block.iloc[:, col["p90"]]),
+                         "major_unit": step, "name": "date"})
+        band.set_y_axis({"name": y_name, "num_format": "#,##0",
+                         "min": _axis_min(low, high),
                          "major_gridlines": {"visible": True, "line": {"color": "#E0E0E0"}}})
         band.set_legend({"position": "bottom", "delete_series": [0]})
         band.set_size({"width": 760, "height": 340})
         ws.insert_chart(1 + 18 * i, anchor_col, band, {"x_offset": 10, "y_offset": 5})
 
 
+def _add_pareto_chart(workbook: xlsxwriter.Workbook, ws: Worksheet, frame: pd.DataFrame) -> None:
+    """Scatter of the Pareto rows of Risk: CVaR reached (value) on x, expected cost on y, and
+    the chosen plan (headline rows: its CVaR and expected cost) as a second point."""
+    columns = list(frame.columns)
+    value_col = columns.index("value")
+    cost_col = columns.index("expected_cost [USD]")
+    front = frame[(frame["section"] == "pareto") & frame["value"].notna()
+                  & frame["expected_cost [USD]"].notna()]
+    if front.empty:
+        return
+    first, last = int(front.index.min()) + 1, int(front.index.max()) + 1
+    measure = str(front["measure"].iloc[0])
+    unit = str(front["unit"].iloc[0])
+    chart = workbook.add_chart({"type": "scatter", "subtype": "straight_with_markers"})
+    chart.add_series({"name": "Pareto front (min expected cost s.t. CVaR <= cap)",
+                      "categories": ["Risk", first, value_col, last, value_col],
+                      "values": ["Risk", first, cost_col, last, cost_col],
+                      "line": {"color": "#08519C", "width": 1.5},
+                      "marker": {"type": "circle", "size": 6,
+                                 "fill": {"color": "#08519C"}, "border": {"color": "#08519C"}}})
+    headline = frame[frame["section"] == "headline"].set_index("measure")
+    chosen_x = f"{measure}_usd" if measure == "cvar_cost" else f"{measure}_pflops_hours"
+    if {chosen_x, "expected_cost_usd"} <= set(headline.index):
+        rx = int(frame.index[(frame["section"] == "headline") & (frame["measure"] == chosen_x)][0]) + 1
+        ry = int(frame.index[(frame["section"] == "headline")
+                             & (frame["measure"] == "expected_cost_usd")][0]) + 1
+        chart.add_series({"name": "chosen plan", "categories": ["Risk", rx, value_col, rx, value_col],
+                          "values": ["Risk", ry, value_col, ry, value_col],
+                          "line": {"none": True},
+                          "marker": {"type": "diamond", "size": 9, "fill": {"color": "#D62728"},
+                                     "border": {"color": "#D62728"}}})
+    fmt = '"$"#,##0,,"M"' if unit == "USD" else "#,##0"
+    alpha = headline["value"].get("cvar_alpha") if "cvar_alpha" in headline.index else None
+    level = f" {alpha:.0%}" if alpha is not None and not _missing(alpha) else ""
+    what = "cost (USD)" if unit == "USD" else "unmet demand (PFLOP/s-hours)"
+    chart.set_title({"name": "Cost-risk Pareto front", "name_font": {"size": 11}})
+    chart.set_x_axis({"name": f"CVaR{level} of {what}", "num_format": fmt,
+                      "major_gridlines": {"visible": True, "line": {"color": "#E0E0E0"}}})
+    chart.set_y_axis({"name": "expected cost (USD)", "num_format": '"$"#,##0,,"M"',
+                      "major_gridlines": {"visible": True, "line": {"color": "#E0E0E0"}}})
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": 760, "height": 380})
+    ws.insert_chart(1, len(columns) + 1, chart, {"x_offset": 10, "y_offset": 5})
+
+
 def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], title: str) -> None:
     """Write every sheet, in the given order, to the .xlsx file `path` (any file name)."""
     workbook = xlsxwriter.Workbook(str(path))
     workbook.set_properties({"title": title, "subject": "Cluster planning report",
-                             "comments": "Written by planner.reports from a run folder"})
+                             "comments": "Written by planner.reports from an output folder"})
     formats = _Formats(workbook)
     for sheet, frame in sheets.items():
         ws = workbook.add_worksheet(sheet)
         _write_sheet(ws, sheet, frame, formats)
         if sheet == "Capacity" and len(frame):
             _add_capacity_charts(workbook, ws, frame)
+        if sheet == "Risk" and len(frame):
+            _add_pareto_chart(workbook, ws, frame)
     workbook.close()

@@ -7,8 +7,9 @@ import math
 
 from planner.reports.assumptions import _origin, cell, flatten
 from planner.reports.html import text
-from planner.reports.tables import summary_metrics
-from planner.reports.units import metric_unit, show
+from planner.reports.series import weighted_quantile
+from planner.reports.tables import optimization_figures, summary_metrics
+from planner.reports.units import metric_unit, nearly_whole, optimization_unit, shadow_price_unit, show
 
 STATS = {"n": 2, "mean": 1.0, "std": 0.0, "p10": 1.0, "p50": 1.0, "p90": 1.0, "ci95": None}
 
@@ -23,6 +24,31 @@ def test_summary_metrics_split_metric_and_key_at_the_last_level():
         ("interruptions.by_category", "gpu"), ("stockout_days", "H800/gpu_board")]
 
 
+def test_optimization_figures_are_named_like_summary_metrics_and_text_goes_to_the_key():
+    data = {"scenario": "x", "source": "x.yaml", "version": "0.1.0", "status": "optimal",
+            "gap": 1e-4, "bound": None, "value_of_information": {"vss_usd": None, "ok": False},
+            "orders_by_vendor_nodes": {"Nvidia": 250.0}}
+    assert optimization_figures(data) == [
+        ("status", "optimal", "", None), ("gap", None, "fraction", 1e-4), ("bound", None, "USD", None),
+        ("value_of_information", "vss_usd", "USD", None), ("value_of_information.ok", "false", "", None),
+        ("orders_by_vendor_nodes", "Nvidia", "nodes", 250.0)]
+    assert optimization_unit("cvar_shortfall_pflops_hours") == "PFLOP/s-hours"
+    assert optimization_unit("worst_case_shortfall_pflops") == "PFLOP/s"
+    assert optimization_unit("timings_s.build_and_solve") == "seconds"
+    assert shadow_price_unit("power_cap_mw") == "USD per MW"
+    assert shadow_price_unit("budget_usd") == "USD per USD"
+
+
+def test_weighted_quantile_is_the_least_value_reaching_the_probability():
+    values, weights = [5.0, 1.0, 3.0], [0.6, 0.4, 0.0]
+    assert weighted_quantile(values, weights, 0.1) == 1.0
+    assert weighted_quantile(values, weights, 0.4) == 1.0  # P(X <= 1) = 0.4 exactly
+    assert weighted_quantile(values, weights, 0.5) == 5.0  # 3.0 has no probability
+    assert weighted_quantile(values, weights, 0.9) == 5.0
+    assert weighted_quantile([2.0, 4.0], [1.0, 1.0], 0.5) == 2.0  # weights are normalised
+    assert math.isnan(weighted_quantile([1.0], [0.0], 0.5))
+
+
 def test_units_of_metrics_and_how_numbers_are_shown():
     assert metric_unit("ettr") == "fraction"
     assert metric_unit("interruptions.by_category") == "count"
@@ -32,6 +58,11 @@ def test_units_of_metrics_and_how_numbers_are_shown():
     assert show(0.8766, "fraction") == "87.7 %"
     assert show(1620762.5, "USD") == "$1,620,762"
     assert show(None, "days") == "–" and show(math.nan, "days") == "–"
+    assert show(-172860250.6, "USD") == "-$172,860,251"
+    assert show(-854348.117, "USD per MW") == "-$854,348.12"
+    assert show(311970766.9, "USD millions") == "$312.0M"
+    assert show(4.5e-06, "fraction") == "0.00045 %"
+    assert nearly_whole(8.000000000000073) and not nearly_whole(122.64)
 
 
 def test_flatten_and_cells_keep_every_value():

@@ -4,48 +4,35 @@ summary.json, twins equal sheets, a self-contained page."""
 
 from __future__ import annotations
 
-import base64
-import csv
-import io
 import json
-import math
 import re
-import subprocess
 import zipfile
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import matplotlib.image
 import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from report_helpers import planner_run, require_soffice
+from report_helpers import (
+    GOLDEN,
+    SIMULATION_PLOTS,
+    assert_golden_columns,
+    assert_libreoffice_sheets,
+    assert_self_contained_page,
+    assert_twins_equal_sheets,
+    close,
+    libreoffice_export,
+    lo_number,
+    planner_run,
+    read_csv_dicts,
+    require_soffice,
+    sheet_rows,
+)
 
 from planner.reports import write_reports
 
-# The stable contract (docs/outputs.md): sheet names in order, each sheet's columns.
-GOLDEN: dict[str, list[str]] = {
-    "Summary": ["metric", "key", "unit", "n", "mean", "std", "p10", "p50", "p90", "ci95_low",
-                "ci95_high"],
-    "Plan": ["item", "pool", "sku", "part", "order_date", "quantity", "unit_price [USD]",
-             "cost [USD]", "note"],
-    "Risk": ["measure", "metric", "key", "unit", "value", "limit", "note"],
-    "Capacity": ["pool", "sku", "day", "date", "installed_nodes_p50 [nodes]",
-                 "healthy_nodes_p10 [nodes]", "healthy_nodes_p50 [nodes]",
-                 "healthy_nodes_p90 [nodes]", "effective_compute_p10 [PFLOP/s]",
-                 "effective_compute_p50 [PFLOP/s]", "effective_compute_p90 [PFLOP/s]",
-                 "effective_compute_p10_p90_width [PFLOP/s]"],
-    "Parts": ["sku", "part", "unit_price [USD]", "stockout_mean [days]", "stockout_p10 [days]",
-              "stockout_p50 [days]", "stockout_p90 [days]", "consumed_mean [parts]",
-              "consumed_p10 [parts]", "consumed_p50 [parts]", "consumed_p90 [parts]",
-              "final_stock_p50 [parts]"],
-    "Assumptions": ["section", "path", "value", "value_text", "source"],
-}
-PLOTS = ("capacity", "availability", "stock", "interruptions", "lost_gpu_hours")
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-LO_CSV = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
+PLOTS = SIMULATION_PLOTS
 
 
 @pytest.fixture(scope="module")
@@ -74,15 +61,8 @@ def values(run_dir) -> openpyxl.Workbook:
 @pytest.fixture(scope="module")
 def libreoffice_csv(run_dir, tmp_path_factory) -> Path:
     """Every sheet exported by LibreOffice Calc headless as report-<Sheet>.csv."""
-    soffice = require_soffice()
-    work = tmp_path_factory.mktemp("libreoffice")
-    proc = subprocess.run(
-        [soffice, f"-env:UserInstallation={(work / 'profile').as_uri()}", "--headless",
-         "--convert-to", LO_CSV, "--outdir", str(work / "out"), str(run_dir / "report.xlsx")],
-        capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "error" not in (proc.stdout + proc.stderr).lower(), proc.stdout + proc.stderr
-    return work / "out"
+    return libreoffice_export({"report": run_dir / "report.xlsx"},
+                              tmp_path_factory.mktemp("libreoffice"))
 
 
 def summary_stats(summary: dict[str, Any]) -> dict[tuple[str, str | None], dict[str, Any]]:
@@ -100,59 +80,18 @@ def summary_stats(summary: dict[str, Any]) -> dict[tuple[str, str | None], dict[
     return found
 
 
-def close(actual: float | None, expected: float | None, rel: float = 1e-9) -> bool:
-    if expected is None:
-        return actual is None
-    return actual is not None and math.isclose(actual, expected, rel_tol=rel, abs_tol=1e-300)
-
-
-def norm(value: Any) -> Any:
-    """A cell value comparable across openpyxl, Parquet and CSV: None for missing, float for
-    numbers, Timestamp for dates."""
-    if value is None or value is pd.NaT or (isinstance(value, str) and value == ""):
-        return None
-    if isinstance(value, float | np.floating) and np.isnan(value):
-        return None
-    if isinstance(value, datetime | pd.Timestamp | np.datetime64):
-        return pd.Timestamp(value)
-    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
-        return float(value)
-    return value
-
-
-def same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300)
-    return a == b
-
-
-def sheet_rows(values: openpyxl.Workbook, sheet: str) -> tuple[list[str], list[tuple]]:
-    rows = list(values[sheet].iter_rows(values_only=True))
-    return list(rows[0]), rows[1:]
-
-
-def lo_number(text: str) -> float | None:
-    """A number as LibreOffice's CSV export writes it (percent cells keep their % sign)."""
-    if text == "":
-        return None
-    return float(text[:-1]) / 100 if text.endswith("%") else float(text)
-
-
 def test_every_report_file_is_written_and_no_temp_file_is_left(run_dir):
     names = {p.name for p in run_dir.iterdir()}
     expected = {"report.xlsx", "report.html", *(f"plot_{p}.png" for p in PLOTS)}
     expected |= {f"report_{s}.{ext}" for s in GOLDEN for ext in ("csv", "parquet")}
     assert expected <= names
     assert not [n for n in names if n.endswith(".tmp") or n.startswith(".")]
+    assert not [n for n in names if n.startswith("plan_") or n.startswith("plot_")
+                and n.removeprefix("plot_").removesuffix(".png") not in PLOTS]
 
 
 def test_sheet_names_and_columns_equal_the_golden_list(run_dir, values):
-    assert values.sheetnames == list(GOLDEN)
-    for sheet, columns in GOLDEN.items():
-        assert sheet_rows(values, sheet)[0] == columns, sheet
-        assert list(pd.read_parquet(run_dir / f"report_{sheet}.parquet").columns) == columns
-        with open(run_dir / f"report_{sheet}.csv", newline="", encoding="utf-8") as fh:
-            assert next(csv.reader(fh)) == columns
+    assert_golden_columns(run_dir, values)
 
 
 def test_summary_sheet_read_by_openpyxl_equals_summary_json(values, summary):
@@ -173,15 +112,8 @@ def test_summary_sheet_read_by_openpyxl_equals_summary_json(values, summary):
 
 def test_workbook_opens_in_libreoffice_and_its_values_equal_summary_json(libreoffice_csv, summary,
                                                                          run_dir):
-    for sheet, columns in GOLDEN.items():
-        path = libreoffice_csv / f"report-{sheet}.csv"
-        assert path.exists(), f"LibreOffice exported no {path.name}"
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
-        assert rows[0] == columns, sheet
-        assert len(rows) - 1 == len(pd.read_parquet(run_dir / f"report_{sheet}.parquet")), sheet
-    with open(libreoffice_csv / "report-Summary.csv", newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+    assert_libreoffice_sheets(libreoffice_csv, "report", run_dir)
+    rows = read_csv_dicts(libreoffice_csv / "report-Summary.csv")
     expected = summary_stats(summary)
     assert [(r["metric"], r["key"] or None) for r in rows] == list(expected)
     for row in rows:
@@ -192,24 +124,7 @@ def test_workbook_opens_in_libreoffice_and_its_values_equal_summary_json(libreof
 
 
 def test_csv_and_parquet_twins_equal_the_sheets(run_dir, values):
-    for sheet, columns in GOLDEN.items():
-        frame = pd.read_parquet(run_dir / f"report_{sheet}.parquet")
-        _, rows = sheet_rows(values, sheet)
-        with open(run_dir / f"report_{sheet}.csv", newline="", encoding="utf-8") as fh:
-            csv_rows = list(csv.reader(fh))[1:]
-        assert len(rows) == len(frame) == len(csv_rows) > 0, sheet
-        for i, (xlsx_row, csv_row) in enumerate(zip(rows, csv_rows, strict=True)):
-            for c, name in enumerate(columns):
-                expected = norm(frame.iloc[i, c])
-                got_xlsx = norm(xlsx_row[c])
-                if isinstance(expected, float):
-                    got_csv = norm(float(csv_row[c]) if csv_row[c] else None)
-                elif isinstance(expected, pd.Timestamp):
-                    got_csv = norm(pd.Timestamp(csv_row[c]) if csv_row[c] else None)
-                else:
-                    got_csv = norm(csv_row[c])
-                assert same(got_xlsx, expected), (sheet, i, name, got_xlsx, expected)
-                assert same(got_csv, expected), (sheet, i, name, got_csv, expected)
+    assert_twins_equal_sheets(run_dir, values)
 
 
 def test_workbook_layout_formats_and_capacity_chart(run_dir, workbook):
@@ -321,31 +236,10 @@ def test_assumptions_hold_every_input_with_its_origin(run_dir):
 
 
 def test_html_is_self_contained_and_every_image_decodes(run_dir):
-    page = (run_dir / "report.html").read_text(encoding="utf-8")
-    assert "http://" not in page and "https://" not in page
-    assert "<link" not in page.lower() and "@import" not in page and "url(" not in page
-    assert not re.search(r"<script[^>]*\bsrc\s*=", page, re.IGNORECASE)
-    sources = re.findall(r"""src\s*=\s*["']([^"']*)["']""", page, re.IGNORECASE)
-    assert len(sources) == len(PLOTS)
-    assert all(s.startswith("data:") for s in sources)
-    embedded = set()
-    for source in sources:
-        head, _, data = source.partition(",")
-        assert head == "data:image/png;base64"
-        png = base64.b64decode(data, validate=True)
-        assert png.startswith(PNG_SIGNATURE)
-        image = matplotlib.image.imread(io.BytesIO(png), format="png")
-        assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
-        try:
-            from PIL import Image
-        except ImportError:
-            pass
-        else:
-            Image.open(io.BytesIO(png)).verify()
-        embedded.add(png)
-    assert embedded == {(run_dir / f"plot_{p}.png").read_bytes() for p in PLOTS}
+    page = assert_self_contained_page(run_dir, PLOTS)
     for words in ("Headline figures", "ettr", "nvidia-export-block", "interruptions"):
         assert words in page
+    assert "Procurement plan" not in page  # a run without procurement has no plan section
 
 
 def test_missing_soffice_skips_without_ci_and_fails_with_ci(monkeypatch, tmp_path):

@@ -1,0 +1,102 @@
+"""Study results as tables: tidy (case x replication x metric), per-case statistics, tornado
+(main effect of each varied parameter) and, for sampled studies, a global sensitivity ranking."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from planner.stats import describe
+
+
+def param_value(value):
+    """A scalar for a table cell: dates as ISO text, lists and mappings as JSON text."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list | dict):
+        return json.dumps(value, sort_keys=True, default=str)
+    return value
+
+
+def tidy(records: list[dict]) -> pd.DataFrame:
+    """One row per (case, replication, metric); varied parameters as `param.<path>` columns."""
+    rows = []
+    paths = sorted({p for r in records for p, _ in r["params"]})
+    for r in records:
+        params = {f"param.{p}": param_value(v) for p, v in r["params"]}
+        for rep, metrics in sorted(r["metrics"].items(), key=lambda kv: int(kv[0])):
+            for metric, value in metrics.items():
+                rows.append({"case": r["name"], "key": r["key"], "replication": int(rep),
+                             "metric": metric, "value": np.nan if value is None else float(value),
+                             **{f"param.{p}": params.get(f"param.{p}") for p in paths}})
+    columns = ["case", "key", "replication", "metric", "value", *[f"param.{p}" for p in paths]]
+    frame = pd.DataFrame(rows, columns=columns)
+    for c in columns[5:]:
+        if frame[c].map(lambda v: isinstance(v, str)).any():
+            frame[c] = frame[c].astype(str)
+    return frame
+
+
+def case_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per case and metric: n, mean, std, P10, P50, P90 and the 95 % CI over replications."""
+    params = [c for c in table.columns if c.startswith("param.")]
+    rows = []
+    for (case, metric), group in table.groupby(["case", "metric"], sort=False):
+        d = describe(group["value"].to_numpy())
+        ci = d["ci95"] or [None, None]
+        first = group.iloc[0]
+        rows.append({"case": case, "key": first["key"], "metric": metric, "n": d["n"],
+                     "mean": d["mean"], "std": d["std"], "p10": d["p10"], "p50": d["p50"],
+                     "p90": d["p90"], "ci95_low": ci[0], "ci95_high": ci[1],
+                     **{p: first[p] for p in params}})
+    return pd.DataFrame(rows)
+
+
+def _case_means(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
+    return summary[summary["metric"] == metric]
+
+
+def tornado(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Main effect of each varied parameter on the case means of `metric`: mean over the cases
+    at each of its values (the others averaged out); sorted by the spread, largest first."""
+    means = _case_means(summary, metric)
+    rows = []
+    for col in [c for c in summary.columns if c.startswith("param.")]:
+        values = means[[col, "mean"]].dropna()
+        if values[col].nunique() < 2:
+            continue
+        effect = values.groupby(col)["mean"].mean()
+        lo_value, hi_value = effect.idxmin(), effect.idxmax()
+        rows.append({"parameter": col.removeprefix("param."), "metric": metric,
+                     "value_at_min": str(lo_value), "metric_min": float(effect.min()),
+                     "value_at_max": str(hi_value), "metric_max": float(effect.max()),
+                     "swing": float(effect.max() - effect.min())})
+    frame = pd.DataFrame(rows, columns=["parameter", "metric", "value_at_min", "metric_min",
+                                        "value_at_max", "metric_max", "swing"])
+    return frame.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def global_ranking(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """For sampled studies: Spearman rank correlation and standardized regression coefficient
+    of each numeric parameter with the case mean of `metric`, ranked by |SRC|."""
+    means = _case_means(summary, metric).dropna(subset=["mean"])
+    cols = [c for c in summary.columns if c.startswith("param.")
+            and pd.api.types.is_numeric_dtype(means[c]) and means[c].nunique() > 1]
+    columns = ["parameter", "metric", "spearman_rho", "src", "rank"]
+    if not cols or len(means) < 3:
+        return pd.DataFrame(columns=columns)
+    x = means[cols].to_numpy(float)
+    y = means["mean"].to_numpy(float)
+    xs = (x - x.mean(0)) / x.std(0)
+    ys = (y - y.mean()) / y.std() if y.std() > 0 else y * 0
+    src, *_ = np.linalg.lstsq(np.column_stack([xs, np.ones(len(ys))]), ys, rcond=None)
+    rows = [{"parameter": c.removeprefix("param."), "metric": metric,
+             "spearman_rho": float(sps.spearmanr(x[:, i], y).statistic) if y.std() > 0 else 0.0,
+             "src": float(src[i])} for i, c in enumerate(cols)]
+    frame = pd.DataFrame(rows).sort_values("src", key=np.abs, ascending=False, kind="stable")
+    frame["rank"] = range(1, len(frame) + 1)
+    return frame[columns].reset_index(drop=True)

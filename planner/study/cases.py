@@ -1,0 +1,108 @@
+"""Expand a study into cases: each a name, its varied parameters and its `--set` overrides,
+keyed by a hash of the fully resolved scenario (so reruns find finished cases)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import json
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import yaml
+from scipy.stats import qmc
+
+from planner.scenario.loader import load_scenario_text
+from planner.study.schema import Study
+
+
+@dataclass(frozen=True)
+class Case:
+    """One variant of the base scenario."""
+
+    name: str
+    params: tuple[tuple[str, object], ...]  # varied parameters, for the results' columns
+    overrides: tuple[str, ...]  # --set expressions (study-wide first)
+    key: str = ""  # hash of the resolved scenario + command + replications
+    seed: int = 0
+
+
+def _set_expr(path: str, value: object) -> str:
+    if isinstance(value, dt.date | dt.datetime):
+        text = value.isoformat()
+    else:
+        text = yaml.safe_dump(value, default_flow_style=True, width=10**9).strip()
+        text = text.removesuffix("\n...").strip()
+    return f"{path}={text}"
+
+
+def _fmt(value: object) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def _sampled(study: Study) -> list[Case]:
+    spec = study.samples
+    d = len(spec.parameters)
+    if spec.method == "lhs":
+        unit = qmc.LatinHypercube(d=d, seed=np.random.default_rng(study.seed)).random(spec.n)
+    else:
+        unit = qmc.Sobol(d=d, scramble=True, seed=np.random.default_rng(study.seed)).random(spec.n)
+    cases = []
+    for i, row in enumerate(unit):
+        params = []
+        for p, u in zip(spec.parameters, row, strict=True):
+            if p.distribution == "uniform":
+                value = p.low + float(u) * (p.high - p.low)
+            else:
+                value = math.exp(math.log(p.low) + float(u) * (math.log(p.high) - math.log(p.low)))
+            value = int(round(value)) if p.integer else float(value)
+            params.append((p.path, value))
+        cases.append(Case(f"sample-{i:04d}", tuple(params),
+                          tuple(_set_expr(k, v) for k, v in params)))
+    return cases
+
+
+def expand(study: Study) -> list[Case]:
+    """Named cases, then the grid's combinations, then the samples."""
+    cases = [Case(c.name, tuple(sorted(c.set.items())), tuple(_set_expr(k, v) for k, v in c.set.items()))
+             for c in study.cases]
+    if study.grid:
+        paths = list(study.grid)
+        for combo in itertools.product(*(study.grid[p] for p in paths)):
+            params = tuple(zip(paths, combo, strict=True))
+            name = "grid-" + "-".join(_fmt(v) for v in combo)
+            cases.append(Case(name[:120], params, tuple(_set_expr(k, v) for k, v in params)))
+    if study.samples is not None:
+        cases += _sampled(study)
+    common = tuple(_set_expr(k, v) for k, v in study.set.items())
+    return [Case(c.name, c.params, common + c.overrides) for c in cases]
+
+
+def case_key(scenario_json: str, study: Study) -> str:
+    """sha256 of the resolved scenario (seed excluded), the command and the replications."""
+    run = {"command": study.command, "replications": study.replications,
+           "adaptive": study.adaptive.model_dump() if study.adaptive else None}
+    blob = scenario_json + json.dumps(run, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def case_seed(study_seed: int, key: str) -> int:
+    """A case's seed from the study seed and the case key only (never from execution order)."""
+    return int(hashlib.sha256(f"{study_seed}/{key}".encode()).hexdigest()[:12], 16)
+
+
+def resolve(study: Study, base_text: str, base_source: str, cases: list[Case]) -> list[Case | Exception]:
+    """Validate each case's scenario; return the case with key and seed, or the error."""
+    out: list[Case | Exception] = []
+    for case in cases:
+        try:
+            loaded = load_scenario_text(base_text, base_source, (*case.overrides, "seed=0"))
+        except Exception as err:  # noqa: BLE001 - recorded as the case's failure
+            out.append(err)
+            continue
+        scenario_json = json.dumps(loaded.scenario.model_dump(mode="json"), sort_keys=True)
+        key = case_key(scenario_json, study)
+        out.append(Case(case.name, case.params, case.overrides, key, case_seed(study.seed, key)))
+    return out
