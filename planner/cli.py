@@ -151,7 +151,7 @@ def _optimize(loaded, folder: Path, profile: str | None, pareto: int, quiet: boo
     """Build, solve, analyse and write the plan; exit 3 with the reason when infeasible."""
     from planner.optimize_outputs import write_optimization
     from planner.procurement import build_input
-    from solvers.optimize import Infeasible, optimize, pareto_front
+    from solvers.optimize import Infeasible, NoPlanInTime, optimize, pareto_front
 
     settings = _solver_settings(loaded, profile)
     try:
@@ -166,6 +166,9 @@ def _optimize(loaded, folder: Path, profile: str | None, pareto: int, quiet: boo
     except Infeasible as e:
         err.print(f"{loaded.source}: infeasible: {e}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(3) from None
+    except NoPlanInTime as e:
+        err.print(f"{loaded.source}: no plan: {e}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(4) from None
     summary = write_optimization(opt, folder, loaded.scenario.name, loaded.source, front)
     if not quiet:
         out.print(_plan_table(opt, summary))

@@ -24,6 +24,10 @@ class Infeasible(Exception):
     """The problem has no feasible plan; the message names the family, period and gap."""
 
 
+class NoPlanInTime(Exception):
+    """The time limit ran out before HiGHS found any feasible plan (not a proof of infeasibility)."""
+
+
 @dataclass
 class Optimization:
     """A solved problem: the result tables, analyses, timings and HiGHS's log."""
@@ -63,8 +67,11 @@ def _restore_first_stage(m: pyo.ConcreteModel, saved: dict) -> None:
 def _solve(inp: ProcurementInput, settings: SolverSettings) -> tuple[pyo.ConcreteModel, SolveOutcome]:
     m = build_model(inp)
     out = Solver(settings).solve(m)
-    if out.status == "infeasible" or (out.status == "time_limit" and not out.has_solution):
+    if out.status == "infeasible":
         raise Infeasible(explain_infeasible(inp, settings))
+    if out.status == "time_limit" and not out.has_solution:
+        raise NoPlanInTime(f"time limit {settings.time_limit_s:g} s reached before any feasible "
+                           "plan was found: raise procurement.solver.time_limit_s")
     if out.status == "unbounded":
         raise Infeasible("the model is unbounded: a cost is missing or negative")
     if not out.has_solution:

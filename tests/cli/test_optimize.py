@@ -89,3 +89,30 @@ def test_share_bought_from_the_blocked_vendor_never_rises_with_block_probability
         shares.append(nvidia / pflops if pflops > 0 else 0.0)
     assert all(b <= a + 1e-6 for a, b in zip(shares, shares[1:], strict=False)), shares
     assert shares[-1] < shares[0], shares
+
+
+HARD = ("--set", "procurement.quarters=12", "--set", "procurement.demand.fleet_multiple_end=3",
+        "--set", "supply_shocks=[{name: nv, vendor: Nvidia, probability: 0.6, window_start_date: "
+        "2027-03-01, window_end_date: 2029-06-30}, {name: hw, vendor: Huawei, probability: 0.3, "
+        "window_start_date: 2027-06-01, window_end_date: 2029-06-30}]",
+        "--set", "procurement.solver.mip_rel_gap=0", "--set", "procurement.solver.threads=1")
+
+
+def test_time_limit_returns_the_best_plan_marked_with_its_gap(tmp_path):
+    # 110 scenarios, 12 quarters: proving optimality takes ~45 s on the reference machine
+    proc = _planner("optimize", str(EXAMPLE), *HARD, "--set", "procurement.solver.time_limit_s=4",
+                    "--out", str(tmp_path), "-q")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "optimization.json").read_text())
+    assert summary["status"] == "time_limit"
+    assert "best plan found, relative gap" in summary["message"]
+    assert summary["gap"] > 0
+    assert (tmp_path / "plan_orders.csv").exists()
+
+
+def test_time_limit_before_any_plan_is_not_called_infeasible(tmp_path):
+    proc = _planner("optimize", str(EXAMPLE), *HARD, "--set",
+                    "procurement.solver.time_limit_s=0.05", "--out", str(tmp_path), "-q")
+    assert proc.returncode == 4, proc.stderr
+    assert "no plan: time limit 0.05 s reached before any feasible plan" in proc.stderr
+    assert "infeasible" not in proc.stderr
