@@ -328,6 +328,7 @@ def study(
             result = run_study(ls, folder, n, scheduler)
     except InputError as e:
         _fail(e)
+    _reports(folder)
     if not quiet:
         out.print(f"{result.cases} cases ({result.ran} run now, the rest already stored), "
                   f"{len(result.failures)} failed; outputs in {folder}/", highlight=False)
@@ -345,12 +346,14 @@ def _reports(folder: Path) -> None:
 def report(
     folder: Annotated[Path, typer.Argument(help="An output folder of planner run/optimize.")],
 ) -> None:
-    """Rebuild report.xlsx, report.html, the sheet twins and the plots from an output folder."""
+    """Rebuild report.xlsx, report.html, the sheet twins and the plots of an output folder of
+    planner run, optimize or study."""
     if not folder.is_dir():
         _fail(InputError(str(folder), "not a folder"))
-    if not any((folder / name).exists() for name in ("summary.json", "optimization.json")):
-        _fail(InputError(str(folder), "holds no summary.json or optimization.json: not an output "
-                         "folder of planner run or optimize"))
+    if not any((folder / name).exists()
+               for name in ("summary.json", "optimization.json", "study.json")):
+        _fail(InputError(str(folder), "holds no summary.json, optimization.json or study.json: "
+                         "not an output folder of planner run, optimize or study"))
     _reports(folder)
     out.print(f"reports rebuilt in {folder}/", highlight=False)
 

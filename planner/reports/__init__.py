@@ -3,7 +3,8 @@
 `write_reports(folder)` writes report.xlsx, its tidy twins report_<Sheet>.csv/.parquet,
 plot_<name>.png and report.html into the folder, each atomically (docs/outputs.md). The folder
 is a simulation run (`planner run`), an optimization (`planner optimize`), or both (`planner
-run` of a scenario with a procurement section)."""
+run` of a scenario with a procurement section), or a what-if study (`planner study`: its
+workbook adds the sheets Cases and Sensitivity)."""
 
 from __future__ import annotations
 
@@ -12,30 +13,47 @@ from pathlib import Path
 from planner.outputs import atomic_write, write_table, write_text
 from planner.reports import html, plots
 from planner.reports.folder import read_folder
-from planner.reports.tables import SHEET_COLUMNS, SHEETS, build_sheets
+from planner.reports.study_sheets import build_study_sheets
+from planner.reports.tables import (
+    SHEET_COLUMNS,
+    SHEETS,
+    STUDY_SHEET_COLUMNS,
+    STUDY_SHEETS,
+    build_sheets,
+)
 from planner.reports.workbook import write_workbook
 
-__all__ = ["PLOTS", "SHEETS", "SHEET_COLUMNS", "write_reports"]
+__all__ = ["PLOTS", "SHEETS", "SHEET_COLUMNS", "STUDY_SHEETS", "STUDY_SHEET_COLUMNS",
+           "write_reports"]
 
 # every plot_<name>.png reports may write; those not drawn for a folder are removed from it
-PLOTS: tuple[str, ...] = (*plots.SIMULATION_PLOTS, *plots.PLAN_PLOTS)
+PLOTS: tuple[str, ...] = (*plots.SIMULATION_PLOTS, *plots.PLAN_PLOTS, *plots.STUDY_PLOTS)
 
 
 def write_reports(folder: Path) -> None:
     """Read an output folder (a run's summary.json, inputs.json, scenario.yaml, timeseries and
-    shocks tables; the optimizer's optimization.json and plan_* tables; or both) and write the
-    reports beside them."""
+    shocks tables; the optimizer's optimization.json and plan_* tables; or both; or a study's
+    study.json, study.yaml and study_* tables) and write the reports beside them."""
     folder = Path(folder)
     run = read_folder(folder)
-    sheets = build_sheets(run)
+    if run.study is not None:
+        sheets = build_study_sheets(run)
+        title = f"Study report: {run.name}"
+    else:
+        sheets = build_sheets(run)
+        title = f"{'Planning report' if run.simulated else 'Procurement plan'}: {run.name}"
     for name, frame in sheets.items():
         write_table(folder, f"report_{name}", frame)
-    title = f"{'Planning report' if run.simulated else 'Procurement plan'}: {run.name}"
     atomic_write(folder / "report.xlsx", lambda tmp: write_workbook(tmp, sheets, title))
-    pngs = plots.render(run, sheets["Capacity"])
+    if run.study is not None:
+        pngs = plots.render_study(sheets["Sensitivity"])
+    else:
+        pngs = plots.render(run, sheets["Capacity"])
     for name, data in pngs.items():
         atomic_write(folder / f"plot_{name}.png", lambda tmp, data=data: tmp.write_bytes(data))
     for name in PLOTS:
         if name not in pngs:  # left by an earlier report of other files: no longer true
             (folder / f"plot_{name}.png").unlink(missing_ok=True)
-    write_text(folder / "report.html", html.page(run, sheets, pngs))
+    page = html.study_page(run, sheets, pngs) if run.study is not None else html.page(run, sheets,
+                                                                                      pngs)
+    write_text(folder / "report.html", page)

@@ -5,6 +5,8 @@ Two kinds of folder, and their union:
   shocks tables;
 - an optimization (`planner optimize`): optimization.json and the plan_* tables;
 - `planner run` of a scenario with a procurement section writes both.
+And a what-if study (`planner study`): study.json, study.yaml, the study_* tables and the
+cases/<key>.json of failed cases.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 
 from planner.quarters import quarter_start
 
@@ -94,9 +97,72 @@ class Plan:
 
 
 @dataclass(frozen=True)
+class FailedCase:
+    """A case of study_failures: its error, and what cases/<key>.json tells of it when the case
+    ran and raised (`key` and `params` are None for a case whose scenario did not validate:
+    it never ran, so it has no key and no stored record)."""
+
+    name: str
+    error: str
+    key: str | None
+    params: list[tuple[str, Any]] | None
+
+    @property
+    def status(self) -> str:
+        return "invalid" if self.key is None else "failed"
+
+
+@dataclass(frozen=True)
+class StudyFiles:
+    """A study folder's files: study.json, study.yaml and the study_* tables (Parquet)."""
+
+    info: dict[str, Any]
+    text: str
+    cases: pd.DataFrame
+    tornado: pd.DataFrame | None
+    sensitivity: pd.DataFrame | None
+    failures: list[FailedCase]
+
+    @property
+    def name(self) -> str:
+        return str(self.info.get("study") or "")
+
+    @property
+    def file_data(self) -> dict[str, Any]:
+        """The study file parsed (empty when it does not parse)."""
+        try:
+            data = yaml.safe_load(self.text)
+        except yaml.YAMLError:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    @property
+    def param_columns(self) -> list[str]:
+        """`param.<path>` of every varied parameter, succeeded or failed cases, sorted by path
+        (study_cases already sorts them so)."""
+        paths = {c for c in self.cases.columns if str(c).startswith("param.")}
+        paths |= {f"param.{p}" for f in self.failures for p, _ in f.params or []}
+        return sorted(paths, key=lambda c: c.removeprefix("param."))
+
+    @property
+    def metrics(self) -> list[str]:
+        """Collected metrics in the order they first appear in study_cases."""
+        if "metric" not in self.cases.columns:
+            return []
+        return [str(m) for m in dict.fromkeys(self.cases["metric"])]
+
+    @property
+    def optimizer_metrics(self) -> bool:
+        """The cases ran the optimizer (their plan.* metrics are in the Cases sheet)."""
+        return (self.info.get("command") in ("optimize", "both")
+                or any(m.startswith("plan.") for m in self.metrics))
+
+
+@dataclass(frozen=True)
 class OutputFolder:
     """Everything a report uses, as read from the folder's files. The run fields are None in an
-    optimize-only folder; `plan` is None in a folder without optimizer files."""
+    optimize-only folder; `plan` is None in a folder without optimizer files; in a study folder
+    only `study` is set."""
 
     path: Path
     summary: dict[str, Any] | None
@@ -105,6 +171,7 @@ class OutputFolder:
     timeseries: pd.DataFrame | None
     shocks: pd.DataFrame | None
     plan: Plan | None
+    study: StudyFiles | None = None
 
     @property
     def simulated(self) -> bool:
@@ -113,7 +180,9 @@ class OutputFolder:
 
     @property
     def name(self) -> str:
-        """The scenario's name, from summary.json or optimization.json."""
+        """The scenario's name, from summary.json or optimization.json (a study's name)."""
+        if self.study is not None:
+            return self.study.name
         if self.summary is not None:
             return str(self.summary.get("scenario") or self.scenario.get("name", ""))
         return str(self.plan.optimization.get("scenario") or "") if self.plan else ""
@@ -180,15 +249,67 @@ def _read_plan(folder: Path) -> Plan | None:
                 pareto=pd.read_parquet(pareto) if pareto.exists() else None, **tables)
 
 
+STUDY_FILES = ("study.json", "study.yaml", "study_cases.parquet", "study_failures.parquet")
+
+
+def _stored_failures(folder: Path, errors: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Case name -> its record in cases/*.json, for the failed cases (name and error as in
+    study_failures; a record left by an earlier version of the study with another error does
+    not match). Read only when some case failed."""
+    found: dict[str, dict[str, Any]] = {}
+    if not errors:
+        return found
+    for path in sorted((folder / "cases").glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        name = str(record.get("name"))
+        if record.get("error") and errors.get(name) == record["error"]:
+            found.setdefault(name, record)
+            if len(found) == len(errors):
+                break
+    return found
+
+
+def _read_study(folder: Path) -> StudyFiles:
+    missing = [name for name in STUDY_FILES if not (folder / name).exists()]
+    if missing:
+        raise FileNotFoundError(f"{folder}: study.json without {', '.join(missing)}")
+
+    def table(name: str) -> pd.DataFrame | None:
+        path = folder / f"study_{name}.parquet"
+        return pd.read_parquet(path) if path.exists() else None
+
+    failures_table = table("failures")
+    pairs = [(str(c), str(e)) for c, e in zip(failures_table["case"], failures_table["error"],
+                                                strict=True)] if len(failures_table) else []
+    stored = _stored_failures(folder, dict(pairs))
+    failures = []
+    for name, error in pairs:
+        record = stored.get(name)
+        failures.append(FailedCase(name, error, str(record["key"]) if record else None,
+                                   [(str(p), v) for p, v in record.get("params", [])]
+                                   if record else None))
+    return StudyFiles(info=json.loads((folder / "study.json").read_text(encoding="utf-8")),
+                      text=(folder / "study.yaml").read_text(encoding="utf-8"),
+                      cases=table("cases"), tornado=table("tornado"),
+                      sensitivity=table("sensitivity"), failures=failures)
+
+
 def read_folder(folder: Path) -> OutputFolder:
-    """Load what the folder holds: the run files (all of them, when summary.json is there) and
-    the optimizer's files (when optimization.json is there); at least one of the two."""
+    """Load what the folder holds: a study's files (when study.json is there); else the run
+    files (all of them, when summary.json is there) and the optimizer's files (when
+    optimization.json is there); at least one of the two."""
     folder = Path(folder)
+    if (folder / "study.json").exists():
+        return OutputFolder(folder, None, None, None, None, None, None, study=_read_study(folder))
     plan = _read_plan(folder)
     if not (folder / "summary.json").exists():
         if plan is None:
-            raise FileNotFoundError(f"{folder}: neither summary.json (planner run) nor "
-                                    "optimization.json (planner optimize): not an output folder")
+            raise FileNotFoundError(f"{folder}: neither summary.json (planner run), "
+                                    "optimization.json (planner optimize) nor study.json "
+                                    "(planner study): not an output folder")
         return OutputFolder(folder, None, None, None, None, None, plan)
     missing = [name for name in RUN_FILES if not (folder / name).exists()]
     if missing:

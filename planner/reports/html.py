@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from planner.reports.folder import OutputFolder
-from planner.reports.units import nearly_whole, show
+from planner.reports.units import nearly_whole, show, study_metric_unit
 
 # Summary rows shown in their own figure or table rather than among the headline figures
 _NOT_HEADLINE = {"interruptions.by_category", "stockout_days", "parts_consumed"}
@@ -298,4 +298,116 @@ def page(run: OutputFolder, sheets: dict[str, pd.DataFrame], pngs: dict[str, byt
         "describes them.</footer>",
         "</body></html>",
     ]
+    return "\n".join(parts) + "\n"
+
+
+# --- study folders ------------------------------------------------------------------------------
+
+STUDY_CASES_SHOWN = 50
+
+
+def tornado_table(sensitivity: pd.DataFrame) -> str:
+    """The tornado rows: each parameter's value and metric at both ends, and the swing."""
+    rows = sensitivity[(sensitivity["section"] == "tornado") & sensitivity["swing"].notna()]
+    if rows.empty:
+        notes = sensitivity[sensitivity["section"] == "tornado"]["note"].dropna()
+        return f"<p>{text(notes.iloc[0] if len(notes) else 'No tornado.')}</p>"
+    out = []
+    for r in rows.to_dict("records"):
+        unit = study_metric_unit(str(r["metric"]))
+        out.append([_cell(r["parameter"]), _cell(r["value_at_min"]), _cell(r["metric_min"], unit),
+                    _cell(r["value_at_max"]), _cell(r["metric_max"], unit),
+                    _cell(r["swing"], unit)])
+    metric = str(rows["metric"].iloc[0])
+    return _table(["parameter", "value at the lowest", f"{metric} there",
+                   "value at the highest", f"{metric} there", "swing"], out)
+
+
+def ranking_table(sensitivity: pd.DataFrame) -> str:
+    """The global ranking rows of a sampled study."""
+    rows = sensitivity[sensitivity["section"] == "ranking"]
+    ranked = rows[rows["parameter"].notna()]
+    if ranked.empty:
+        notes = rows["note"].dropna()
+        return f"<p>{text(notes.iloc[0] if len(notes) else 'No global ranking.')}</p>"
+    out = [[_cell(r["rank"], "integer"), _cell(r["parameter"]), _cell(r["metric"]),
+            _cell(r["spearman_rho"], "coefficient"), _cell(r["src"], "coefficient")]
+           for r in ranked.to_dict("records")]
+    return _table(["rank", "parameter", "metric", "Spearman rho", "SRC"], out)
+
+
+def cases_table(cases: pd.DataFrame, limit: int = STUDY_CASES_SHOWN) -> str:
+    """The first `limit` rows of the Cases sheet: case, status, varied parameters and the mean
+    of each metric in its unit."""
+    params = [c for c in cases.columns if c.startswith("param.")]
+    means = [c for c in cases.columns if c.endswith(" mean")]
+    rows = []
+    for r in cases.head(limit).to_dict("records"):
+        rows.append([_cell(r["case"]), _cell(r["status"]),
+                     *(_param_cell(r[p]) for p in params),
+                     *(_cell(r[m], study_metric_unit(m.removesuffix(" mean"))) for m in means)])
+    shown = (f"<p>The first {limit} of {len(cases)} cases; every case is in report.xlsx, sheet "
+             "Cases.</p>" if len(cases) > limit else "")
+    return shown + _table(["case", "status", *(p.removeprefix("param.") for p in params),
+                           *means], rows)
+
+
+def _param_cell(value: Any) -> tuple[str, bool]:
+    return _cell(value) if isinstance(value, str) or _missing(value) or value is pd.NA \
+        else (text(f"{value:,.10g}" if isinstance(value, int | float) else value), True)
+
+
+def failures_table(cases: pd.DataFrame) -> str:
+    """The failed cases: status and error."""
+    failed = cases[cases["status"] != "ok"]
+    if failed.empty:
+        return "<p>No case failed.</p>"
+    rows = [[_cell(r["case"]), _cell(r["status"]), _cell(r["error"])]
+            for r in failed.to_dict("records")]
+    return ("<p>failed: the case ran and raised; invalid: its scenario did not validate, so it "
+            "never ran.</p>" + _table(["case", "status", "error"], rows))
+
+
+def study_page(run: OutputFolder, sheets: dict[str, pd.DataFrame], pngs: dict[str, bytes]) -> str:
+    """A study folder's page: its facts, the tornado (chart and table), the global ranking of a
+    sampled study, the cases (the first 50) and the failures."""
+    study = run.study
+    info, data = study.info, study.file_data
+    sensitivity, cases = sheets["Sensitivity"], sheets["Cases"]
+    name = run.name
+    facts = (f"Base scenario {text(info.get('base'))}; each case runs "
+             f"{text(info.get('command'))} with {text(data.get('replications', '–'))} "
+             f"replication(s); study seed {text(info.get('seed'))}. "
+             f"{text(info.get('cases'))} cases: {text(info.get('succeeded'))} succeeded, "
+             f"{text(info.get('failed'))} failed ({text(info.get('ran_now'))} run by the last "
+             f"invocation, in {text(show(info.get('elapsed_s'), 'seconds'))} s). "
+             f"Study file {text(info.get('source'))}; planner {text(info.get('version'))}.")
+    metric = info.get("sensitivity_metric")
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>Study report: {text(name)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>Study report: {text(name)}</h1>",
+        (f'<p class="meta">{text(data.get("description"))}</p>' if data.get("description")
+         else "") + f"<p>{facts}</p>",
+        "<h2>Sensitivity</h2>",
+        f"<p>Main effect of each varied parameter on {text(metric or 'the metric')}: the mean "
+        "of the case means over the cases at each of its values (the other parameters "
+        "averaged out); the swing is the highest minus the lowest.</p>",
+    ]
+    if "tornado" in pngs:
+        parts.append(_figure(pngs["tornado"], "tornado chart of the main effects",
+                             "Per parameter, largest swing on top: the bar spans the lowest to "
+                             "the highest main effect, split at the mean of the case means "
+                             "(dashed); the parameter's value at each end is written beside it."))
+    parts.append(tornado_table(sensitivity))
+    if (sensitivity["section"] == "ranking").any():
+        parts += ["<h3>Global ranking</h3>",
+                  "<p>Sampled study: Spearman rank correlation and standardized regression "
+                  "coefficient (SRC) of each numeric parameter with the case means, ranked by "
+                  "|SRC|.</p>", ranking_table(sensitivity)]
+    parts += ["<h2>Cases</h2>", cases_table(cases), "<h2>Failed cases</h2>", failures_table(cases),
+              "<footer>Written from the files of this study folder. report.xlsx holds every "
+              "figure (sheets Summary, Plan, Risk, Capacity, Parts, Assumptions, Cases, "
+              "Sensitivity); docs/outputs.md describes them.</footer>",
+              "</body></html>"]
     return "\n".join(parts) + "\n"

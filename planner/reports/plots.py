@@ -15,11 +15,12 @@ from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from planner.reports import series
 from planner.reports.folder import OutputFolder, Plan
 from planner.reports.tables import PLAN_CAPACITY_TOTAL, summary_metrics
+from planner.reports.units import show, study_metric_unit
 
 BAND = "#9ECAE1"
 LINE = "#08519C"
@@ -289,8 +290,86 @@ def plan_capacity_figure(capacity: pd.DataFrame) -> Figure:
     return fig
 
 
+def _compact(value: float, unit: str, span: float) -> str:
+    """A metric value for tick and bar labels: % for fractions, $M for USD, M or k suffixes
+    for large numbers (enough decimals to tell values `span` apart)."""
+    if unit == "fraction":
+        return show(value, unit)
+    prefix = "$" if unit == "USD" else ""
+    sign = "-" if value < 0 else ""
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            step = span / scale if span > 0 else 1.0
+            decimals = min(3, max(1, -int(np.floor(np.log10(step))) + 1)) if step < 10 else 1
+            return f"{sign}{prefix}{abs(value) / scale:,.{decimals}f}{suffix}"
+    return f"{sign}{prefix}{abs(value):,.4g}"
+
+
+def _parameter_value(value: object) -> str:
+    """A parameter value as text (tornado tables hold them as text): numbers with separators."""
+    try:
+        return f"{float(str(value)):,.10g}"
+    except ValueError:
+        return str(value)
+
+
+def tornado_figure(sensitivity: pd.DataFrame) -> Figure:
+    """The study's tornado: per varied parameter (largest swing on top) a horizontal bar from
+    the metric's lowest to its highest main effect, split at the mean of the case means (dashed
+    mark; the same for every parameter of a full grid); the parameter values at both ends
+    written beside the bar."""
+    rows = sensitivity[(sensitivity["section"] == "tornado") & sensitivity["swing"].notna()]
+    metric = str(rows["metric"].iloc[0])
+    unit = study_metric_unit(metric)
+    fig = Figure(figsize=(10, 1.6 + 0.55 * len(rows)), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    y = np.arange(len(rows))[::-1]
+    low_all, high_all = float(rows["metric_min"].min()), float(rows["metric_max"].max())
+    span = high_all - low_all
+
+    def label(v: float) -> str:
+        return _compact(v, unit, span)
+
+    records = rows.to_dict("records")
+    centres = [float(r["metric_mean"]) if np.isfinite(r["metric_mean"])
+               else (float(r["metric_min"]) + float(r["metric_max"])) / 2 for r in records]
+    mean_label = (f"mean of the case means: {label(centres[0])}"
+                  if np.allclose(centres, centres[0], rtol=1e-12, atol=0)
+                  else "mean of the case means (of the cases setting the parameter)")
+    for yi, r, centre in zip(y, records, centres, strict=True):
+        low, high = float(r["metric_min"]), float(r["metric_max"])
+        mid = min(max(centre, low), high)
+        first = yi == y[0]
+        ax.barh(yi, mid - low, left=low, height=0.6, color="#FDAE6B", edgecolor="#A63603",
+                label="below the mean" if first else "_nolegend_")
+        ax.barh(yi, high - mid, left=mid, height=0.6, color="#9ECAE1", edgecolor=LINE,
+                label="above the mean" if first else "_nolegend_")
+        ax.plot([centre, centre], [yi - 0.45, yi + 0.45], color="#444444", lw=1.0, ls="--",
+                label=mean_label if first else "_nolegend_")
+        ax.annotate(f"{_parameter_value(r['value_at_min'])}: {label(low)}", (low, yi), ha="right",
+                    va="center", fontsize=7, xytext=(-4, 0), textcoords="offset points")
+        ax.annotate(f"{_parameter_value(r['value_at_max'])}: {label(high)}", (high, yi),
+                    ha="left", va="center", fontsize=7, xytext=(4, 0), textcoords="offset points")
+    ax.set_yticks(y, [f"{r['parameter']}\nswing {label(float(r['swing']))}" for r in records],
+                  fontsize=8)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    pad = 0.4 * span if span > 0 else max(abs(centres[0]) * 0.05, 1.0)
+    ax.set_xlim(low_all - pad, high_all + pad)
+    ax.xaxis.set_major_locator(MaxNLocator(7))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: label(v)))
+    ax.set_xlabel(f"{metric} ({unit or 'value'}): mean of the case means at the parameter's "
+                  "value; beside each bar: the value and that mean")
+    ax.set_title(f"Tornado: main effect of each varied parameter on {metric}", fontsize=10)
+    ax.grid(True, axis="x", color="#E5E5E5", linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
 SIMULATION_PLOTS = ("capacity", "availability", "stock", "interruptions", "lost_gpu_hours")
 PLAN_PLOTS = ("plan_capacity", "orders", "pareto")
+STUDY_PLOTS = ("tornado",)
 
 
 def figures(run: OutputFolder, capacity: pd.DataFrame) -> dict[str, Callable[[], Figure]]:
@@ -319,3 +398,9 @@ def figures(run: OutputFolder, capacity: pd.DataFrame) -> dict[str, Callable[[],
 def render(run: OutputFolder, capacity: pd.DataFrame) -> dict[str, bytes]:
     """Plot name -> PNG bytes."""
     return {name: png(make()) for name, make in figures(run, capacity).items()}
+
+
+def render_study(sensitivity: pd.DataFrame) -> dict[str, bytes]:
+    """A study folder's plots: the tornado, when it has a row."""
+    rows = sensitivity[(sensitivity["section"] == "tornado") & sensitivity["swing"].notna()]
+    return {"tornado": png(tornado_figure(sensitivity))} if len(rows) else {}

@@ -2,7 +2,9 @@
 run, an optimization, or both).
 
 SHEET_COLUMNS is the stable contract (docs/outputs.md): sheet names in order and each sheet's
-columns. The CSV/Parquet twins and the workbook are written from these same frames.
+columns. The CSV/Parquet twins and the workbook are written from these same frames. A study
+folder's workbook has the same six sheets, then Cases and Sensitivity (STUDY_SHEET_COLUMNS;
+Cases: the fixed columns, then the study's own, see planner.reports.study_sheets).
 """
 
 from __future__ import annotations
@@ -42,10 +44,23 @@ SHEET_COLUMNS: dict[str, list[str]] = {
 }
 SHEETS: list[str] = list(SHEET_COLUMNS)
 
+# a study folder: the six sheets, then these two. Cases starts with these fixed columns, then
+# one `param.<path>` per varied parameter and one `<metric> mean` per collected metric.
+CASES_FIXED_COLUMNS: list[str] = ["case", "key", "status", "error"]
+SENSITIVITY_COLUMNS: list[str] = ["section", "parameter", "metric", "value_at_min", "metric_min",
+                                  "value_at_max", "metric_max", "swing", "metric_mean",
+                                  "spearman_rho", "src", "rank", "note"]
+STUDY_SHEET_COLUMNS: dict[str, list[str]] = {**SHEET_COLUMNS, "Cases": CASES_FIXED_COLUMNS,
+                                             "Sensitivity": SENSITIVITY_COLUMNS}
+STUDY_SHEETS: list[str] = list(STUDY_SHEET_COLUMNS)
+
 # column -> unit of its number format (the workbook's formats; Summary rows use their `unit`,
 # Risk's value and limit use the row's `unit`, quantity is whole or not row by row)
 COLUMN_UNITS: dict[str, str] = {
     "n": "integer",
+    "rank": "integer",
+    "spearman_rho": "coefficient",
+    "src": "coefficient",
     "unit_price [USD]": "USD",
     "cost [USD]": "USD",
     "probability": "fraction",
@@ -54,8 +69,10 @@ COLUMN_UNITS: dict[str, str] = {
 }
 TEXT_COLUMNS = {"metric", "key", "unit", "item", "pool", "sku", "part", "note", "measure",
                 "section", "path", "value_text", "source", "quarter", "scenario", "vendor",
-                "platform", "index"}
+                "platform", "index", "case", "status", "error", "parameter", "value_at_min",
+                "value_at_max"}
 DATE_COLUMNS = {"date"}
+INTEGER_COLUMNS = {"n", "rank"}
 
 NO_PLAN = ("No procurement plan: this folder is a simulation run (planner run) of a scenario "
            "without a procurement section. The optimizer fills this sheet.")
@@ -71,15 +88,15 @@ _STATS = ("mean", "std", "p10", "p50", "p90")
 
 def _typed(rows: list[dict[str, Any]] | pd.DataFrame, sheet: str) -> pd.DataFrame:
     """The frame with the sheet's columns in order and stable dtypes: text as str, dates as
-    datetime64, `n` as Int64 (nullable: empty for the optimizer's figures), every other column
-    float64."""
-    frame = pd.DataFrame(rows).reindex(columns=SHEET_COLUMNS[sheet])
+    datetime64, `n` and `rank` as Int64 (nullable: empty for the optimizer's figures), every
+    other column float64."""
+    frame = pd.DataFrame(rows).reindex(columns=STUDY_SHEET_COLUMNS[sheet])
     for col in frame.columns:
         if col in TEXT_COLUMNS:
             frame[col] = frame[col].map(_text).astype(object)
         elif col in DATE_COLUMNS:
             frame[col] = pd.to_datetime(frame[col]).astype("datetime64[ns]")
-        elif col == "n":
+        elif col in INTEGER_COLUMNS:
             frame[col] = frame[col].astype("Float64").astype("Int64")
         else:
             frame[col] = frame[col].astype("float64")
@@ -509,7 +526,8 @@ def assumptions_sheet(run: OutputFolder) -> pd.DataFrame:
 
 
 def build_sheets(run: OutputFolder) -> dict[str, pd.DataFrame]:
-    """Every sheet, in workbook order."""
+    """Every sheet, in workbook order (a run or optimize folder; a study folder's sheets:
+    planner.reports.study_sheets.build_study_sheets)."""
     builders = {"Summary": summary_sheet, "Plan": plan_sheet, "Risk": risk_sheet,
                 "Capacity": capacity_sheet, "Parts": parts_sheet, "Assumptions": assumptions_sheet}
     return {name: builders[name](run) for name in SHEETS}

@@ -39,6 +39,7 @@ EXCEL_FORMATS: dict[str, str] = {
     "seconds": "#,##0.000",
     "USD per USD": "0.0000",
     "integer": "#,##0",
+    "coefficient": "0.000",
     "date": "yyyy-mm-dd",
     "": "General",
 }
@@ -77,6 +78,28 @@ def optimization_unit(path: str) -> str:
         if path.endswith(suffix):
             return unit
     return ""
+
+
+# a study's optimizer metric (`plan.<name>`, planner/study/worker.py) -> unit, where
+# optimization_unit does not tell: the first part of <name>
+_PLAN_METRIC_UNITS = {"share": "fraction", "ordered_pflops": "PFLOP/s",
+                      "stockpile_units": "parts", "ordered_nodes": "nodes"}
+
+
+def study_metric_unit(metric: str) -> str:
+    """The unit of a metric of a study (its flat name in study_cases): `ettr.pretrain-8k` is
+    an `ettr` (fraction), `stockout_days.H800/gpu_board` days, `plan.expected_cost_usd` USD,
+    `plan.share.Nvidia` a fraction."""
+    if metric.startswith("plan."):
+        name = metric.removeprefix("plan.")
+        head = name.split(".")[0]
+        return _PLAN_METRIC_UNITS.get(head) or optimization_unit(name)
+    parts = metric.split(".")
+    for end in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:end])
+        if prefix in METRIC_UNITS:
+            return METRIC_UNITS[prefix]
+    return metric_unit(parts[0])
 
 
 # plan_shadow_prices `unit` (what the row's right-hand side counts) -> unit of its shadow price
@@ -119,6 +142,8 @@ def show(value: float | int | None, unit: str) -> str:
     if unit == "hours":
         return f"{value:,.2f}"
     if unit == "seconds":
+        return f"{value:,.3f}"
+    if unit == "coefficient":
         return f"{value:,.3f}"
     return f"{value:,.1f}"
 

@@ -1,7 +1,8 @@
 """Write report.xlsx from the sheet frames: frozen header, autofilter, number formats, fitted
 column widths; native charts: on Capacity one per pool (effective compute: P10-P90 band and P50
 line over dates; for an optimize-only folder one for the whole fleet by quarter, with demand),
-on Risk the cost-risk Pareto front when the optimizer traced one."""
+on Risk the cost-risk Pareto front when the optimizer traced one, on Sensitivity (a study
+folder) the tornado: swing per parameter."""
 
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from planner.reports.tables import COLUMN_UNITS, DATE_COLUMNS, TEXT_COLUMNS
-from planner.reports.units import excel_format, nearly_whole
+from planner.reports.units import excel_format, nearly_whole, study_metric_unit
 
 _UNIT_IN_HEADER = re.compile(r"\[([^\]]+)\]$")
 _MAX_WIDTH = 70
 _SUMMARY_STATS = {"mean", "std", "p10", "p50", "p90", "ci95_low", "ci95_high"}
 _RISK_ROW_UNITS = {"value", "limit"}
+_SENSITIVITY_METRIC_UNITS = {"metric_min", "metric_max", "swing", "metric_mean"}
+_MEAN_SUFFIX = " mean"
 
 
 def _missing(value: Any) -> bool:
@@ -43,6 +46,12 @@ def _cell_unit(sheet: str, column: str, row: pd.Series) -> str:
         return str(row["unit"]) if not _missing(row["unit"]) else ""
     if sheet == "Risk" and column in _RISK_ROW_UNITS:
         return str(row["unit"]) if not _missing(row["unit"]) else ""
+    if sheet == "Sensitivity" and column in _SENSITIVITY_METRIC_UNITS:
+        return study_metric_unit(str(row["metric"])) if not _missing(row["metric"]) else ""
+    if sheet == "Cases" and column.endswith(_MEAN_SUFFIX):
+        return study_metric_unit(column.removesuffix(_MEAN_SUFFIX))
+    if sheet == "Cases" and column.startswith("param."):
+        return ""
     if sheet == "Assumptions" and column == "value":
         return "integer" if _whole(row["value"]) else ""
     if column == "quantity":
@@ -90,20 +99,28 @@ class _Formats:
         return self._cache[fmt]
 
 
+def _text_columns(frame: pd.DataFrame) -> set[str]:
+    """Columns written as text: the named text columns, and any other column of text (object)
+    dtype (a study's `param.<path>` column of dates or lists)."""
+    return {c for c in frame.columns if c in TEXT_COLUMNS or frame[c].dtype == object}
+
+
 def _write_sheet(ws: Worksheet, sheet: str, frame: pd.DataFrame, formats: _Formats) -> None:
     """Header, typed cells, widths, frozen header and autofilter."""
     columns = list(frame.columns)
+    text_columns = _text_columns(frame)
     widths = [len(c) for c in columns]
     for c, name in enumerate(columns):
         ws.write_string(0, c, name, formats.header)
     for r, (_, row) in enumerate(frame.iterrows(), start=1):
         for c, name in enumerate(columns):
             value = row[name]
-            unit = "" if name in TEXT_COLUMNS else _cell_unit(sheet, name, row)
-            fmt = formats.text if name in TEXT_COLUMNS else formats.number(unit)
+            text = name in text_columns
+            unit = "" if text else _cell_unit(sheet, name, row)
+            fmt = formats.text if text else formats.number(unit)
             if _missing(value):
                 ws.write_blank(r, c, None, fmt)
-            elif name in TEXT_COLUMNS:
+            elif text:
                 ws.write_string(r, c, str(value), fmt)
             elif name in DATE_COLUMNS:
                 ws.write_datetime(r, c, pd.Timestamp(value).to_pydatetime(), fmt)
@@ -235,6 +252,35 @@ def _add_pareto_chart(workbook: xlsxwriter.Workbook, ws: Worksheet, frame: pd.Da
     ws.insert_chart(1, len(columns) + 1, chart, {"x_offset": 10, "y_offset": 5})
 
 
+def _add_tornado_chart(workbook: xlsxwriter.Workbook, ws: Worksheet, frame: pd.DataFrame) -> None:
+    """Horizontal bars of the tornado rows of Sensitivity: swing per parameter, the largest on
+    top (the rows are sorted by swing, largest first)."""
+    columns = list(frame.columns)
+    rows = frame[(frame["section"] == "tornado") & frame["swing"].notna()]
+    if rows.empty:
+        return
+    first, last = int(rows.index.min()) + 1, int(rows.index.max()) + 1
+    parameter_col, swing_col = columns.index("parameter"), columns.index("swing")
+    metric = str(rows["metric"].iloc[0])
+    fmt = excel_format(study_metric_unit(metric))
+    chart = workbook.add_chart({"type": "bar"})
+    chart.add_series({"name": f"swing of {metric}",
+                      "categories": ["Sensitivity", first, parameter_col, last, parameter_col],
+                      "values": ["Sensitivity", first, swing_col, last, swing_col],
+                      "fill": {"color": "#6BAED6"}, "border": {"color": "#08519C"},
+                      "data_labels": {"value": True, "num_format": fmt}})
+    chart.set_title({"name": f"Tornado: swing of {metric} per varied parameter "
+                             "(max - min of its main effect)", "name_font": {"size": 11}})
+    # a bar chart's x axis is the horizontal value axis, its y axis the categories (reversed:
+    # the first row, the largest swing, on top)
+    chart.set_x_axis({"name": f"swing of {metric}", "num_format": fmt, "min": 0,
+                      "major_gridlines": {"visible": True, "line": {"color": "#E0E0E0"}}})
+    chart.set_y_axis({"reverse": True, "crossing": "max"})  # value axis stays at the bottom
+    chart.set_legend({"none": True})
+    chart.set_size({"width": 760, "height": 140 + 40 * len(rows)})
+    ws.insert_chart(1, len(columns) + 1, chart, {"x_offset": 10, "y_offset": 5})
+
+
 def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], title: str) -> None:
     """Write every sheet, in the given order, to the .xlsx file `path` (any file name)."""
     workbook = xlsxwriter.Workbook(str(path))
@@ -244,8 +290,10 @@ def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], title: str) -> N
     for sheet, frame in sheets.items():
         ws = workbook.add_worksheet(sheet)
         _write_sheet(ws, sheet, frame, formats)
-        if sheet == "Capacity" and len(frame):
+        if sheet == "Capacity" and frame["effective_compute_p50 [PFLOP/s]"].notna().any():
             _add_capacity_charts(workbook, ws, frame)
         if sheet == "Risk" and len(frame):
             _add_pareto_chart(workbook, ws, frame)
+        if sheet == "Sensitivity" and len(frame):
+            _add_tornado_chart(workbook, ws, frame)
     workbook.close()

@@ -62,14 +62,20 @@ def _case_means(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 def tornado(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Main effect of each varied parameter on the case means of `metric`: mean over the cases
-    at each of its values (the others averaged out); sorted by the spread, largest first."""
+    at each of its values (the others averaged out; a sampled parameter's values are binned in
+    terciles); sorted by the spread, largest first."""
     means = _case_means(summary, metric)
     rows = []
     for col in [c for c in summary.columns if c.startswith("param.")]:
         values = means[[col, "mean"]].dropna()
         if values[col].nunique() < 2:
             continue
-        effect = values.groupby(col)["mean"].mean()
+        levels = values[col].nunique()
+        if levels > max(3, len(values) // 2) and pd.api.types.is_numeric_dtype(values[col]):
+            # a sampled parameter: low, middle and high third of its values
+            bins = pd.qcut(values[col], 3, duplicates="drop")
+            values = values.assign(**{col: bins.map(lambda b: f"{b.left:.4g}..{b.right:.4g}")})
+        effect = values.groupby(col, observed=True)["mean"].mean()
         lo_value, hi_value = effect.idxmin(), effect.idxmax()
         rows.append({"parameter": col.removeprefix("param."), "metric": metric,
                      "value_at_min": str(lo_value), "metric_min": float(effect.min()),

@@ -1,4 +1,5 @@
-"""Helpers of the report tests: running `planner run` / `planner optimize` into a folder,
+"""Helpers of the report tests: running `planner run` / `planner optimize` / `planner study`
+into a folder,
 finding LibreOffice and exporting workbooks through it, the golden sheet and column names, and
 comparing cells across openpyxl, Parquet and CSV."""
 
@@ -48,6 +49,15 @@ GOLDEN: dict[str, list[str]] = {
               "final_stock_p50 [parts]", "stockpile_planned [parts]"],
     "Assumptions": ["section", "path", "value", "value_text", "source"],
 }
+# A study folder's workbook: the six sheets above, then Cases and Sensitivity. Cases starts with
+# these fixed columns; the study's own (`param.<path>`, then `<metric> mean`) follow.
+CASES_FIXED: list[str] = ["case", "key", "status", "error"]
+STUDY_GOLDEN: dict[str, list[str]] = {
+    **GOLDEN,
+    "Cases": CASES_FIXED,
+    "Sensitivity": ["section", "parameter", "metric", "value_at_min", "metric_min", "value_at_max",
+                    "metric_max", "swing", "metric_mean", "spearman_rho", "src", "rank", "note"],
+}
 SIMULATION_PLOTS = ("capacity", "availability", "stock", "interruptions", "lost_gpu_hours")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 LO_CSV = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
@@ -68,6 +78,12 @@ def planner_run(scenario: str, out: Path, *args: str) -> Path:
 def planner_optimize(scenario: str, out: Path, *args: str) -> Path:
     """`planner optimize ROOT/scenario --out out -q args...` in a subprocess; returns out."""
     _planner("optimize", str(ROOT / scenario), "--out", str(out), "-q", *args)
+    return out
+
+
+def planner_study(study_file: Path, out: Path, *args: str) -> Path:
+    """`planner study study_file --out out -w 1 -q args...` in a subprocess; returns out."""
+    _planner("study", str(study_file), "--out", str(out), "-w", "1", "-q", *args)
     return out
 
 
@@ -154,20 +170,35 @@ def lo_number(text: str) -> float | None:
     return float(text[:-1]) / 100 if text.endswith("%") else float(text)
 
 
-def assert_golden_columns(folder: Path, values: openpyxl.Workbook) -> None:
-    """Sheet names in order and every sheet's columns in the workbook and both twins."""
-    assert values.sheetnames == list(GOLDEN)
-    for sheet, columns in GOLDEN.items():
-        assert sheet_rows(values, sheet)[0] == columns, sheet
-        assert list(pd.read_parquet(folder / f"report_{sheet}.parquet").columns) == columns
-        assert read_csv_rows(folder / f"report_{sheet}.csv")[0] == columns
+# sheets whose golden list is only the first columns (the rest depend on the folder)
+OPEN_SHEETS = {"Cases"}
 
 
-def assert_twins_equal_sheets(folder: Path, values: openpyxl.Workbook) -> None:
+def _header_matches(header: list[str], sheet: str, columns: list[str]) -> bool:
+    if sheet in OPEN_SHEETS:
+        return header[:len(columns)] == columns
+    return header == columns
+
+
+def assert_golden_columns(folder: Path, values: openpyxl.Workbook,
+                          golden: dict[str, list[str]] = GOLDEN) -> None:
+    """Sheet names in order and every sheet's columns in the workbook and both twins (for
+    OPEN_SHEETS, the golden columns first, and the same columns in all three)."""
+    assert values.sheetnames == list(golden)
+    for sheet, columns in golden.items():
+        header = sheet_rows(values, sheet)[0]
+        assert _header_matches(header, sheet, columns), (sheet, header)
+        assert list(pd.read_parquet(folder / f"report_{sheet}.parquet").columns) == header
+        assert read_csv_rows(folder / f"report_{sheet}.csv")[0] == header
+
+
+def assert_twins_equal_sheets(folder: Path, values: openpyxl.Workbook,
+                              sheets: list[str] | None = None) -> None:
     """report_<Sheet>.parquet and .csv hold the sheet's values, cell by cell."""
-    for sheet, columns in GOLDEN.items():
+    for sheet in sheets or list(GOLDEN):
         frame = pd.read_parquet(folder / f"report_{sheet}.parquet")
-        _, rows = sheet_rows(values, sheet)
+        columns, rows = sheet_rows(values, sheet)
+        assert list(frame.columns) == columns, sheet
         csv_rows = read_csv_rows(folder / f"report_{sheet}.csv")[1:]
         assert len(rows) == len(frame) == len(csv_rows) > 0, sheet
         for i, (xlsx_row, csv_row) in enumerate(zip(rows, csv_rows, strict=True)):
@@ -184,14 +215,17 @@ def assert_twins_equal_sheets(folder: Path, values: openpyxl.Workbook) -> None:
                 assert same(got_csv, expected), (sheet, i, name, got_csv, expected)
 
 
-def assert_libreoffice_sheets(exported: Path, name: str, folder: Path) -> None:
+def assert_libreoffice_sheets(exported: Path, name: str, folder: Path,
+                              golden: dict[str, list[str]] = GOLDEN) -> None:
     """LibreOffice exported every sheet of `name`.xlsx with the golden header and every row."""
-    for sheet, columns in GOLDEN.items():
+    for sheet, columns in golden.items():
         path = exported / f"{name}-{sheet}.csv"
         assert path.exists(), f"LibreOffice exported no {path.name}"
         rows = read_csv_rows(path)
-        assert rows[0] == columns, sheet
-        assert len(rows) - 1 == len(pd.read_parquet(folder / f"report_{sheet}.parquet")), sheet
+        frame = pd.read_parquet(folder / f"report_{sheet}.parquet")
+        assert _header_matches(rows[0], sheet, columns), sheet
+        assert rows[0] == list(frame.columns), sheet
+        assert len(rows) - 1 == len(frame), sheet
 
 
 def assert_self_contained_page(folder: Path, plots: tuple[str, ...]) -> str:

@@ -163,3 +163,20 @@ def test_bad_study_file_gets_one_line_error_and_exit_2(tmp_path, change, pattern
     import re
 
     assert re.search(pattern, lines[0]), lines[0]
+
+
+def test_sampled_study_ranks_parameters_and_bins_them_for_the_tornado(tmp_path):
+    data = {**STUDY, "grid": {}, "cases": [], "replications": 2,
+            "samples": {"method": "lhs", "n": 9, "parameters": [
+                {"path": "cluster.repair.technicians", "low": 1, "high": 12, "integer": True},
+                {"path": "cluster.repair.misdiagnosis_probability", "low": 0.0, "high": 0.3}]}}
+    run_study(load_study(_write(tmp_path, data)), tmp_path / "out", workers=1)
+    ranking = pd.read_parquet(tmp_path / "out" / "study_sensitivity.parquet")
+    assert set(ranking["parameter"]) == {"cluster.repair.technicians",
+                                         "cluster.repair.misdiagnosis_probability"}
+    assert list(ranking["rank"]) == [1, 2]
+    assert ranking["spearman_rho"].between(-1, 1).all()
+    tornado = pd.read_parquet(tmp_path / "out" / "study_tornado.parquet")
+    assert tornado["value_at_min"].str.contains(r"\.\.").all()  # tercile bins, not single cases
+    cases = pd.read_parquet(tmp_path / "out" / "study_cases.parquet")
+    assert cases["case"].nunique() == 9
