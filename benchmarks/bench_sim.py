@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from sections import update_section
+
 ROOT = Path(__file__).resolve().parents[1]
 CASES = {
     "10,240 GPUs (1,280 nodes)": ("scenarios/h800-10k.yaml", 0.5),
@@ -31,7 +33,6 @@ CASES = {
 BARE_PROCESSES = 64
 MEMORY_TARGET_MB = 500
 RATIO_TARGET = 0.5
-BEGIN, END = "<!-- bench_sim:begin -->", "<!-- bench_sim:end -->"
 
 
 def bare_simpy_seconds(n_events: int) -> tuple[float, int]:
@@ -111,13 +112,6 @@ def table(results: dict[str, dict], reps: int) -> str:
     return "\n".join(lines)
 
 
-def update_benchmarks_md(section: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text()
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    path.write_text(text[:start] + "\n" + section + "\n" + text[end:])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--child")
@@ -131,7 +125,7 @@ def main() -> None:
     section = table(results, args.reps)
     print(section)
     if args.update:
-        update_benchmarks_md(section)
+        update_section("bench_sim", section)
 
 
 if __name__ == "__main__":

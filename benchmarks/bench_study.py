@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from sections import update_section
 
 ROOT = Path(__file__).resolve().parents[1]
-BEGIN, END = "<!-- bench_study:begin -->", "<!-- bench_study:end -->"
 WORKERS = 2
 STUDY = {
     "name": "bench-study",
@@ -78,10 +78,7 @@ def main() -> None:
     ])
     print(section)
     if args.update:
-        bench = ROOT / "BENCHMARKS.md"
-        text = bench.read_text()
-        start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-        bench.write_text(text[:start] + "\n" + section + "\n" + text[end:])
+        update_section("bench_study", section)
 
 
 if __name__ == "__main__":
