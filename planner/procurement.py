@@ -11,14 +11,22 @@ two-piece function of x that the simulator can replace with estimated breakpoint
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from itertools import product
 
 import pandas as pd
 
 from planner.catalog.catalog import Catalog
-from planner.quarters import quarter_hours, quarter_labels, quarter_of, quarter_start
+from planner.quarters import (
+    next_quarter,
+    quarter_hours,
+    quarter_labels,
+    quarter_of,
+    quarter_start,
+)
 from planner.scenario.schema import Procurement, SanctionScenario, Scenario, VendorBlock
+from planner.scenario.spare_policy import resolve_spare_policy
 from solvers.problem import ProcurementInput, RiskSettings
 
 HOURS_PER_DAY = 24.0
@@ -54,38 +62,63 @@ def part_rates_per_hour(catalog: Catalog, sku: str) -> dict[str, float]:
 # --- scenarios ---------------------------------------------------------------------------------
 
 
-def derived_scenarios(scenario: Scenario, labels: list[str]) -> list[SanctionScenario]:
-    """Sanction scenarios from the blocking supply shocks: each shock either does not happen or
-    starts in one of the quarters its date window covers (probability in proportion to the days
-    of the window in that quarter); shocks combine independently."""
-    outcomes = []
-    end = quarter_start(labels[-1]) + dt.timedelta(hours=quarter_hours(labels[-1]))
-    for shock in scenario.supply_shocks:
-        if shock.parts is not None or not (shock.block_node_deliveries or shock.block_orders):
-            continue
-        options = [(None, 1.0 - shock.probability)]
-        lo = shock.date if shock.date is not None else shock.window_start_date
-        hi = shock.date if shock.date is not None else shock.window_end_date
-        days = max((hi - lo).days, 0)
-        weights: dict[str, float] = {}
-        if days == 0:
-            weights[quarter_of(lo)] = 1.0
+def _shock_outcomes(shock, labels: list[str]) -> list[tuple[VendorBlock | None, float]]:
+    """A shock's outcomes: no block in the horizon, or a block over the quarters it touches.
+    A window is split by quarter (probability in proportion to its days in each); the start
+    used is the window's first day in that quarter; outcomes that block the same quarters merge."""
+    first, last = quarter_start(labels[0]), quarter_start(labels[-1])
+    horizon_end = last + dt.timedelta(hours=quarter_hours(labels[-1]))
+    lo = shock.date if shock.date is not None else shock.window_start_date
+    hi = shock.date if shock.date is not None else shock.window_end_date
+    days = max((hi - lo).days, 0)
+    starts: dict[dt.date, float] = {}
+    if days == 0:
+        starts[lo] = 1.0
+    else:
+        for i in range(days):
+            day = lo + dt.timedelta(days=i)
+            begin = max(quarter_start(quarter_of(day)), lo)
+            starts[begin] = starts.get(begin, 0.0) + 1.0 / days
+    merged: dict[tuple, float] = {(None,): 1.0 - shock.probability}  # "no block" listed first
+    blocks: dict[tuple, VendorBlock | None] = {(None,): None}
+    nodes, parts = shock.block_node_deliveries, shock.block_orders or shock.block_deliveries
+    for begin, weight in starts.items():
+        end = None if shock.duration_days is None else begin + dt.timedelta(days=shock.duration_days)
+        if begin >= horizon_end or (end is not None and end <= first):
+            key, block = (None,), None
         else:
-            for i in range(days):
-                q = quarter_of(lo + dt.timedelta(days=i))
-                weights[q] = weights.get(q, 0.0) + 1.0 / days
-        for q, w in weights.items():
-            if lo >= end or q > labels[-1]:
-                options[0] = (None, options[0][1] + shock.probability * w)
-                continue
-            start_q = max(q, labels[0])
+            from_q = max(quarter_of(begin), labels[0])
             until = None
-            if shock.duration_days is not None:
-                stop = quarter_of(quarter_start(start_q) + dt.timedelta(days=shock.duration_days))
-                until = stop if stop <= labels[-1] else None
-            options.append((VendorBlock(vendor=shock.vendor, from_quarter=start_q,
-                                        until_quarter=until), shock.probability * w))
-        outcomes.append((shock.name, options))
+            if end is not None:
+                until = next_quarter(quarter_of(end - dt.timedelta(days=1)))
+                until = until if until <= labels[-1] else None
+            key = (from_q, until)
+            block = VendorBlock(vendor=shock.vendor, from_quarter=from_q, until_quarter=until,
+                                nodes=nodes, parts=parts)
+        merged[key] = merged.get(key, 0.0) + shock.probability * weight
+        blocks[key] = block
+    return [(blocks[k], p) for k, p in merged.items() if p > 0]
+
+
+def _name(parts: list[str]) -> str:
+    name = "_and_".join(parts) or "no-block"
+    if len(name) > 80:  # keep names unique when they must be shortened
+        digest = hashlib.sha256(name.encode()).hexdigest()[:10]
+        name = f"{name[:69]}-{digest}"
+    return name
+
+
+def derived_scenarios(scenario: Scenario, labels: list[str]) -> list[SanctionScenario]:
+    """Sanction scenarios from the supply shocks that block a vendor's nodes or parts (shocks
+    on listed parts only, or that only change lead times or prices, are the simulator's):
+    each shock either does not happen in the horizon or blocks from a quarter its window covers;
+    shocks combine independently."""
+    outcomes = []
+    for shock in scenario.supply_shocks:
+        if shock.parts is not None or not (shock.block_node_deliveries or shock.block_orders
+                                           or shock.block_deliveries):
+            continue
+        outcomes.append((shock.name, _shock_outcomes(shock, labels)))
     if not outcomes:
         return [SanctionScenario(name="no-block", probability=1.0)]
     combos = list(product(*[opts for _, opts in outcomes]))
@@ -95,14 +128,18 @@ def derived_scenarios(scenario: Scenario, labels: list[str]) -> list[SanctionSce
     out = []
     for combo in combos:
         prob = math.prod(p for _, p in combo)
-        if prob <= 0:
-            continue
         blocks = [b for b, _ in combo if b is not None]
-        name = "_and_".join(f"{outcomes[i][0]}-from-{b.from_quarter}" for i, (b, _) in enumerate(combo)
-                        if b is not None) or "no-block"
-        out.append(SanctionScenario(name=name[:80], probability=prob, blocks=blocks))
-    total = sum(s.probability for s in out)
-    return [s.model_copy(update={"probability": s.probability / total}) for s in out]
+        labels_ = [f"{outcomes[i][0]}-from-{b.from_quarter}"
+                   + (f"-to-{b.until_quarter}" if b.until_quarter else "")
+                   for i, (b, _) in enumerate(combo) if b is not None]
+        out.append(SanctionScenario(name=_name(labels_), probability=prob, blocks=blocks))
+    return out
+
+
+def _covering(blocks: list[VendorBlock], vendor: str, q: str, kind: str) -> list[VendorBlock]:
+    """Blocks of `vendor` of that kind ("nodes" or "parts") that cover quarter q (union)."""
+    return [b for b in blocks if b.vendor == vendor and getattr(b, kind)
+            and q >= b.from_quarter and (b.until_quarter is None or q < b.until_quarter)]
 
 
 # --- the builder -------------------------------------------------------------------------------
@@ -116,12 +153,20 @@ def _per_quarter(value, labels: list[str]) -> list[float]:
     return [float(value)] * len(labels)
 
 
-def existing_fleet(scenario: Scenario) -> dict[str, float]:
-    """Nodes per SKU already installed or scheduled (pool nodes + their deliveries)."""
+def existing_fleet(scenario: Scenario, labels: list[str]) -> tuple[dict[str, float], dict]:
+    """(nodes per SKU installed at the start, {(SKU, quarter): nodes} of scheduled deliveries).
+    Deliveries before the first quarter count as installed; after the horizon, not at all."""
     fleet: dict[str, float] = {}
+    scheduled: dict[tuple[str, str], float] = {}
     for pool in scenario.cluster.pools:
-        fleet[pool.sku] = fleet.get(pool.sku, 0.0) + pool.nodes + sum(d.nodes for d in pool.deliveries)
-    return fleet
+        fleet[pool.sku] = fleet.get(pool.sku, 0.0) + pool.nodes
+        for d in pool.deliveries:
+            q = quarter_of(d.date)
+            if q < labels[0]:
+                fleet[pool.sku] += d.nodes
+            elif q <= labels[-1]:
+                scheduled[pool.sku, q] = scheduled.get((pool.sku, q), 0.0) + d.nodes
+    return fleet, scheduled
 
 
 def largest_job_pflops(scenario: Scenario, catalog: Catalog) -> float:
@@ -137,7 +182,7 @@ def build_input(scenario: Scenario, catalog: Catalog) -> ProcurementInput:
     """The optimizer's tables for a validated scenario with a procurement section."""
     proc = scenario.procurement
     labels = quarter_labels(proc.start_quarter, proc.quarters)
-    existing = existing_fleet(scenario)
+    existing, scheduled = existing_fleet(scenario, labels)
     candidates = {c.sku: c for c in proc.candidates}
     skus = list(dict.fromkeys([*existing, *candidates]))
     sku_rows = []
@@ -183,19 +228,16 @@ def build_input(scenario: Scenario, catalog: Catalog) -> ProcurementInput:
     scen_table = pd.DataFrame({"probability": [s.probability for s in scenarios]},
                               index=pd.Index([s.name for s in scenarios], name="scenario"))
     vendors = sorted({catalog.skus[k].vendor for k in skus})
-    vs_rows, blocked_from = [], {}
+    vs_rows = []
     for sc in scenarios:
         for v in vendors:
-            block = next((b for b in sc.blocks if b.vendor == v), None)
             volume = next((x for x in sc.volumes if x.vendor == v), None)
             for q in labels:
-                is_blocked = block is not None and q >= block.from_quarter and (
-                    block.until_quarter is None or q < block.until_quarter)
+                nodes_cut = bool(_covering(sc.blocks, v, q, "nodes"))
+                parts_cut = bool(_covering(sc.blocks, v, q, "parts"))
                 factor = volume.factor if volume is not None and q >= volume.from_quarter else 1.0
-                vs_rows.append((v, q, sc.name, 0.0 if is_blocked else factor,
-                                0.0 if is_blocked else 1.0, factor, is_blocked))
-            if block is not None:
-                blocked_from[v, sc.name] = block
+                vs_rows.append((v, q, sc.name, 0.0 if nodes_cut else factor,
+                                0.0 if nodes_cut else 1.0, factor, parts_cut))
     vendor_scenarios = pd.DataFrame(vs_rows, columns=[
         "vendor", "period", "scenario", "delivered_fraction", "orderable", "volume_factor",
         "blocked"]).set_index(["vendor", "period", "scenario"])
@@ -204,39 +246,34 @@ def build_input(scenario: Scenario, catalog: Catalog) -> ProcurementInput:
          for q in labels], columns=["vendor", "period", "supply_cap_nodes"]
     ).set_index(["vendor", "period"])
 
-    # availability and stockpile pieces
-    spares = {}
-    for item in scenario.cluster.spares.items:
-        spares[item.sku, item.part] = item.initial_stock
-    default_stock = scenario.cluster.spares.default.initial_stock or 0
+    # availability and stockpile pieces: every part the vendor supplies decays under a parts
+    # block; only `stockpile_parts` (default: all of them) can be stockpiled against it
     avail_rows, piece_rows, part_rows = [], [], []
     for k in skus:
         a = nominal_availability(catalog, k)
         vendor = catalog.skus[k].vendor
         rates = {j: r for j, r in part_rates_per_hour(catalog, k).items()
-                 if catalog.part_supplier(k, j) == vendor
-                 and (proc.stockpile_parts is None or j in proc.stockpile_parts)}
-        for j in sorted(rates):
-            stock = spares.get((k, j))
-            part_rows.append((k, j, catalog.part_price_usd(k, j),
-                              float(stock if stock is not None else default_stock
-                                    if k in existing else 0.0)))
+                 if catalog.part_supplier(k, j) == vendor}
+        stockable = {j for j in rates if proc.stockpile_parts is None or j in proc.stockpile_parts}
+        for j in sorted(stockable):
+            shelf = resolve_spare_policy(scenario, k, j).initial_stock  # as the simulator starts
+            part_rows.append((k, j, catalog.part_price_usd(k, j), float(shelf)))
         for sc in scenarios:
-            block = blocked_from.get((vendor, sc.name))
             for q in labels:
-                is_blocked = block is not None and q >= block.from_quarter and (
-                    block.until_quarter is None or q < block.until_quarter)
                 avail_rows.append((k, q, sc.name, a))
-                if not is_blocked:
+                covering = _covering(sc.blocks, vendor, q, "parts")
+                if not covering:
                     continue
-                block_start = quarter_start(block.from_quarter)
+                block_start = quarter_start(min(b.from_quarter for b in covering))
                 period_end = quarter_start(q) + dt.timedelta(hours=quarter_hours(q))
                 hours = (period_end - block_start).days * HOURS_PER_DAY
                 for j, r in sorted(rates.items()):
                     need = r * hours  # parts per node to repair every failure so far
                     survive = math.exp(-need)
-                    piece_rows.append((k, j, q, sc.name, 0, a * survive, a * (1 - survive) / need))
-                    piece_rows.append((k, j, q, sc.name, 1, a, 0.0))
+                    slope = a * (1 - survive) / need if j in stockable and need > 0 else 0.0
+                    piece_rows.append((k, j, q, sc.name, 0, a * survive, slope))
+                    if j in stockable:
+                        piece_rows.append((k, j, q, sc.name, 1, a, 0.0))
     availability = pd.DataFrame(avail_rows, columns=["sku", "period", "scenario", "availability"]
                                 ).set_index(["sku", "period", "scenario"])
     pieces = pd.DataFrame(piece_rows, columns=["sku", "part", "period", "scenario", "piece",
@@ -266,4 +303,7 @@ def build_input(scenario: Scenario, catalog: Catalog) -> ProcurementInput:
         allow_unmet=proc.allow_unmet,
         risk=RiskSettings(measure=r.measure, alpha=r.alpha, weight=r.weight, cvar_cap=r.cvar_cap),
         rental_blocked=frozenset((q, sc.name) for sc in scenarios if sc.rental_blocked_from
-                                 for q in labels if q >= sc.rental_blocked_from))
+                                 for q in labels if q >= sc.rental_blocked_from),
+        scheduled_deliveries=pd.DataFrame(
+            {"nodes": list(scheduled.values())},
+            index=pd.MultiIndex.from_tuples(list(scheduled), names=["sku", "period"])))

@@ -38,3 +38,8 @@ def quarter_of(date: dt.date) -> str:
     return f"{date.year}Q{(date.month - 1) // 3 + 1}"
 
 
+
+
+def next_quarter(label: str) -> str:
+    year, q = parse_quarter(label)
+    return f"{year + 1}Q1" if q == 4 else f"{year}Q{q + 1}"

@@ -17,26 +17,24 @@ from solvers.problem import ProcurementInput, RiskSettings, SolverSettings
 
 UNITS = {"budget": "USD", "budget_total": "USD", "power": "MW", "space": "racks",
          "supply": "nodes", "demand": "PFLOP/s", "largest_job": "PFLOP/s",
-         "vendor_share": "PFLOP/s", "domestic_share": "PFLOP/s"}
+         "vendor_share": "PFLOP/s", "domestic_share": "PFLOP/s", "cvar": "(risk measure unit)"}
 WORDS = {"budget": "the budget", "budget_total": "the total budget", "power": "the power cap",
          "space": "the rack space", "supply": "the vendors' supply caps"}
 
 
 def _binding_families(m, period: str, scenario: str) -> list[str]:
-    """Families whose rows are tight (within 1e-6 relative) in `period` under `scenario`."""
+    """Families with a tight row under `scenario` in `period` or before it (orders placed
+    earlier arrive after their lead time, so an earlier budget or cap can be the limit)."""
+    upto = set(list(m.T)[: m.period_index[period] + 1])
     tight = []
     for family, name in (("budget_period", "budget"), ("power_cap", "power"),
                          ("rack_space", "space")):
         con = getattr(m, family)
-        key = (period, scenario)
-        if key in con and _tight(con[key]):
+        if any(_tight(con[t, scenario]) for t in upto if (t, scenario) in con):
             tight.append(name)
-    if hasattr(m, "supply_cap"):
-        for key in m.supply_cap:
-            if key[1] == period and _tight(m.supply_cap[key]):
-                tight.append("supply")
-                break
-    if hasattr(m, "budget_total") and scenario in m.budget_total and _tight(m.budget_total[scenario]):
+    if any(_tight(row) for (_v, t), row in m.supply_cap.items() if t in upto):
+        tight.append("supply")
+    if scenario in m.budget_total and _tight(m.budget_total[scenario]):
         tight.append("budget_total")
     return tight
 
@@ -76,6 +74,9 @@ def explain_infeasible(inp: ProcurementInput, settings: SolverSettings) -> str:
         return "the model is infeasible only with integer orders: relax integrality to see why"
     _, key, value = slacks[-1]
     family, *where = key
+    if family == "cvar":
+        return (f"the CVaR cap is {value:,.2f} below the least CVaR any plan reaches: raise "
+                "procurement.risk.cvar_cap")
     place = " ".join(str(w) for w in where)
     return (f"{family.replace('_', ' ')} constraint ({place}) is short by {value:,.2f} "
             f"{UNITS.get(family, '')}".rstrip() + " to make the plan feasible")

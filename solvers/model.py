@@ -51,6 +51,8 @@ class Params:
     pieces: dict  # (k, j, t, s, b) -> (intercept, slope)
     part_price: dict  # (k, j) -> c^z
     part_existing: dict  # (k, j) -> z0, parts already on the shelf
+    parts_blocked: dict  # (v, t, s) -> 1 if the vendor's parts and RMA are cut off
+    scheduled: dict  # (k, t) -> nodes already ordered that arrive in t (E_kt)
     porting: dict  # p -> F_p
     adopted: dict  # p -> bool
 
@@ -88,6 +90,9 @@ def parameters(inp: ProcurementInput) -> Params:
         part_existing={(str(k), str(j)): f(x) for (k, j), x in
                        (inp.parts["existing_units"] if "existing_units" in inp.parts.columns
                         else inp.parts["price_usd"] * 0).items()},
+        parts_blocked={(str(v), str(t), str(s)): f(x) for (v, t, s), x in vs["blocked"].items()},
+        scheduled={(str(k), str(t)): f(x) for (k, t), x in
+                   inp.scheduled_deliveries["nodes"].items()},
         porting=col(inp.platforms, "porting_cost_usd"),
         adopted={str(p): bool(v) for p, v in inp.platforms["adopted"].items()},
     )
@@ -116,10 +121,15 @@ def build_model(inp: ProcurementInput, elastic: bool = False) -> pyo.ConcreteMod
     m.X = pyo.Set(dimen=2, ordered=True, initialize=[
         (k, t) for k in P.vendor for t in periods
         if orderable_sku[k] and index[t] + P.lead[k] < len(periods)])
-    # recourse orders: vendor open at order time, arrival within the horizon
+    # scenario tree: scenarios whose history is the same up to t share one node at t, and the
+    # recourse decided at t (orders, rental) is one decision per node (non-anticipativity)
+    m.node = scenario_tree(P, inp, periods)
+    nodes = {t: sorted({m.node[t, s] for s in inp.scenario_labels}) for t in periods}
+    m.TN = pyo.Set(dimen=2, ordered=True, initialize=[(t, n) for t in periods for n in nodes[t]])
+    # recourse orders at a node: vendor open at order time, arrival within the horizon
     m.Y = pyo.Set(dimen=3, ordered=True, initialize=[
-        (k, t, s) for (k, t) in m.X for s in inp.scenario_labels
-        if P.orderable.get((P.vendor[k], t, s), 1.0) > 0])
+        (k, t, n) for (k, t) in m.X for n in nodes[t]
+        if P.orderable.get((P.vendor[k], t, n), 1.0) > 0])
     m.KTS = pyo.Set(dimen=3, ordered=True,
                     initialize=[(k, t, s) for k in P.vendor for t in periods for s in m.S])
     # a flat piece at or above the nominal availability repeats available_nominal: no row
@@ -139,10 +149,10 @@ def build_model(inp: ProcurementInput, elastic: bool = False) -> pyo.ConcreteMod
     m.z = pyo.Var(m.KJ, domain=order_domain, doc="spare parts stockpiled at the start")
     m.u = pyo.Var(m.Pl, domain=pyo.Binary, doc="platform adopted")
     m.pm = pyo.Var(m.Pl, domain=pyo.Binary, doc="primary training platform")
-    m.y = pyo.Var(m.Y, domain=recourse_domain, doc="recourse node orders")
+    m.y = pyo.Var(m.Y, domain=recourse_domain, doc="recourse node orders, per tree node")
     m.N = pyo.Var(m.KTS, domain=pyo.NonNegativeReals, doc="installed nodes")
     m.A = pyo.Var(m.KTS, domain=pyo.NonNegativeReals, doc="available nodes")
-    m.r = pyo.Var(m.T, m.S, domain=pyo.NonNegativeReals, doc="rented cloud GPUs")
+    m.r = pyo.Var(m.TN, domain=pyo.NonNegativeReals, doc="rented cloud GPUs, per tree node")
     m.U = pyo.Var(m.T, m.S, domain=pyo.NonNegativeReals, doc="unmet demand, PFLOP/s")
     m.eta = pyo.Var(domain=pyo.Reals, doc="value at risk (CVaR auxiliary)")
     m.xi = pyo.Var(m.S, domain=pyo.NonNegativeReals, doc="excess over eta (CVaR auxiliary)")
@@ -166,7 +176,8 @@ def build_model(inp: ProcurementInput, elastic: bool = False) -> pyo.ConcreteMod
 
 # natural scale of each elastic family: its slack is counted in units of this size
 SLACK_SCALE = {"budget": 1e6, "budget_total": 1e6, "power": 1.0, "space": 1.0, "supply": 1.0,
-               "demand": 1.0, "largest_job": 1.0, "vendor_share": 1.0, "domestic_share": 1.0}
+               "demand": 1.0, "largest_job": 1.0, "vendor_share": 1.0, "domestic_share": 1.0,
+               "cvar": 1e6}
 
 
 def _elastic(m, name: str, key, sense: int):
@@ -178,14 +189,14 @@ def _elastic(m, name: str, key, sense: int):
 
 
 def _rows(rule):
-    """Wrap a constraint rule: a row whose variables all dropped out is skipped when it holds."""
+    """Wrap a constraint rule: a row whose variables all dropped out is not added when it holds."""
 
     def wrapped(*args):
         expr = rule(*args)
         if isinstance(expr, bool):
             if not expr:
                 raise ValueError(f"constant row violated at {args[1:]}")
-            return pyo.Constraint.Feasible
+            return pyo.Constraint.Skip
         return expr
 
     return wrapped
@@ -200,25 +211,59 @@ def _ub_ok(value: float) -> bool:
     return value is not None and math.isfinite(value)
 
 
+def scenario_tree(P: Params, inp: ProcurementInput, periods: list[str]) -> dict:
+    """(t, s) -> the node of s at t: the first scenario with the same history (deliveries,
+    orders, volumes, parts blocks, rental) in every period up to and including t."""
+    vendors = sorted(set(P.vendor.values()))
+    history: dict[str, tuple] = dict.fromkeys(inp.scenario_labels, ())
+    node = {}
+    for t in periods:
+        first: dict[tuple, str] = {}
+        for s in inp.scenario_labels:
+            step = tuple((P.delivered.get((v, t, s), 1.0), P.orderable.get((v, t, s), 1.0),
+                          P.volume.get((v, t, s), 1.0), P.parts_blocked.get((v, t, s), 0.0))
+                         for v in vendors) + ((t, s) in inp.rental_blocked,)
+            history[s] = history[s] + (step,)
+            node[t, s] = first.setdefault(history[s], s)
+    return node
+
+
+def y_of(m, k: str, t: str, s: str):
+    """The recourse order of SKU k in t along scenario s (0 where none can be placed)."""
+    key = (k, t, m.node[t, s])
+    return m.y[key] if key in m.Y else 0.0
+
+
+def r_of(m, t: str, s: str):
+    """Rented GPUs in t along scenario s."""
+    return m.r[t, m.node[t, s]]
+
+
+def recourse_delivered(m, k: str, t_arrival: str, s: str) -> float:
+    """delta^y: a recourse order arrives in full unless node deliveries are blocked then (the
+    volume factor already capped how much could be ordered)."""
+    return 1.0 if m.P.delivered.get((m.P.vendor[k], t_arrival, s), 1.0) > 0 else 0.0
+
+
 # --- constraints ---------------------------------------------------------------------------------
 
 
 def installed_fleet(m) -> None:
-    """N[k,t,s] = N[k,t-1,s] + delta[v(k),t,s] (x[k,t-L_k] + y[k,t-L_k,s]),  N[k,-1,s] = E_k."""
+    """N[k,t,s] = N[k,t-1,s] + delta[v(k),t,s] (x[k,t-L_k] + E_kt) + delta^y y[k,t-L_k,n(t-L_k,s)],
+    N[k,-1,s] = E_k  (delta: share of deliveries arriving, 0 when blocked)."""
     P, periods = m.P, list(m.T)
 
     def rule(_, k, t, s):
         i = m.period_index[t]
         previous = m.N[k, periods[i - 1], s] if i > 0 else P.existing[k]
-        arrivals = 0.0
+        delta = P.delivered.get((P.vendor[k], t, s), 1.0)
+        arrivals = delta * P.scheduled.get((k, t), 0.0)
         j = i - P.lead[k]
         if j >= 0:
             t_order = periods[j]
-            delta = P.delivered.get((P.vendor[k], t, s), 1.0)
             if (k, t_order) in m.X:
                 arrivals = arrivals + delta * m.x[k, t_order]
-            if (k, t_order, s) in m.Y:
-                arrivals = arrivals + delta * m.y[k, t_order, s]
+            arrivals = arrivals + recourse_delivered(m, k, t, s) * y_of(m, k, t_order, s)
         return m.N[k, t, s] == previous + arrivals
 
     m.installed_fleet = _constraint(m.KTS, rule=rule)
@@ -245,37 +290,36 @@ def available_stockpile(m) -> None:
 
 
 def demand_cover(m) -> None:
-    """sum_k g_k A[k,t,s] + g_R r[t,s] + U[t,s] >= D_t."""
+    """sum_k g_k A[k,t,s] + g_R r[t,n(t,s)] + U[t,s] >= D_t."""
     P, inp = m.P, m.inp
 
     def rule(_, t, s):
         supply = sum(P.g[k] * m.A[k, t, s] for k in m.K)
-        return (supply + inp.rental_pflops_per_gpu * m.r[t, s] + m.U[t, s]
+        return (supply + inp.rental_pflops_per_gpu * r_of(m, t, s) + m.U[t, s]
                 + _elastic(m, "demand", (t, s), -1) >= P.demand[t])
 
     m.demand_cover = _constraint(m.T, m.S, rule=rule)
 
 
 def rental_cap(m) -> None:
-    """r[t,s] <= G_t  (0 where the scenario cuts overseas rental off)."""
+    """r[t,n] <= G_t  (0 where the scenario cuts overseas rental off)."""
     P, blocked = m.P, m.inp.rental_blocked
-    cells = [(t, s) for t in m.T for s in m.S if _ub_ok(P.rental_cap[t]) or (t, s) in blocked]
+    cells = [(t, n) for (t, n) in m.TN if _ub_ok(P.rental_cap[t]) or (t, n) in blocked]
     m.rental_cap = _constraint(
-        cells, rule=lambda _, t, s: m.r[t, s] <= (0.0 if (t, s) in blocked else P.rental_cap[t]))
+        cells, rule=lambda _, t, n: m.r[t, n] <= (0.0 if (t, n) in blocked else P.rental_cap[t]))
 
 
 def _period_spend(m, t, s):
     P = m.P
     spend = sum(P.price[k] * m.x[k, t] for k in m.K if (k, t) in m.X)
-    spend = spend + sum((1 + m.inp.recourse_premium) * P.price[k] * m.y[k, t, s]
-                        for k in m.K if (k, t, s) in m.Y)
+    spend = spend + sum((1 + m.inp.recourse_premium) * P.price[k] * y_of(m, k, t, s) for k in m.K)
     if m.period_index[t] == 0:
         spend = spend + sum(P.part_price[kj] * m.z[kj] for kj in m.KJ)
     return spend
 
 
 def budget_period(m) -> None:
-    """sum_k c_k x[k,t] + (1 + theta) sum_k c_k y[k,t,s] + [t = 0] sum c_z z <= B_t."""
+    """sum_k c_k x[k,t] + (1 + theta) sum_k c_k y[k,t,n(t,s)] + [t = 0] sum c_z z <= B_t."""
     P = m.P
     cells = [(t, s) for t in m.T for s in m.S if _ub_ok(P.budget[t])]
     m.budget_period = _constraint(
@@ -321,17 +365,18 @@ def supply_cap(m) -> None:
 
 
 def recourse_supply_cap(m) -> None:
-    """sum_{k in v} y[k,t,s] <= q[v,t,s] (Q[v,t] - sum_{k in v} x[k,t])  (what is left, scaled)."""
+    """sum_{k in v} y[k,t,n] <= q[v,t,n] (Q[v,t] - sum_{k in v} x[k,t])  (what is left, scaled by
+    the volume factor of the node's history)."""
     P = m.P
-    cells = [(v, t, s) for v in m.V for t in m.T for s in m.S
+    cells = [(v, t, n) for v in m.V for (t, n) in m.TN
              if _ub_ok(P.supply.get((v, t), INF))
-             and any((k, t, s) in m.Y for k in m.K if P.vendor[k] == v)]
+             and any((k, t, n) in m.Y for k in m.K if P.vendor[k] == v)]
 
-    def rule(_, v, t, s):
-        q = P.volume.get((v, t, s), 1.0)
+    def rule(_, v, t, n):
+        q = P.volume.get((v, t, n), 1.0)
         own = [k for k in m.K if P.vendor[k] == v]
         first = sum(m.x[k, t] for k in own if (k, t) in m.X)
-        return sum(m.y[k, t, s] for k in own if (k, t, s) in m.Y) <= q * (P.supply[v, t] - first)
+        return sum(m.y[k, t, n] for k in own if (k, t, n) in m.Y) <= q * (P.supply[v, t] - first)
 
     m.recourse_supply_cap = _constraint(cells, rule=rule)
 
@@ -344,12 +389,12 @@ def _big_m(m, k) -> float:
 
 
 def platform_adoption(m) -> None:
-    """x[k,t] <= M_k u[p(k)],  y[k,t,s] <= M_k u[p(k)]  (buying a platform's SKU adopts it)."""
+    """x[k,t] <= M_k u[p(k)],  y[k,t,n] <= M_k u[p(k)]  (buying a platform's SKU adopts it)."""
     P = m.P
     m.platform_adoption = _constraint(
         m.X, rule=lambda _, k, t: m.x[k, t] <= _big_m(m, k) * m.u[P.platform[k]])
     m.platform_adoption_recourse = _constraint(
-        m.Y, rule=lambda _, k, t, s: m.y[k, t, s] <= _big_m(m, k) * m.u[P.platform[k]])
+        m.Y, rule=lambda _, k, t, n: m.y[k, t, n] <= _big_m(m, k) * m.u[P.platform[k]])
 
 
 def primary_platform(m) -> None:
@@ -420,7 +465,7 @@ def cvar(m):
 
 def cvar_limit(m) -> None:
     """CVaR_alpha <= epsilon (only with a cap; epsilon is the mutable Param cvar_cap)."""
-    m.cvar_limit = pyo.Constraint(expr=cvar(m) <= m.cvar_cap)
+    m.cvar_limit = pyo.Constraint(expr=cvar(m) + _elastic(m, "cvar", 0, 1) <= m.cvar_cap)
     if m.inp.risk.cvar_cap is None:
         m.cvar_limit.deactivate()
 
@@ -460,20 +505,32 @@ def scenario_cost(m) -> None:
     m.cost_capex = pyo.Expression(m.S, rule=capex)
     m.cost_stockpile = pyo.Expression(
         m.S, rule=lambda _, s: sum(P.part_price[kj] * m.z[kj] for kj in m.KJ))
-    m.cost_recourse = pyo.Expression(m.S, rule=lambda _, s: sum(
-        (1 + inp.recourse_premium) * P.price[k] * m.y[k, t, s]
-        for k in m.K for t in m.T if (k, t, s) in m.Y))
+    def recourse(_, s):
+        """(1 + theta) sum c_k (1 - rho (1 - delta^y[k, t + L_k, s])) y[k,t,n(t,s)]."""
+        total = 0.0
+        for k in m.K:
+            for t in m.T:
+                y = y_of(m, k, t, s)
+                if isinstance(y, float):
+                    continue
+                arrival = m.period_index[t] + P.lead[k]
+                delta = recourse_delivered(m, k, periods[arrival], s) if arrival < n else 1.0
+                total = total + ((1 + inp.recourse_premium) * P.price[k]
+                                 * (1.0 - inp.refund_share * (1.0 - delta)) * y)
+        return total
+
+    m.cost_recourse = pyo.Expression(m.S, rule=recourse)
     m.cost_power = pyo.Expression(m.S, rule=lambda _, s: sum(
         P.power[k] * inp.pue * P.hours[t] * inp.electricity_usd_per_kwh * m.N[k, t, s]
         for k in m.K for t in m.T))
     m.cost_rental = pyo.Expression(m.S, rule=lambda _, s: sum(
-        inp.rental_usd_per_gpu_hour * P.hours[t] * m.r[t, s] for t in m.T))
+        inp.rental_usd_per_gpu_hour * P.hours[t] * r_of(m, t, s) for t in m.T))
     m.cost_unmet_penalty = pyo.Expression(m.S, rule=lambda _, s: sum(
         inp.unmet_penalty_usd_per_pflops_hour * P.hours[t] * m.U[t, s] for t in m.T))
     m.cost_porting = pyo.Expression(m.S, rule=lambda _, s: sum(
         P.porting[p] * m.u[p] for p in m.Pl if not P.adopted[p]))
     def salvage(_, s):
-        """- sum c_k residual(k, t) delta (x[k,t] + y[k,t,s]): what delivered nodes are still worth."""
+        """- sum c_k residual(k, t) (delta x[k,t] + delta^y y[k,t,n]): what delivered nodes are worth."""
         total = 0.0
         for (k, t) in m.X:
             share = residual_share(m, k, t)
@@ -482,8 +539,9 @@ def scenario_cost(m) -> None:
             arrival = periods[m.period_index[t] + P.lead[k]]
             delta = P.delivered.get((P.vendor[k], arrival, s), 1.0)
             total = total - P.price[k] * share * delta * m.x[k, t]
-            if (k, t, s) in m.Y:
-                total = total - P.price[k] * share * delta * m.y[k, t, s]
+            y = y_of(m, k, t, s)
+            if not isinstance(y, float):
+                total = total - (P.price[k] * share * recourse_delivered(m, k, arrival, s) * y)
         return total
 
     m.cost_salvage = pyo.Expression(m.S, rule=salvage)

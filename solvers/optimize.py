@@ -41,16 +41,23 @@ class Optimization:
 
 
 def _fix_first_stage(m: pyo.ConcreteModel, values: dict | None = None) -> dict:
-    """Fix first-stage variables (to `values`, else to their rounded current values) and make
-    them continuous, so that HiGHS sees an LP (fixed integer columns would keep it a MIP)."""
+    """Fix first-stage variables (to `values`, else to their current values, rounded only where
+    the domain is integer) and make them continuous, so that HiGHS sees an LP (fixed integer
+    columns would keep it a MIP)."""
     saved = {}
     for name in FIRST_STAGE:
         var = getattr(m, name)
         for key in var:
-            value = values[name, key] if values is not None else round(var[key].value or 0.0)
-            saved[name, key] = (var[key].domain, var[key].value, var[key].fixed)
-            var[key].domain = pyo.Reals
-            var[key].fix(float(value))
+            v = var[key]
+            if values is not None:
+                value = values[name, key]
+            else:
+                value = v.value or 0.0
+                if not v.is_continuous():
+                    value = round(value)
+            saved[name, key] = (v.domain, v.value, v.fixed)
+            v.domain = pyo.Reals
+            v.fix(float(value))
     return saved
 
 
@@ -80,31 +87,45 @@ def _solve(inp: ProcurementInput, settings: SolverSettings) -> tuple[pyo.Concret
 
 
 def shadow_prices(m: pyo.ConcreteModel, settings: SolverSettings) -> pd.DataFrame:
-    """Duals of budget, power, space and supply rows, from the LP with integer decisions fixed.
+    """d objective / d right-hand side of the budget, power, rack and supply limits, from the LP
+    with the first-stage decisions fixed at the optimum (continuous recourse).
 
-    `shadow_price` = d objective / d right-hand side (USD per unit, <= 0 for a binding cap:
-    one more unit saves that much)."""
+    A limit such as B_t is the right-hand side of one row per scenario, so its price is the sum
+    of those rows' duals; a supply cap Q_vt also bounds the recourse rows (through
+    q (Q - x)), whose duals count with weight q. Units: USD of objective per unit of the limit
+    (<= 0 for a binding cap: one more unit saves that much)."""
     saved = _fix_first_stage(m)
     recourse_domains = {key: m.y[key].domain for key in m.y}
     for key in m.y:
         m.y[key].domain = pyo.NonNegativeReals
-    out = Solver(settings).solve(m)
-    rows = []
-    for family, unit in SHADOW_FAMILIES.items():
-        con = getattr(m, family, None)
-        if con is None:
-            continue
-        for key, row in con.items():
-            dual = out.duals.get(row, 0.0) if out.duals else 0.0
-            key = key if isinstance(key, tuple) else (key,)
-            rows.append((family, unit, *[str(k) for k in key], *([""] * (2 - len(key))),
-                         float(dual), abs(dual) > 1e-9))
-    for key, domain in recourse_domains.items():
-        m.y[key].domain = domain
+    try:
+        out = Solver(settings).solve(m)
+    finally:
+        for key, domain in recourse_domains.items():
+            m.y[key].domain = domain
+    if out.status != "optimal" or not out.duals:
+        _restore_first_stage(m, saved)
+        raise RuntimeError(f"the LP for shadow prices did not solve ({out.status})")
+    duals = out.duals
+    total: dict[tuple[str, str, str], float] = {}
+
+    def add(family: str, index_1: str, index_2: str, value: float) -> None:
+        total[family, index_1, index_2] = total.get((family, index_1, index_2), 0.0) + value
+
+    for family in ("budget_period", "power_cap", "rack_space"):
+        for (t, _s), row in getattr(m, family).items():
+            add(family, str(t), "", duals.get(row, 0.0))
+    for _s, row in m.budget_total.items():
+        add("budget_total", "", "", duals.get(row, 0.0))
+    for (v, t), row in m.supply_cap.items():
+        add("supply_cap", str(v), str(t), duals.get(row, 0.0))
+    for (v, t, n), row in m.recourse_supply_cap.items():
+        add("supply_cap", str(v), str(t), m.P.volume.get((v, t, n), 1.0) * duals.get(row, 0.0))
     _restore_first_stage(m, saved)
-    frame = pd.DataFrame(rows, columns=["family", "unit", "index_1", "index_2", "shadow_price",
-                                        "binding"])
-    return frame
+    rows = [(family, SHADOW_FAMILIES[family], i1, i2, value, abs(value) > 1e-9)
+            for (family, i1, i2), value in total.items()]
+    return pd.DataFrame(rows, columns=["family", "unit", "index_1", "index_2", "shadow_price",
+                                       "binding"])
 
 
 def expected_value_input(inp: ProcurementInput) -> ProcurementInput:
@@ -143,8 +164,14 @@ def expected_value_input(inp: ProcurementInput) -> ProcurementInput:
                 rows.append((k, j, t, "expected", b, alpha, beta))
         pieces = pd.DataFrame(rows, columns=list(inp.stockpile_pieces.columns))
     scenarios = pd.DataFrame({"probability": [1.0]}, index=pd.Index(["expected"], name="scenario"))
+    # rental: the cap scaled by the chance it is not cut off
+    open_share = {t: 1.0 - sum(float(p) for s, p in prob.items() if (t, s) in inp.rental_blocked)
+                  for t in inp.period_labels}
+    periods = inp.periods.assign(rental_cap_gpus=[
+        float(g) * open_share[t] for t, g in inp.periods["rental_cap_gpus"].items()])
     return replace(inp, scenarios=scenarios, vendor_scenarios=ev_vs, availability=ev_av,
-                   stockpile_pieces=pieces, risk=RiskSettings(alpha=inp.risk.alpha))
+                   stockpile_pieces=pieces, periods=periods, rental_blocked=frozenset(),
+                   risk=RiskSettings(alpha=inp.risk.alpha))
 
 
 def _scenario_input(inp: ProcurementInput, scenario: str) -> ProcurementInput:
@@ -153,7 +180,8 @@ def _scenario_input(inp: ProcurementInput, scenario: str) -> ProcurementInput:
     return replace(
         inp, scenarios=pd.DataFrame({"probability": [1.0]}, index=pd.Index([scenario], name="scenario")),
         vendor_scenarios=keep(inp.vendor_scenarios), availability=keep(inp.availability),
-        stockpile_pieces=pieces[pieces["scenario"] == scenario], risk=RiskSettings(alpha=inp.risk.alpha))
+        stockpile_pieces=pieces[pieces["scenario"] == scenario], risk=RiskSettings(alpha=inp.risk.alpha),
+        rental_blocked=frozenset(c for c in inp.rental_blocked if c[1] == scenario))
 
 
 def value_of_information(inp: ProcurementInput, settings: SolverSettings, with_evpi: bool) -> dict:
@@ -195,7 +223,7 @@ def optimize(inp: ProcurementInput, settings: SolverSettings, *, analyses: bool 
         t2 = time.perf_counter()
         info = value_of_information(inp, settings, with_evpi=evpi)
         timings.update({"shadow_prices": t2 - t1, "value_of_information": time.perf_counter() - t2})
-    if "cvar" in dir(m) and m.inp.risk.weight > 0:
+    if m.inp.risk.weight > 0 or m.inp.risk.cvar_cap is not None:
         result.summary["cvar_model"] = float(pyo.value(
             m.eta + sum(m.P.prob[s] * m.xi[s] for s in m.S) / (1 - m.inp.risk.alpha)))
     return Optimization(result, prices, info, timings, out.log)

@@ -69,6 +69,8 @@ class ProcurementInput:
       piecewise-linear availability in parts per node, written in perspective form).
     parts: index (sku, part); column `price_usd`, optional `existing_units` (already on the shelf).
     platforms: index `platform`; columns porting_cost_usd, adopted (already in use).
+    scheduled_deliveries: index (sku, period); column `nodes`: nodes already ordered that arrive
+      in that period (subject to the vendor's deliveries in each scenario).
     """
 
     skus: pd.DataFrame
@@ -96,6 +98,9 @@ class ProcurementInput:
     risk: RiskSettings = field(default_factory=RiskSettings)
     rental_blocked: frozenset = frozenset()  # (period, scenario) cells where rental is cut off
     asset_life_hours: float = math.inf  # straight-line life: residual value at the horizon
+    scheduled_deliveries: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        {"nodes": pd.Series(dtype=float)},
+        index=pd.MultiIndex.from_tuples([], names=["sku", "period"])))
 
     def __post_init__(self) -> None:
         missing = [c for c in SKU_COLUMNS if c not in self.skus.columns]
@@ -109,6 +114,8 @@ class ProcurementInput:
             raise ValueError(f"scenario probabilities sum to {total}, not 1")
         if (self.scenarios["probability"] < 0).any():
             raise ValueError("scenario probabilities must be >= 0")
+        if not self.scenarios.index.is_unique:
+            raise ValueError("scenario names must be unique")
 
     @property
     def period_labels(self) -> list[str]:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from solvers.model import COST_PARTS
+from solvers.model import COST_PARTS, r_of, y_of
 
 
 def _v(var) -> float:
@@ -52,8 +52,9 @@ def extract(m: pyo.ConcreteModel, status: str, message: str, objective, bound, g
           P.g[k] * _v(m.x[k, t])) for (k, t) in m.X],
         columns=["sku", "period", "nodes", "vendor", "platform", "capex_usd", "effective_pflops"])
     recourse = pd.DataFrame(
-        [(k, t, s, _v(m.y[k, t, s])) for (k, t, s) in m.Y if _v(m.y[k, t, s]) > 0],
-        columns=["sku", "period", "scenario", "nodes"])
+        [(k, t, s, m.node[t, s], _v(y)) for k in m.K for t in m.T for s in m.S
+         if not isinstance(y := y_of(m, k, t, s), float) and _v(y) > 0],
+        columns=["sku", "period", "scenario", "tree_node", "nodes"])
     stockpile = pd.DataFrame(
         [(k, j, _v(m.z[k, j]), P.part_price[k, j], P.part_price[k, j] * _v(m.z[k, j]))
          for (k, j) in m.KJ],
@@ -68,8 +69,8 @@ def extract(m: pyo.ConcreteModel, status: str, message: str, objective, bound, g
                  "effective_pflops"])
     own = fleet.groupby(["period", "scenario"], sort=False)["effective_pflops"].sum()
     capacity = pd.DataFrame(
-        [(t, s, P.prob[s], P.demand[t], float(own[t, s]), _v(m.r[t, s]),
-          inp.rental_pflops_per_gpu * _v(m.r[t, s]), _v(m.U[t, s])) for t in m.T for s in m.S],
+        [(t, s, P.prob[s], P.demand[t], float(own[t, s]), _v(r_of(m, t, s)),
+          inp.rental_pflops_per_gpu * _v(r_of(m, t, s)), _v(m.U[t, s])) for t in m.T for s in m.S],
         columns=["period", "scenario", "probability", "demand_pflops", "own_pflops",
                  "rented_gpus", "rented_pflops", "unmet_pflops"])
     rows = []

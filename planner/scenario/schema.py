@@ -383,6 +383,9 @@ class VendorBlock(Strict):
     vendor: str = Field(description="Vendor blocked.")
     from_quarter: Quarter
     until_quarter: Quarter | None = Field(None, description="First quarter open again; none = never.")
+    nodes: bool = Field(True, description="New-node deliveries and orders are cut off.")
+    parts: bool = Field(True, description="Spare parts and RMA are cut off (installed nodes "
+                        "decay unless parts were stockpiled).")
 
 
 class VendorVolume(Strict):

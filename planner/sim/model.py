@@ -17,6 +17,7 @@ import simpy
 from planner.catalog.catalog import Catalog
 from planner.scenario.distributions import Lognormal
 from planner.scenario.schema import Job, Scenario
+from planner.scenario.spare_policy import ResolvedSparePolicy, resolve_spare_policy
 from planner.sim.checkpoint import daly_interval_hours
 from planner.sim.draws import Draws, sampler
 from planner.sim.failures import WeibullClocks, poisson_stream
@@ -24,7 +25,7 @@ from planner.sim.fleet import ABSENT, IDLE, Backlog, PoolState
 from planner.sim.jobs import PREEMPTION, WAITING, JobRunner
 from planner.sim.repair import EVENT_COLUMNS, MISDIAGNOSIS, CategoryParams
 from planner.sim.shocks import NODES, ShockBook, sample_shocks
-from planner.sim.spares import HOURS_PER_DAY, Inventory, ResolvedSparePolicy
+from planner.sim.spares import HOURS_PER_DAY, Inventory
 
 
 @dataclass(frozen=True)
@@ -83,32 +84,6 @@ def _categories(scenario: Scenario, catalog: Catalog, pool) -> tuple[CategoryPar
             weibull_shape=cat.lifetime_weibull_shape,
         ))
     return tuple(out)
-
-
-def resolve_spare_policy(scenario: Scenario, sku: str, part: str) -> ResolvedSparePolicy:
-    """The (sku, part) policy: the item's fields, else the default's."""
-    spares = scenario.cluster.spares
-    item = next((i for i in spares.items if i.sku == sku and i.part == part), None)
-
-    def pick(field: str, fallback=None):
-        value = getattr(item, field) if item is not None else None
-        if value is None:
-            value = getattr(spares.default, field)
-        return fallback if value is None else value
-
-    initial = pick("initial_stock")
-    return ResolvedSparePolicy(
-        initial_stock=initial,
-        policy=pick("policy"),
-        base_stock_level=pick("base_stock_level", initial),
-        reorder_point=pick("reorder_point", 0),
-        order_up_to=pick("order_up_to", max(initial, 1)),
-        lead_time_days=pick("lead_time_days"),
-        rma_return_fraction=pick("rma_return_fraction", 0.0),
-        rma_turnaround_days=pick("rma_turnaround_days", Lognormal(dist="lognormal", median=14.0,
-                                                                  sigma=0.0)),
-        cannibalize=pick("cannibalize", False),
-    )
 
 
 def job_interval_hours(job: Job, pool: PoolSetup) -> float:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from planner.scenario.spare_policy import ResolvedSparePolicy
 from planner.sim.draws import sampler
 from planner.sim.shocks import DELIVERIES, ORDERS, RMA
 
@@ -22,21 +22,6 @@ if TYPE_CHECKING:
     from planner.sim.model import ClusterModel
 
 HOURS_PER_DAY = 24.0
-
-
-@dataclass(frozen=True)
-class ResolvedSparePolicy:
-    """A spare policy with every field filled from the scenario's default."""
-
-    initial_stock: int
-    policy: str
-    base_stock_level: int
-    reorder_point: int
-    order_up_to: int
-    lead_time_days: Any
-    rma_return_fraction: float
-    rma_turnaround_days: Any
-    cannibalize: bool
 
 
 class RepairTicket:

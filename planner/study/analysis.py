@@ -60,7 +60,7 @@ def _case_means(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
     return summary[summary["metric"] == metric]
 
 
-def tornado(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
+def tornado(summary: pd.DataFrame, metric: str, sampled: frozenset[str] = frozenset()) -> pd.DataFrame:
     """Main effect of each varied parameter on the case means of `metric`: mean over the cases
     at each of its values (the others averaged out; a sampled parameter's values are binned in
     terciles); sorted by the spread, largest first."""
@@ -70,8 +70,7 @@ def tornado(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
         values = means[[col, "mean"]].dropna()
         if values[col].nunique() < 2:
             continue
-        levels = values[col].nunique()
-        if levels > max(3, len(values) // 2) and pd.api.types.is_numeric_dtype(values[col]):
+        if col.removeprefix("param.") in sampled and values[col].nunique() > 3:
             # a sampled parameter: low, middle and high third of its values
             bins = pd.qcut(values[col], 3, duplicates="drop")
             values = values.assign(**{col: bins.map(lambda b: f"{b.left:.4g}..{b.right:.4g}")})

@@ -81,9 +81,14 @@ def expand(study: Study) -> list[Case]:
 
 
 def case_key(scenario_json: str, study: Study) -> str:
-    """sha256 of the resolved scenario (seed excluded), the command and the replications."""
+    """sha256 of everything a case's result depends on: the resolved scenario (its own seed
+    excluded: it derives from the key), the command, the replications, the metrics collected,
+    the study seed and the package version."""
+    from planner import __version__
+
     run = {"command": study.command, "replications": study.replications,
-           "adaptive": study.adaptive.model_dump() if study.adaptive else None}
+           "adaptive": study.adaptive.model_dump() if study.adaptive else None,
+           "metrics": list(study.metrics), "study_seed": study.seed, "version": __version__}
     blob = scenario_json + json.dumps(run, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 

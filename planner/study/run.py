@@ -155,7 +155,9 @@ def _write_tables(ls: LoadedStudy, folder: Path, store: CaseStore, order: list[t
     write_table(folder, "study_results", table)
     write_table(folder, "study_cases", summary)
     if metric is not None and len(summary):
-        write_table(folder, "study_tornado", analysis.tornado(summary, metric))
+        sampled = frozenset(p.path for p in ls.study.samples.parameters) \
+            if ls.study.samples is not None else frozenset()
+        write_table(folder, "study_tornado", analysis.tornado(summary, metric, sampled))
         if ls.study.samples is not None:
             write_table(folder, "study_sensitivity", analysis.global_ranking(summary, metric))
     import pandas as pd

@@ -1,5 +1,6 @@
 """Finished cases on disk: one JSON file per case key, written atomically (temp + rename), so a
-killed study loses at most the cases still running and never stores one twice."""
+killed study loses at most the cases still running and never stores one twice. A case stored
+with an error is run again by the next run of the study."""
 
 from __future__ import annotations
 
@@ -17,7 +18,12 @@ class CaseStore:
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def done(self) -> set[str]:
-        return {p.stem for p in self.folder.glob("*.json")}
+        """Keys of cases finished without error (a failed case is run again)."""
+        keys = set()
+        for path in self.folder.glob("*.json"):
+            if not json.loads(path.read_text()).get("error"):
+                keys.add(path.stem)
+        return keys
 
     def put(self, key: str, record: dict) -> None:
         write_json(self.folder / f"{key}.json", record)

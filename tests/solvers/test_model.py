@@ -105,16 +105,52 @@ def test_shadow_price_of_budget_matches_finite_difference():
     binding = prices[(prices["family"] == "budget_period") & prices["binding"]]
     assert len(binding), "the instance must have a binding budget row"
     row = binding.iloc[0]
-    t, s = row["index_1"], row["index_2"]
-    # finite difference on the LP with the same integer decisions fixed
+    t = row["index_1"]
+    # finite difference of B_t (one row per scenario) on the LP with the same first stage fixed
     step = 1000.0
     _fix_first_stage(m)
     base = Solver(EXACT).solve(m).objective
-    m.budget_period[t, s].set_value((m.budget_period[t, s].lower, m.budget_period[t, s].body,
-                                     m.budget_period[t, s].upper + step))
+    for (period, s), con in m.budget_period.items():
+        if period == t:
+            con.set_value((con.lower, con.body, con.upper + step))
     moved = Solver(EXACT).solve(m).objective
     assert (moved - base) / step == pytest.approx(row["shadow_price"], rel=1e-4, abs=1e-9)
     assert result.result.summary["expected_cost_usd"] > 0
+
+
+def test_shadow_price_of_supply_includes_recourse_rows():
+    inp = instance(periods=2, demand_pflops=150.0, budget_usd=1e8, block_probability=0.4)
+    m = build_model(inp)
+    Solver(EXACT).solve(m)
+    prices = shadow_prices(m, EXACT)
+    row = prices[(prices["family"] == "supply_cap") & (prices["index_1"] == "A")
+                 & (prices["index_2"] == "P0")].iloc[0]
+    _fix_first_stage(m)
+    base = Solver(EXACT).solve(m).objective
+    m.P.supply["A", "P0"] += 1.0  # Q enters supply_cap and q (Q - x) of the recourse rows
+    m.del_component(m.recourse_supply_cap)
+    from solvers.model import recourse_supply_cap
+
+    recourse_supply_cap(m)
+    con = m.supply_cap["A", "P0"]
+    con.set_value((con.lower, con.body, con.upper + 1.0))
+    moved = Solver(EXACT).solve(m).objective
+    assert moved - base == pytest.approx(row["shadow_price"], rel=1e-4, abs=1e-6)
+    assert row["shadow_price"] < 0
+
+
+def test_recourse_cannot_anticipate_a_block():
+    """Before the block, the open and blocked scenarios are one node: one recourse decision."""
+    inp = instance(periods=3, demand_pflops=150.0, budget_usd=1e8, block_probability=0.5,
+                   block_from=1)
+    m = build_model(inp)
+    assert m.node["P0", "open"] == m.node["P0", "blocked"]
+    assert m.node["P1", "open"] != m.node["P1", "blocked"]
+    Solver(EXACT).solve(m)
+    from solvers.model import y_of
+
+    for k in m.K:
+        assert y_of(m, k, "P0", "open") is y_of(m, k, "P0", "blocked")
 
 
 def test_pareto_front_trades_cost_for_risk():
@@ -137,4 +173,18 @@ def test_infeasible_largest_job_is_explained():
     inp = instance(periods=2, demand_pflops=10.0)
     inp = replace(inp, periods=inp.periods.assign(largest_job_pflops=[500.0, 500.0]))
     with pytest.raises(Infeasible, match=r"largest job constraint \(\w+ P\d \w+\) is short by"):
+        optimize(inp, EXACT, analyses=False)
+
+
+def test_too_tight_cvar_cap_is_explained():
+    inp = instance(periods=3, demand_pflops=90.0, risk=RiskSettings(alpha=0.5, cvar_cap=1000.0))
+    with pytest.raises(Infeasible, match="CVaR cap"):
+        optimize(inp, EXACT, analyses=False)
+
+
+def test_diagnosis_names_an_earlier_budget_when_orders_need_lead_time():
+    inp = instance(periods=3, demand_pflops=120.0, allow_unmet=False)
+    inp = replace(inp, skus=inp.skus.assign(lead_periods=[1, 1, 1]),
+                  periods=inp.periods.assign(budget_usd=[3e5, 3e5, 1e9], rental_cap_gpus=0.0))
+    with pytest.raises(Infeasible, match=r"demand in P\d.* exceeds what the budget"):
         optimize(inp, EXACT, analyses=False)

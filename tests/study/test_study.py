@@ -180,3 +180,30 @@ def test_sampled_study_ranks_parameters_and_bins_them_for_the_tornado(tmp_path):
     assert tornado["value_at_min"].str.contains(r"\.\.").all()  # tercile bins, not single cases
     cases = pd.read_parquet(tmp_path / "out" / "study_cases.parquet")
     assert cases["case"].nunique() == 9
+
+
+def test_changed_metrics_or_seed_rerun_cases_and_unchanged_study_does_not(tmp_path):
+    data = {**STUDY, "cases": [], "grid": {"cluster.repair.technicians": [2, 6]}}
+    path = _write(tmp_path, data)
+    out = tmp_path / "out"
+    assert run_study(load_study(path), out, workers=1).ran == 2
+    assert run_study(load_study(path), out, workers=1).ran == 0
+    path = _write(tmp_path, {**data, "metrics": ["goodput_gpu_hours"]})
+    assert run_study(load_study(path), out, workers=1).ran == 2
+    path = _write(tmp_path, {**data, "metrics": ["goodput_gpu_hours"], "seed": 99})
+    assert run_study(load_study(path), out, workers=1).ran == 2
+
+
+def test_failed_cases_are_run_again_on_resume(tmp_path):
+    data = {"name": "opt", "base": str(ROOT / "scenarios" / "procurement-2027.yaml"),
+            "command": "optimize", "replications": 1,
+            "set": {"procurement.solver.profile": "fast"},
+            "cases": [{"name": "ok", "set": {}},
+                      {"name": "starved", "set": {"procurement.allow_unmet": False,
+                                                  "procurement.rental.cap_gpus": 0,
+                                                  "procurement.budget_usd_per_quarter": 1e6}}]}
+    path = _write(tmp_path, data)
+    first = run_study(load_study(path), tmp_path / "out", workers=1)
+    assert first.ran == 2 and len(first.failures) == 1
+    again = run_study(load_study(path), tmp_path / "out", workers=1)
+    assert again.ran == 1 and len(again.failures) == 1
