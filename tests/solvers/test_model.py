@@ -110,7 +110,7 @@ def test_shadow_price_of_budget_matches_finite_difference():
     step = 1000.0
     _fix_first_stage(m)
     base = Solver(EXACT).solve(m).objective
-    for (period, s), con in m.budget_period.items():
+    for (period, _s), con in m.budget_period.items():
         if period == t:
             con.set_value((con.lower, con.body, con.upper + step))
     moved = Solver(EXACT).solve(m).objective
