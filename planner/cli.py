@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -160,7 +161,7 @@ def _optimize(loaded, folder: Path, profile: str | None, pareto: int, quiet: boo
         _fail(InputError(loaded.source, str(e), field="procurement"))
     try:
         with err.status("optimizing", spinner="dots") if (err.is_terminal and not quiet) \
-                else _nothing():
+                else nullcontext():
             opt = optimize(inp, settings, evpi=len(inp.scenarios) <= 50)
             front = pareto_front(inp, settings, pareto) if pareto > 0 else None
     except Infeasible as e:
@@ -173,14 +174,6 @@ def _optimize(loaded, folder: Path, profile: str | None, pareto: int, quiet: boo
     if not quiet:
         out.print(_plan_table(opt, summary))
     return opt
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _plan_table(opt, summary: dict) -> Table:

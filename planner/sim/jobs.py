@@ -161,7 +161,6 @@ class JobRunner:
     def _run(self):  # noqa: C901 - one readable state machine
         env = self.env
         yield env.timeout(self.start_hours)
-        self.model.job_started(self)
         first_start = True
         while True:
             self._set_phase(WAITING)

@@ -244,9 +244,6 @@ class ClusterModel:
         others.reverse()
         return others
 
-    def job_started(self, job: JobRunner) -> None:
-        """Hook for a job that has just been submitted (kept for symmetry with nodes_freed)."""
-
     def should_retire(self, pool: PoolState, node: int, failed_at: float, now: float) -> bool:
         """Record a failure of `node` at `failed_at`; at its repair end (`now`), True when the
         pool's rule (that many failures within the window before now) is met."""
