@@ -34,6 +34,16 @@ STUDY = {
 }
 
 
+# an optimizer study with one feasible case and one that cannot be met
+OPT_STUDY = {"name": "opt", "base": str(ROOT / "scenarios" / "procurement-2027.yaml"),
+             "command": "optimize", "replications": 1,
+             "set": {"procurement.solver.profile": "fast"},
+             "cases": [{"name": "ok", "set": {}},
+                       {"name": "starved", "set": {"procurement.allow_unmet": False,
+                                                   "procurement.rental.cap_gpus": 0,
+                                                   "procurement.budget_usd_per_quarter": 1e6}}]}
+
+
 def _write(tmp_path: Path, data: dict, name: str = "study.yaml") -> Path:
     path = tmp_path / name
     path.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -129,13 +139,7 @@ def test_a_failing_case_is_reported_and_the_study_goes_on(tmp_path):
 
 
 def test_optimizer_case_that_is_infeasible_is_a_failure_not_a_crash(tmp_path):
-    data = {"name": "opt", "base": str(ROOT / "scenarios" / "procurement-2027.yaml"),
-            "command": "optimize", "replications": 1,
-            "set": {"procurement.solver.profile": "fast"},
-            "cases": [{"name": "ok", "set": {}},
-                      {"name": "starved", "set": {"procurement.allow_unmet": False,
-                                                  "procurement.rental.cap_gpus": 0,
-                                                  "procurement.budget_usd_per_quarter": 1e6}}]}
+    data = OPT_STUDY
     result = run_study(load_study(_write(tmp_path, data)), tmp_path / "out", workers=1)
     assert [name for name, _ in result.failures] == ["starved"]
     assert "Infeasible" in result.failures[0][1] and "PFLOP/s" in result.failures[0][1]
@@ -195,13 +199,7 @@ def test_changed_metrics_or_seed_rerun_cases_and_unchanged_study_does_not(tmp_pa
 
 
 def test_failed_cases_are_run_again_on_resume(tmp_path):
-    data = {"name": "opt", "base": str(ROOT / "scenarios" / "procurement-2027.yaml"),
-            "command": "optimize", "replications": 1,
-            "set": {"procurement.solver.profile": "fast"},
-            "cases": [{"name": "ok", "set": {}},
-                      {"name": "starved", "set": {"procurement.allow_unmet": False,
-                                                  "procurement.rental.cap_gpus": 0,
-                                                  "procurement.budget_usd_per_quarter": 1e6}}]}
+    data = OPT_STUDY
     path = _write(tmp_path, data)
     first = run_study(load_study(path), tmp_path / "out", workers=1)
     assert first.ran == 2 and len(first.failures) == 1
