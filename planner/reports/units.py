@@ -45,15 +45,21 @@ EXCEL_FORMATS: dict[str, str] = {
 }
 
 
+# name suffix -> unit, longest first where one suffix ends another
+_SUFFIX_UNITS = (("_usd", "USD"), ("_gpu_hours", "GPU-hours"), ("_pflops_hours", "PFLOP/s-hours"),
+                 ("_hours", "hours"), ("_days", "days"), ("_pflops", "PFLOP/s"))
+
+
+def unit_by_suffix(name: str) -> str:
+    """The unit a name's suffix states (`expected_cost_usd` -> USD), or ''."""
+    return next((unit for suffix, unit in _SUFFIX_UNITS if name.endswith(suffix)), "")
+
+
 def metric_unit(metric: str) -> str:
     """The unit of a summary metric; guessed from its name's suffix when not listed."""
     if metric in METRIC_UNITS:
         return METRIC_UNITS[metric]
-    for suffix, unit in (("_usd", "USD"), ("_gpu_hours", "GPU-hours"), ("_hours", "hours"),
-                         ("_days", "days")):
-        if metric.endswith(suffix):
-            return unit
-    return ""
+    return unit_by_suffix(metric)
 
 
 # optimization.json leaf path -> unit, where the name's suffix does not tell
@@ -73,11 +79,7 @@ def optimization_unit(path: str) -> str:
         return "seconds"
     if path.startswith("orders_by_vendor_nodes."):
         return "nodes"
-    for suffix, unit in (("_usd", "USD"), ("_pflops_hours", "PFLOP/s-hours"),
-                         ("_pflops", "PFLOP/s")):
-        if path.endswith(suffix):
-            return unit
-    return ""
+    return unit_by_suffix(path)
 
 
 # a study's optimizer metric (`plan.<name>`, planner/study/worker.py) -> unit, where
