@@ -12,47 +12,71 @@ event queue is the heap); a clock restarts at each failure of that category.
 
 from __future__ import annotations
 
-import bisect
 import math
-from itertools import accumulate
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from planner.sim.draws import Draws
-from planner.sim.fleet import ABSENT, HEALTHY, RETIRED, PoolState
+from planner.sim.fleet import ABSENT, HEALTHY, IDLE, RETIRED, STANDBY, PoolState
 from planner.sim.repair import CategoryParams, on_failure
 
 if TYPE_CHECKING:
     from planner.sim.model import ClusterModel
 
 
-def poisson_stream(model: ClusterModel, pool: PoolState, categories: list[CategoryParams],
-                   lemon_multiplier: float, draws: Draws):
-    """SimPy process: the superposed exponential failures of one pool."""
-    categories = [c for c in categories if c.weibull_shape is None and c.rate_per_hour > 0]
-    rate_per_node = sum(c.rate_per_hour for c in categories)
-    lemons = np.flatnonzero(pool.lemon).tolist()
-    normals = np.flatnonzero(~pool.lemon).tolist()
-    lemon_weight = len(lemons) * lemon_multiplier
-    total_weight = lemon_weight + len(normals)
-    if rate_per_node <= 0 or total_weight <= 0:
-        return
-    lemon_share = lemon_weight / total_weight
-    mean_gap = 1.0 / (rate_per_node * total_weight)
-    cumulative = list(accumulate(c.rate_per_hour for c in categories))
-    env, state = model.env, pool.state
-    while True:
-        yield env.timeout(draws.exponential() * mean_gap)
-        if lemons and draws.uniform() < lemon_share:
-            node = lemons[draws.index(len(lemons))]
-        else:
-            node = normals[draws.index(len(normals))]
-        if state[node] not in HEALTHY:
-            continue
-        pick = draws.uniform() * rate_per_node
-        cat = categories[min(bisect.bisect_right(cumulative, pick), len(categories) - 1)]
-        on_failure(model, pool, node, cat)
+_BLOCK = 2048  # candidates drawn at once with numpy
+
+
+class PoissonStream:
+    """The superposed exponential failures of one pool: one timeout per candidate event.
+
+    Candidate gaps, nodes (lemons weighted by their multiplier) and categories are drawn by
+    numpy in blocks; the event loop only pops them and checks the node is healthy."""
+
+    def __init__(self, model: ClusterModel, pool: PoolState, categories: list[CategoryParams],
+                 lemon_multiplier: float, rng: np.random.Generator):
+        self.categories = [c for c in categories if c.weibull_shape is None and c.rate_per_hour > 0]
+        rates = np.array([c.rate_per_hour for c in self.categories], dtype=float)
+        self.rate_per_node = float(rates.sum())
+        self.lemons = np.flatnonzero(pool.lemon)
+        self.normals = np.flatnonzero(~pool.lemon)
+        lemon_weight = len(self.lemons) * lemon_multiplier
+        total_weight = lemon_weight + len(self.normals)
+        if self.rate_per_node <= 0 or total_weight <= 0:
+            return
+        self.model, self.pool, self.rng, self.env = model, pool, rng, model.env
+        self.lemon_share = lemon_weight / total_weight
+        self.mean_gap_hours = 1.0 / (self.rate_per_node * total_weight)
+        self.cumulative_rate = np.cumsum(rates)
+        self._candidates: list[tuple[float, int, int]] = []
+        self._schedule_next()
+
+    def _draw_block(self) -> None:
+        rng, n = self.rng, _BLOCK
+        gaps = rng.standard_exponential(n) * self.mean_gap_hours
+        nodes = self.normals[(rng.random(n) * len(self.normals)).astype(np.int64)] \
+            if len(self.normals) else np.zeros(n, dtype=np.int64)
+        if len(self.lemons):
+            lemon_nodes = self.lemons[(rng.random(n) * len(self.lemons)).astype(np.int64)]
+            nodes = np.where(rng.random(n) < self.lemon_share, lemon_nodes, nodes)
+        picks = rng.random(n) * self.rate_per_node
+        cats = np.minimum(np.searchsorted(self.cumulative_rate, picks, side="right"),
+                          len(self.categories) - 1)
+        block = list(zip(gaps.tolist(), nodes.tolist(), cats.tolist(), strict=True))
+        block.reverse()  # consumed from the end
+        self._candidates = block
+
+    def _schedule_next(self) -> None:
+        if not self._candidates:
+            self._draw_block()
+        gap, node, cat = self._candidates.pop()
+        self.env.timeout(gap, (node, cat)).callbacks.append(self._candidate)
+
+    def _candidate(self, event) -> None:
+        node, cat = event.value
+        if IDLE <= self.pool.state[node] <= STANDBY:  # thinning: only healthy nodes fail
+            on_failure(self.model, self.pool, node, self.categories[cat])
+        self._schedule_next()
 
 
 class WeibullClocks:

@@ -22,10 +22,17 @@ class Backlog:
             self.max = self.count
 
 
+# per state: counts as healthy / as installed / as in the repair shop
+_HEALTHY = (0, 1, 1, 1, 0, 0, 0)
+_INSTALLED = (0, 1, 1, 1, 1, 1, 1)
+_IN_REPAIR = (0, 0, 0, 0, 1, 1, 0)
+
+
 class PoolState:
     """States of the nodes of one pool (capacity = initial nodes + every delivery)."""
 
-    def __init__(self, name: str, sku: str, capacity: int, lemon: np.ndarray, backlog: Backlog):
+    def __init__(self, name: str, sku: str, capacity: int, lemon: np.ndarray, backlog: Backlog,
+                 retire_failures: int | None = None, retire_window_hours: float = 0.0):
         self.name = name
         self.sku = sku
         self.capacity = capacity
@@ -34,20 +41,24 @@ class PoolState:
         self.lemon = lemon
         self.count = [0] * len(STATE_NAMES)
         self.count[ABSENT] = capacity
+        self.healthy = 0  # nodes idle, busy or standby
+        self.installed = 0  # nodes delivered and not absent
         self.idle_stack: list[int] = []
         self.backlog = backlog
         self.delivered = 0
+        self.parked_jobs = 0  # jobs of this pool waiting for nodes while holding none
         self._t = 0.0
         self.healthy_node_hours = 0.0
         self.installed_node_hours = 0.0
+        self.retire_failures = retire_failures
+        self.retire_window_hours = retire_window_hours
         self.failure_times: dict[int, list[float]] = {}
 
     def _advance(self, now: float) -> None:
         dt = now - self._t
         if dt > 0:
-            c = self.count
-            self.healthy_node_hours += dt * (c[IDLE] + c[BUSY] + c[STANDBY])
-            self.installed_node_hours += dt * (self.capacity - c[ABSENT])
+            self.healthy_node_hours += dt * self.healthy
+            self.installed_node_hours += dt * self.installed
             self._t = now
 
     def set_state(self, node: int, new: int, now: float) -> None:
@@ -55,17 +66,20 @@ class PoolState:
         old = self.state[node]
         if old == new:
             return
-        c = self.count
-        dt = now - self._t
-        if dt > 0:
-            self.healthy_node_hours += dt * (c[IDLE] + c[BUSY] + c[STANDBY])
-            self.installed_node_hours += dt * (self.capacity - c[ABSENT])
+        if now != self._t:
+            dt = now - self._t
+            self.healthy_node_hours += dt * self.healthy
+            self.installed_node_hours += dt * self.installed
             self._t = now
         self.state[node] = new
+        c = self.count
         c[old] -= 1
         c[new] += 1
-        if (old >= DOWN and old <= WAIT_PART) != (new >= DOWN and new <= WAIT_PART):
-            self.backlog.change(1 if new in (DOWN, WAIT_PART) else -1)
+        self.healthy += _HEALTHY[new] - _HEALTHY[old]
+        self.installed += _INSTALLED[new] - _INSTALLED[old]
+        repair_delta = _IN_REPAIR[new] - _IN_REPAIR[old]
+        if repair_delta:
+            self.backlog.change(repair_delta)
         if new == IDLE:
             self.idle_stack.append(node)
 
@@ -81,8 +95,19 @@ class PoolState:
     def idle_count(self) -> int:
         return self.count[IDLE]
 
-    def healthy(self, node: int) -> bool:
-        return self.state[node] in HEALTHY
+    def is_healthy(self, node: int) -> bool:
+        return IDLE <= self.state[node] <= STANDBY
+
+    def record_failure_and_check_retirement(self, node: int, failed_at: float, now: float) -> bool:
+        """Record a failure of `node` at `failed_at`; at its repair end (`now`), True when the
+        retirement rule (that many failures within the window before now) is met."""
+        if self.retire_failures is None:
+            return False
+        history = self.failure_times.setdefault(node, [])
+        history.append(failed_at)
+        cutoff = now - self.retire_window_hours
+        history[:] = [t for t in history if t >= cutoff]
+        return len(history) >= self.retire_failures
 
     def finish(self, now: float) -> None:
         """Close the time integrals at the horizon."""
@@ -91,10 +116,4 @@ class PoolState:
     def counts_snapshot(self) -> tuple[int, int, int, int, int]:
         """(healthy, in_repair, waiting_parts, retired, installed) right now."""
         c = self.count
-        return (
-            c[IDLE] + c[BUSY] + c[STANDBY],
-            c[DOWN],
-            c[WAIT_PART],
-            c[RETIRED],
-            self.capacity - c[ABSENT],
-        )
+        return self.healthy, c[DOWN], c[WAIT_PART], c[RETIRED], self.installed

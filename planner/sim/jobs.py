@@ -1,8 +1,10 @@
-"""A synchronous training job: one SimPy process, woken only by interruptions and node supply.
+"""A synchronous training job: a state machine driven by a few timeouts, no SimPy process.
 
 Phases: waiting for nodes -> restarting -> running -> (interrupted -> waiting ...) -> done.
 Time is accounted per phase so that wall time = productive + lost work + restart + waiting for
-nodes + checkpoint writes, at every moment.
+nodes + checkpoint writes, at every moment. A timeout carries the job's token at scheduling;
+an interruption moves the token on, so a timeout of an abandoned phase fires as a no-op (as an
+interrupted process's timeout does in SimPy).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 import simpy
+from simpy.events import URGENT
 
 from planner.sim.checkpoint import split_segment, wall_hours_for_work
 from planner.sim.fleet import BUSY, IDLE, STANDBY
@@ -23,6 +26,18 @@ if TYPE_CHECKING:
 
 NOT_STARTED, WAITING, RESTARTING, RUNNING, DONE = range(5)
 PREEMPTION = "preemption"
+
+
+class Urgent(simpy.Event):
+    """An event processed at once, before the other events of this instant (as SimPy schedules
+    a process interruption)."""
+
+    def __init__(self, env: simpy.Environment, callback):
+        self.env = env
+        self.callbacks = [callback]
+        self._value = None
+        self._ok = True
+        env.schedule(self, URGENT)
 
 
 class JobRunner:
@@ -57,9 +72,13 @@ class JobRunner:
         self.exposed_hours = 0.0  # time restarting or running: when failures interrupt the job
         self.interruptions: Counter[str] = Counter()
         self.finished_at: float | None = None
-        self.wake: simpy.Event | None = None
+        self.parked = False  # waiting for nodes, holding none, until nodes_freed wakes it
+        self._wake_pending = False
         self._interrupt_pending = False
-        self.process = self.env.process(self._run())
+        self._first_start = True
+        self._token = 0  # moves on at every interruption; stale timeouts carry an older one
+        self._restart_length_hours = 0.0
+        self.env.timeout(start_hours).callbacks.append(self._begin)
 
     # --- called by the failure handler and other jobs -----------------------------------------
 
@@ -68,7 +87,13 @@ class JobRunner:
         if self.phase in (RUNNING, RESTARTING) and not self._interrupt_pending:
             self._interrupt_pending = True
             self.interruptions[cause] += 1
-            self.process.interrupt(cause)
+            Urgent(self.env, self._interrupted)
+
+    def wake(self) -> None:
+        """Nodes were freed and this parked job can now restart: try once this instant ends."""
+        if not self._wake_pending:
+            self._wake_pending = True
+            self.env.timeout(0.0).callbacks.append(self._woken)
 
     def lose_node(self, node: int) -> None:
         """`node` left the job (failed, blamed, or preempted); the caller sets its new state."""
@@ -146,7 +171,8 @@ class JobRunner:
         self.model.nodes_freed(self.pool)
 
     def _refill_standby(self) -> None:
-        if self.model.pool_has_waiting_job(self.pool, other_than=self):
+        if self.spec.warm_standby_nodes == 0 or self.model.pool_has_waiting_job(
+                self.pool, other_than=self):
             return
         while self.standby_deficit() > 0:
             node = self.pool.take_idle()
@@ -158,47 +184,72 @@ class JobRunner:
         self.phase = phase
         self.phase_start = self.env.now
 
-    def _run(self):  # noqa: C901 - one readable state machine
-        env = self.env
-        yield env.timeout(self.start_hours)
-        first_start = True
-        while True:
-            self._set_phase(WAITING)
-            extra = self._fill()
-            while extra is None:
-                # gang scheduling: a job that cannot restart holds no nodes (no deadlocks)
-                self.wake = env.event()
-                self._release_all()
-                yield self.wake
-                self.wake = None
-                extra = self._fill()
-            self.waiting_hours += env.now - self.phase_start
-            self._refill_standby()
-            restart = extra + (0.0 if first_start else self.spec.restart_hours)
-            first_start = False
-            if restart > 0:
-                self._set_phase(RESTARTING)
-                try:
-                    yield env.timeout(restart)
-                except simpy.Interrupt:
-                    self._interrupt_pending = False
-                    self.restart_hours += env.now - self.phase_start
-                    self.exposed_hours += env.now - self.phase_start
-                    continue
-                self.restart_hours += restart
-                self.exposed_hours += restart
-            self._set_phase(RUNNING)
-            remaining = self.target_hours - self.progress_hours
-            wall = wall_hours_for_work(remaining, self.interval_hours, self.write_hours)
-            try:
-                yield env.timeout(min(wall, self.model.horizon_hours - env.now + 1.0))
-            except simpy.Interrupt:
-                self._interrupt_pending = False
-                self._close_segment(interrupted=True)
-                continue
-            self._close_segment(interrupted=False)
-            self._finish()
+    def _begin(self, _event: simpy.Event) -> None:
+        self._wait_for_nodes()
+
+    def _wait_for_nodes(self) -> None:
+        self._set_phase(WAITING)
+        self._try_fill()
+
+    def _try_fill(self) -> None:
+        """Gang scheduling: a job that cannot restart holds no nodes (no deadlocks)."""
+        extra = self._fill()
+        if extra is None:
+            self._park(True)
+            self._release_all()
             return
+        self._park(False)
+        self.waiting_hours += self.env.now - self.phase_start
+        self._refill_standby()
+        restart = extra + (0.0 if self._first_start else self.spec.restart_hours)
+        self._first_start = False
+        if restart > 0:
+            self._set_phase(RESTARTING)
+            self._restart_length_hours = restart
+            self.env.timeout(restart, self._token).callbacks.append(self._restarted)
+        else:
+            self._run_segment()
+
+    def _park(self, parked: bool) -> None:
+        if parked != self.parked:
+            self.parked = parked
+            self.pool.parked_jobs += 1 if parked else -1
+
+    def _woken(self, _event: simpy.Event) -> None:
+        self._wake_pending = False
+        if self.parked:
+            self._try_fill()
+
+    def _restarted(self, event: simpy.Event) -> None:
+        if event.value != self._token:
+            return  # interrupted meanwhile
+        self.restart_hours += self._restart_length_hours
+        self.exposed_hours += self._restart_length_hours
+        self._run_segment()
+
+    def _run_segment(self) -> None:
+        self._set_phase(RUNNING)
+        wall = wall_hours_for_work(self.target_hours - self.progress_hours, self.interval_hours,
+                                   self.write_hours)
+        if wall <= self.model.horizon_hours - self.env.now:  # else it runs past the horizon
+            self.env.timeout(wall, self._token).callbacks.append(self._segment_ended)
+
+    def _segment_ended(self, event: simpy.Event) -> None:
+        if event.value != self._token:
+            return  # interrupted meanwhile
+        self._close_segment(interrupted=False)
+        self._finish()
+
+    def _interrupted(self, _event: simpy.Event) -> None:
+        self._interrupt_pending = False
+        self._token += 1
+        if self.phase == RESTARTING:
+            elapsed = self.env.now - self.phase_start
+            self.restart_hours += elapsed
+            self.exposed_hours += elapsed
+        else:
+            self._close_segment(interrupted=True)
+        self._wait_for_nodes()
 
     def _close_segment(self, interrupted: bool) -> None:
         elapsed = self.env.now - self.phase_start

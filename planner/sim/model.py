@@ -20,10 +20,10 @@ from planner.scenario.schema import Job, Scenario
 from planner.scenario.spare_policy import ResolvedSparePolicy, resolve_spare_policy
 from planner.sim.checkpoint import daly_interval_hours
 from planner.sim.draws import Draws, sampler
-from planner.sim.failures import WeibullClocks, poisson_stream
+from planner.sim.failures import PoissonStream, WeibullClocks
 from planner.sim.fleet import ABSENT, IDLE, Backlog, PoolState
-from planner.sim.jobs import PREEMPTION, WAITING, JobRunner
-from planner.sim.repair import EVENT_COLUMNS, MISDIAGNOSIS, CategoryParams
+from planner.sim.jobs import PREEMPTION, JobRunner
+from planner.sim.repair import EVENT_COLUMNS, MISDIAGNOSIS, CategoryParams, Crew
 from planner.sim.shocks import NODES, ShockBook, sample_shocks
 from planner.sim.spares import HOURS_PER_DAY, Inventory
 
@@ -152,7 +152,7 @@ class ClusterModel:
         self.repair = scenario.cluster.repair
         self.misdiagnosis_probability = self.repair.misdiagnosis_probability
         self.misdiagnosis_refail_hours = self.repair.misdiagnosis_refail_hours
-        self.technicians = simpy.Resource(self.env, capacity=self.repair.technicians)
+        self.crew = Crew(self.repair.technicians)
         rp, draws = self.repair, self.draws_repair
         self.diagnosis = sampler(rp.diagnosis_hours, draws)
         self.auto_repair = sampler(rp.auto_repair_hours, draws)
@@ -169,16 +169,17 @@ class ClusterModel:
         self._weibull: list[WeibullClocks] = []
         self.jobs: list[JobRunner] = []
         self._jobs_by_pool: dict[str, list[JobRunner]] = {}
+        self._standby_jobs_by_pool: dict[str, list[JobRunner]] = {}
         pool_rngs = rng_fail.spawn(len(setup.pools))
         for ps, prng in zip(setup.pools, pool_rngs, strict=True):
             lemon = rng_lemon.random(ps.capacity) < ps.lemon_fraction
-            pool = PoolState(ps.name, ps.sku, ps.capacity, lemon, self.backlog)
+            pool = PoolState(ps.name, ps.sku, ps.capacity, lemon, self.backlog,
+                             ps.retire_failures, ps.retire_window_hours)
             self.pools.append(pool)
             clocks = WeibullClocks(self, pool, list(ps.categories), ps.lemon_multiplier, prng)
             self._weibull.append(clocks)
             self._install(pool, clocks, ps.initial_nodes)
-            self.env.process(poisson_stream(self, pool, list(ps.categories),
-                                            ps.lemon_multiplier, Draws(prng)))
+            PoissonStream(self, pool, list(ps.categories), ps.lemon_multiplier, prng)
             for when, nodes in ps.deliveries:
                 self.env.process(self._delivery(pool, ps, clocks, when, nodes))
         self._inventories: dict[tuple[str, str], Inventory] = {}
@@ -195,6 +196,8 @@ class ClusterModel:
         # jobs of each pool, highest priority first (ties: scenario order)
         for job in sorted(self.jobs, key=lambda j: (-j.spec.priority, j.index)):
             self._jobs_by_pool.setdefault(job.pool.name, []).append(job)
+            if job.spec.warm_standby_nodes > 0:
+                self._standby_jobs_by_pool.setdefault(job.pool.name, []).append(job)
         self.timeseries: dict[str, list] = {}
         self.env.process(self._sampler(scenario.simulation.timeseries_step_days * HOURS_PER_DAY))
 
@@ -221,16 +224,12 @@ class ClusterModel:
 
     def nodes_freed(self, pool: PoolState) -> None:
         """Idle nodes appeared in `pool`: wake waiting jobs by priority, then fill standbys."""
-        jobs = self._jobs_by_pool.get(pool.name, ())
-        waiting = False
-        for job in jobs:
-            if job.phase == WAITING and job.wake is not None:
-                waiting = True
-                if not job.wake.triggered and job.can_restart():
-                    job.wake.succeed()
-        if waiting:
+        if pool.parked_jobs:
+            for job in self._jobs_by_pool[pool.name]:
+                if job.parked and job.can_restart():
+                    job.wake()
             return  # idle nodes are kept for waiting jobs, not given to standbys
-        for job in jobs:
+        for job in self._standby_jobs_by_pool.get(pool.name, ()):
             while job.standby_deficit() > 0:
                 node = pool.take_idle()
                 if node is None:
@@ -247,19 +246,12 @@ class ClusterModel:
     def should_retire(self, pool: PoolState, node: int, failed_at: float, now: float) -> bool:
         """Record a failure of `node` at `failed_at`; at its repair end (`now`), True when the
         pool's rule (that many failures within the window before now) is met."""
-        ps = self.pool_setups[self.pools.index(pool)]
-        if ps.retire_failures is None:
-            return False
-        history = pool.failure_times.setdefault(node, [])
-        history.append(failed_at)
-        cutoff = now - ps.retire_window_hours
-        history[:] = [t for t in history if t >= cutoff]
-        return len(history) >= ps.retire_failures
+        return pool.record_failure_and_check_retirement(node, failed_at, now)
 
     def pool_has_waiting_job(self, pool: PoolState, other_than: JobRunner | None = None) -> bool:
         """Whether a job of `pool` (other than `other_than`) waits for nodes."""
-        return any(j is not other_than and j.phase == WAITING and j.wake is not None
-                   for j in self._jobs_by_pool.get(pool.name, ()))
+        own = 1 if other_than is not None and other_than.parked else 0
+        return pool.parked_jobs - own > 0
 
     # --- spares ----------------------------------------------------------------------------------
 
@@ -301,7 +293,7 @@ class ClusterModel:
     def run(self) -> ReplicationResult:
         horizon = self.horizon_hours
         self.env.run(until=horizon)
-        sim_events = next(self.env._eid)
+        sim_events = next(self.env._eid) - len(self.env._queue)  # processed, not just scheduled
         for job in self.jobs:
             if job.phase not in (ABSENT,):
                 job.close_at_horizon(horizon)

@@ -4,17 +4,24 @@ Pipeline: diagnosis -> (transient) automated repair, escalated to a technician i
 hold; (hard) wait for a spare part, then a technician replaces it; every manual repair is
 followed by validation and may not hold. A misdiagnosis sends a healthy node to the shop and
 leaves the faulty one in service, where it fails again.
+
+A repair is a small state machine: each stage is one timeout whose callback starts the next
+stage. No SimPy process (generator, start and end events) is spent per failed node.
 """
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from planner.sim.fleet import BUSY, DOWN, HEALTHY, IDLE, RETIRED, STANDBY, WAIT_PART, PoolState
+from planner.sim.fleet import BUSY, DOWN, IDLE, RETIRED, STANDBY, WAIT_PART, PoolState
 from planner.sim.spares import RepairTicket
 
 if TYPE_CHECKING:
+    import simpy
+
     from planner.sim.model import ClusterModel
 
 MISDIAGNOSIS = "misdiagnosis"
@@ -39,6 +46,30 @@ EVENT_COLUMNS = (
     "time_hours", "pool", "node", "category", "kind", "job", "outcome", "downtime_hours",
     "part_wait_hours",
 )
+OUTCOME, DOWNTIME, PART_WAIT = 6, 7, 8  # record columns filled when the repair ends
+
+
+class Crew:
+    """The technicians: a repair that finds them all busy queues, first come first served."""
+
+    def __init__(self, technicians: int):
+        self.free = technicians
+        self.queue: deque[Callable[[], None]] = deque()
+
+    def acquire(self, start: Callable[[], None]) -> None:
+        """Call `start` once a technician is assigned (now, if one is free)."""
+        if self.free > 0:
+            self.free -= 1
+            start()
+        else:
+            self.queue.append(start)
+
+    def release(self) -> None:
+        """A technician is done: hand them to the longest-waiting repair, else free them."""
+        if self.queue:
+            self.queue.popleft()()
+        else:
+            self.free += 1
 
 
 def take_down(model: ClusterModel, pool: PoolState, node: int, cause: str) -> str:
@@ -57,22 +88,25 @@ def take_down(model: ClusterModel, pool: PoolState, node: int, cause: str) -> st
 
 def on_failure(model: ClusterModel, pool: PoolState, node: int, cat: CategoryParams) -> None:
     """A component of `node` failed (the node is healthy). Start repairs of every node it hits."""
-    draws = model.draws_repair
-    hit = [node]
-    if cat.blast_radius_nodes > 1 and draws.uniform() < cat.blast_fraction:
+    uniform = model.draws_repair.uniform
+    state = pool.state
+    if cat.blast_radius_nodes > 1 and uniform() < cat.blast_fraction:
         first = (node // cat.blast_radius_nodes) * cat.blast_radius_nodes
         last = min(first + cat.blast_radius_nodes, pool.capacity)
-        hit = [n for n in range(first, last) if pool.state[n] in HEALTHY]
+        hit = [n for n in range(first, last) if IDLE <= state[n] <= STANDBY]
+    else:
+        hit = [node]
+    misdiagnosis = model.misdiagnosis_probability
     for victim in hit:
-        if pool.state[victim] not in HEALTHY:  # drained meanwhile by a misdiagnosis of this event
+        if not IDLE <= state[victim] <= STANDBY:  # drained meanwhile by a misdiagnosis
             continue
-        hard = draws.uniform() < cat.hard_fraction
-        if model.misdiagnosis_probability > 0 and draws.uniform() < model.misdiagnosis_probability:
+        hard = uniform() < cat.hard_fraction
+        if misdiagnosis > 0 and uniform() < misdiagnosis:
             _misdiagnose(model, pool, victim, cat, exclude=hit)
             continue
         job = take_down(model, pool, victim, cat.name)
         record = model.record_failure(pool, victim, cat.name, "hard" if hard else "transient", job)
-        model.env.process(repair(model, pool, victim, cat, hard, record))
+        Repair(model, pool, victim, cat, hard, record)
 
 
 def _misdiagnose(model: ClusterModel, pool: PoolState, faulty: int, cat: CategoryParams,
@@ -85,96 +119,130 @@ def _misdiagnose(model: ClusterModel, pool: PoolState, faulty: int, cat: Categor
     if wrong is not None:
         job = take_down(model, pool, wrong, MISDIAGNOSIS)
         record = model.record_failure(pool, wrong, cat.name, MISDIAGNOSIS, job)
-        model.env.process(repair(model, pool, wrong, cat, False, record, no_fault=True))
+        Repair(model, pool, wrong, cat, False, record, no_fault=True)
     delay = model.draws_repair.exponential() * model.misdiagnosis_refail_hours
     model.env.timeout(delay).callbacks.append(lambda _e: _refail(model, pool, faulty, cat))
 
 
 def _refail(model: ClusterModel, pool: PoolState, node: int, cat: CategoryParams) -> None:
-    if pool.state[node] in HEALTHY:
+    if IDLE <= pool.state[node] <= STANDBY:
         job = take_down(model, pool, node, cat.name)
         hard = model.draws_repair.uniform() < cat.hard_fraction
         record = model.record_failure(pool, node, cat.name, "hard" if hard else "transient", job)
-        model.env.process(repair(model, pool, node, cat, hard, record))
+        Repair(model, pool, node, cat, hard, record)
 
 
 def _random_healthy(model: ClusterModel, pool: PoolState, exclude: set[int]) -> int | None:
     for _ in range(32):
         n = model.draws_repair.index(pool.capacity)
-        if n not in exclude and pool.state[n] in HEALTHY:
+        if n not in exclude and IDLE <= pool.state[n] <= STANDBY:
             return n
     return None
 
 
-def _manual(model: ClusterModel, cat: CategoryParams):
-    """Technician repairs until one holds; each is followed by validation."""
-    env, draws = model.env, model.draws_repair
-    hands_on, fail_probability = model.hands_on[cat.name], model.repair.manual_fix_fail_probability
-    while True:
-        with model.technicians.request() as request:
-            yield request
-            yield env.timeout(hands_on())
-        yield env.timeout(model.validation())
-        if draws.uniform() >= fail_probability:
-            return
+class Repair:
+    """The repair of one failed node, from diagnosis until it is back in service or retired."""
 
+    __slots__ = ("model", "pool", "node", "cat", "hard", "record", "no_fault", "start_hours",
+                 "part_wait_hours", "outcome", "ticket", "pending", "wait_start_hours")
 
-def _wait_for_parts(model: ClusterModel, pool: PoolState, node: int, cat: CategoryParams):
-    """Take the part; also wait for any part this node lent while it waited (cannibalization).
-    Returns the hours waited."""
-    ticket = RepairTicket(pool, node)
-    inventory = model.inventory(pool.sku, cat.part)
-    event = inventory.request(ticket)
-    pending = [] if event is None else [(inventory, event)]
-    waited = 0.0
-    while pending:
-        inventory, event = pending.pop(0)
-        if not event.triggered:
-            start = model.env.now
-            pool.set_state(node, WAIT_PART, start)
-            ticket.waiting_for = inventory
-            for other in model.inventories_of(pool.sku):
-                if other is not inventory:
-                    other.offer_donor(ticket)
-            yield event
-            ticket.waiting_for = None
-            pool.set_state(node, DOWN, model.env.now)
-            waited += model.env.now - start
-        pending.extend(ticket.owed)
-        ticket.owed.clear()
-    return waited
+    def __init__(self, model: ClusterModel, pool: PoolState, node: int, cat: CategoryParams,
+                 hard: bool, record: list, no_fault: bool = False):
+        self.model, self.pool, self.node, self.cat = model, pool, node, cat
+        self.hard, self.record, self.no_fault = hard, record, no_fault
+        self.start_hours = model.env.now
+        self.part_wait_hours = 0.0
+        self.outcome = ""
+        model.env.timeout(model.diagnosis()).callbacks.append(self._diagnosed)
 
-
-def repair(model: ClusterModel, pool: PoolState, node: int, cat: CategoryParams, hard: bool,
-           record: list, no_fault: bool = False):
-    """The repair pipeline of one failed node; ends by returning it to service or retiring it."""
-    env, rp = model.env, model.repair
-    start = env.now
-    part_wait = 0.0
-    yield env.timeout(model.diagnosis())
-    if no_fault:
-        yield env.timeout(model.validation())
-        outcome = "no_fault_found"
-    elif not hard:
-        yield env.timeout(model.auto_repair())
-        if model.draws_repair.uniform() < rp.auto_repair_success_probability:
-            outcome = "auto_repair"
+    def _diagnosed(self, _event: simpy.Event) -> None:
+        model = self.model
+        if self.no_fault:
+            self.outcome = "no_fault_found"
+            model.env.timeout(model.validation()).callbacks.append(self._end)
+        elif not self.hard:
+            model.env.timeout(model.auto_repair()).callbacks.append(self._auto_repaired)
         else:
-            yield from _manual(model, cat)
-            outcome = "manual_repair"
-    else:
-        part_wait = yield from _wait_for_parts(model, pool, node, cat)
-        yield from _manual(model, cat)
-        outcome = "part_replaced"
-    now = env.now
-    if not no_fault and model.should_retire(pool, node, record[0], now):
-        pool.set_state(node, RETIRED, now)
-        for inventory in model.inventories_of(pool.sku):
-            inventory.add_retired_node()
-        outcome += "+retired"
-    else:
-        pool.set_state(node, IDLE, now)
-        model.nodes_freed(pool)
-    record[6] = outcome
-    record[7] = now - start
-    record[8] = part_wait
+            self.outcome = "part_replaced"
+            self.ticket = RepairTicket(self.pool, self.node)
+            inventory = model.inventory(self.pool.sku, self.cat.part)
+            event = inventory.request(self.ticket)
+            self.pending = deque() if event is None else deque(((inventory, event),))
+            self._next_part()
+
+    def _auto_repaired(self, _event: simpy.Event) -> None:
+        model = self.model
+        if model.draws_repair.uniform() < model.repair.auto_repair_success_probability:
+            self.outcome = "auto_repair"
+            self._finish()
+        else:
+            self.outcome = "manual_repair"
+            model.crew.acquire(self._hands_on)
+
+    # --- parts: the node takes its part, and any part it lent while it waited -----------------
+
+    def _next_part(self) -> None:
+        ticket, pending = self.ticket, self.pending
+        while True:
+            pending.extend(ticket.owed)
+            ticket.owed.clear()
+            if not pending:
+                break
+            inventory, event = pending.popleft()
+            if not event.triggered:
+                now = self.model.env.now
+                self.wait_start_hours = now
+                self.pool.set_state(self.node, WAIT_PART, now)
+                ticket.waiting_for = inventory
+                for other in self.model.inventories_of(self.pool.sku):
+                    if other is not inventory:
+                        other.offer_donor(ticket)
+                event.callbacks.append(self._part_arrived)
+                return
+        self.model.crew.acquire(self._hands_on)
+
+    def _part_arrived(self, _event: simpy.Event) -> None:
+        now = self.model.env.now
+        self.ticket.waiting_for = None
+        self.pool.set_state(self.node, DOWN, now)
+        self.part_wait_hours += now - self.wait_start_hours
+        self._next_part()
+
+    # --- manual repair: a technician, then validation, until one holds -------------------------
+
+    def _hands_on(self) -> None:
+        model = self.model
+        model.env.timeout(model.hands_on[self.cat.name]()).callbacks.append(self._hands_off)
+
+    def _hands_off(self, _event: simpy.Event) -> None:
+        model = self.model
+        model.crew.release()
+        model.env.timeout(model.validation()).callbacks.append(self._validated)
+
+    def _validated(self, _event: simpy.Event) -> None:
+        model = self.model
+        if model.draws_repair.uniform() >= model.repair.manual_fix_fail_probability:
+            self._finish()
+        else:
+            model.crew.acquire(self._hands_on)
+
+    # --- back in service, or retired -----------------------------------------------------------
+
+    def _end(self, _event: simpy.Event) -> None:
+        self._finish()
+
+    def _finish(self) -> None:
+        model, pool, node, record = self.model, self.pool, self.node, self.record
+        now = model.env.now
+        outcome = self.outcome
+        if not self.no_fault and model.should_retire(pool, node, record[0], now):
+            pool.set_state(node, RETIRED, now)
+            for inventory in model.inventories_of(pool.sku):
+                inventory.add_retired_node()
+            outcome += "+retired"
+        else:
+            pool.set_state(node, IDLE, now)
+            model.nodes_freed(pool)
+        record[OUTCOME] = outcome
+        record[DOWNTIME] = now - self.start_hours
+        record[PART_WAIT] = self.part_wait_hours
