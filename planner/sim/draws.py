@@ -18,13 +18,12 @@ _BLOCK = 2048
 
 
 class Draws:
-    """Uniform, unit-exponential and standard-normal draws from one generator, in blocks."""
+    """Uniform and unit-exponential draws from one generator, in blocks."""
 
     def __init__(self, rng: np.random.Generator):
         self.rng = rng
         self._u: list[float] = []
         self._e: list[float] = []
-        self._n: list[float] = []
 
     def uniform(self) -> float:
         """One U(0, 1) draw."""
@@ -37,12 +36,6 @@ class Draws:
         if not self._e:
             self._e = self.rng.standard_exponential(_BLOCK).tolist()
         return self._e.pop()
-
-    def normal(self) -> float:
-        """One N(0, 1) draw."""
-        if not self._n:
-            self._n = self.rng.standard_normal(_BLOCK).tolist()
-        return self._n.pop()
 
     def index(self, n: int) -> int:
         """Uniform integer in [0, n)."""

@@ -46,6 +46,7 @@ class PoolState:
         self.idle_stack: list[int] = []
         self.backlog = backlog
         self.delivered = 0
+        self.failures = 0  # node failures recorded (misdiagnosed drains not counted)
         self.parked_jobs = 0  # jobs of this pool waiting for nodes while holding none
         self._t = 0.0
         self.healthy_node_hours = 0.0
@@ -94,9 +95,6 @@ class PoolState:
 
     def idle_count(self) -> int:
         return self.count[IDLE]
-
-    def is_healthy(self, node: int) -> bool:
-        return IDLE <= self.state[node] <= STANDBY
 
     def record_failure_and_check_retirement(self, node: int, failed_at: float, now: float) -> bool:
         """Record a failure of `node` at `failed_at`; at its repair end (`now`), True when the

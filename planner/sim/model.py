@@ -128,7 +128,7 @@ class ReplicationResult:
     replication: int
     metrics: dict[str, float]
     timeseries: dict[str, list]
-    events: list[tuple]
+    events: list[list]  # rows of EVENT_COLUMNS
     sim_events: int
     shocks: tuple[tuple[str, str, float, float], ...] = ()  # (name, vendor, start h, end h)
 
@@ -267,6 +267,8 @@ class ClusterModel:
         row = [self.env.now, pool.name, node, category, kind, job, "in_repair_at_end",
                math.nan, 0.0]
         self.events.append(row)
+        if kind != MISDIAGNOSIS:
+            pool.failures += 1
         return row
 
     def _sampler(self, step_hours: float):
@@ -305,7 +307,7 @@ class ClusterModel:
             self._snapshot()
         shocks = tuple((w.name, w.vendor, w.start_hours, w.end_hours) for w in self.shocks.windows)
         return ReplicationResult(self.replication, self._metrics(horizon), self.timeseries,
-                                 [tuple(r) for r in self.events], sim_events, shocks)
+                                 self.events, sim_events, shocks)
 
     def _metrics(self, horizon: float) -> dict[str, float]:
         m: dict[str, float] = {}
@@ -342,8 +344,7 @@ class ClusterModel:
                 pool.healthy_node_hours / pool.installed_node_hours
                 if pool.installed_node_hours > 0 else math.nan)
             m[f"nodes_retired.{pool.name}"] = float(pool.count[6])
-            m[f"node_failures.{pool.name}"] = float(
-                sum(1 for e in self.events if e[1] == pool.name and e[4] != MISDIAGNOSIS))
+            m[f"node_failures.{pool.name}"] = float(pool.failures)
         spend = 0.0
         for (sku, part), inv in self._inventories.items():
             m[f"stockout_days.{sku}/{part}"] = inv.stockout_hours / HOURS_PER_DAY

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from planner.sim.checkpoint import split_segment
-from planner.sim.jobs import WAITING
+from planner.sim.jobs import RESTARTING, RUNNING, WAITING
 from planner.sim.model import ClusterModel, build_setup, simulate
 from tests.conftest import load
 
@@ -143,3 +143,56 @@ def test_standby_is_not_refilled_while_another_job_waits():
     finally:
         jobs_module.JobRunner.add_standby = original
     assert violations == []
+
+
+def test_technician_crew_never_works_on_more_repairs_than_it_has_people():
+    data = dict(MINIMAL, horizon_days=200, cluster=dict(MINIMAL["cluster"], repair={
+        "technicians": 2, "auto_repair_success_probability": 0.0,
+        "manual_fix_fail_probability": 0.3}),
+        catalog={"skus": {"H800": {"failure_rate_multiplier": 20}}})
+    model = _model(data)
+    crew, busy, most, queued = model.crew, [0], [0], [0]
+    acquire, release = crew.acquire, crew.release
+
+    def tracked_acquire(start):
+        def started():
+            busy[0] += 1
+            most[0] = max(most[0], busy[0])
+            start()
+        if crew.free == 0:
+            queued[0] += 1
+        acquire(started)
+
+    def tracked_release():
+        busy[0] -= 1
+        release()
+
+    crew.acquire, crew.release = tracked_acquire, tracked_release
+    model.run()
+    assert most[0] == 2  # the crew was saturated ...
+    assert queued[0] > 0  # ... repairs queued for it ...
+    assert 0 <= crew.free <= 2 and busy[0] == 2 - crew.free  # ... and never over-committed
+
+
+def test_a_job_interrupted_while_restarting_restarts_again_and_stale_timeouts_do_nothing():
+    data = dict(MINIMAL, horizon_days=60, catalog={"skus": {"H800": {"failure_rate_multiplier": 60}}},
+                jobs=[{"name": "a", "pool": "p", "nodes": 16, "restart_hours": 4.0,
+                       "checkpoint_interval_hours": 1.0, "checkpoint_write_hours": 0.05}])
+    model = _model(data)
+    job = model.jobs[0]
+    phases_at_interruption = []
+    handler = job._interrupted
+
+    def recording(event):
+        phases_at_interruption.append(job.phase)
+        handler(event)
+
+    job._interrupted = recording
+    model.run()
+    assert phases_at_interruption.count(RESTARTING) > 10  # restarts were cut short ...
+    assert phases_at_interruption.count(RUNNING) > 10
+    # ... and their abandoned timeouts added no restart time: wall time still adds up
+    wall = job.wall_hours(model.horizon_hours)
+    parts = (job.progress_hours + job.lost_work_hours + job.restart_hours + job.waiting_hours
+             + job.write_total_hours)
+    assert parts == pytest.approx(wall, rel=1e-9)
