@@ -78,6 +78,7 @@ class JobRunner:
         self._first_start = True
         self._token = 0  # moves on at every interruption; stale timeouts carry an older one
         self._restart_length_hours = 0.0
+        self.lower_priority: list[JobRunner] = []  # jobs it may preempt, lowest priority first
         self.env.timeout(start_hours).callbacks.append(self._begin)
 
     # --- called by the failure handler and other jobs -----------------------------------------
@@ -121,13 +122,12 @@ class JobRunner:
     def can_restart(self) -> bool:
         """Whether standby, idle and (if allowed) preemptible nodes cover what the job lacks."""
         need = self.nodes_needed - len(self.assigned)
-        have = len(self.standby) + self.pool.idle_count()
+        have = len(self.standby) + self.pool.count[IDLE]
         if have >= need:
             return True
-        if not self.spec.preempt_lower_priority:
+        if not self.spec.preempt_lower_priority or not self.lower_priority:
             return False
-        victims = self.model.preemptible(self)
-        return have + sum(len(v.assigned) + len(v.standby) for v in victims) >= need
+        return have + sum(len(v.assigned) + len(v.standby) for v in self.lower_priority) >= need
 
     def _fill(self) -> float | None:
         """Gang allocation: take every missing node at once (standby, then idle, then from

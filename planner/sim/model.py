@@ -198,6 +198,10 @@ class ClusterModel:
             self._jobs_by_pool.setdefault(job.pool.name, []).append(job)
             if job.spec.warm_standby_nodes > 0:
                 self._standby_jobs_by_pool.setdefault(job.pool.name, []).append(job)
+        for job in self.jobs:  # lowest priority first: the order preemption takes nodes in
+            lower = [j for j in self._jobs_by_pool[job.pool.name]
+                     if j.spec.priority < job.spec.priority]
+            job.lower_priority = lower[::-1]
         self.timeseries: dict[str, list] = {}
         self.env.process(self._sampler(scenario.simulation.timeseries_step_days * HOURS_PER_DAY))
 
@@ -238,10 +242,7 @@ class ClusterModel:
 
     def preemptible(self, job: JobRunner) -> list[JobRunner]:
         """Lower-priority jobs of the same pool holding nodes, lowest priority first."""
-        others = [j for j in self._jobs_by_pool[job.pool.name]
-                  if j.spec.priority < job.spec.priority and (j.assigned or j.standby)]
-        others.reverse()
-        return others
+        return [j for j in job.lower_priority if j.assigned or j.standby]
 
     def should_retire(self, pool: PoolState, node: int, failed_at: float, now: float) -> bool:
         """Record a failure of `node` at `failed_at`; at its repair end (`now`), True when the
