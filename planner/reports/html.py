@@ -13,7 +13,8 @@ from planner.reports.folder import OutputFolder
 from planner.reports.units import nearly_whole, show, study_metric_unit
 
 # Summary rows shown in their own figure or table rather than among the headline figures
-_NOT_HEADLINE = {"interruptions.by_category", "stockout_days", "parts_consumed"}
+_NOT_HEADLINE = {"interruptions.by_category", "stockout_days", "parts_consumed",
+                 "parts_cannibalized"}
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2em auto;

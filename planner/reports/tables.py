@@ -39,7 +39,7 @@ SHEET_COLUMNS: dict[str, list[str]] = {
     "Parts": ["sku", "part", "unit_price [USD]", "stockout_mean [days]", "stockout_p10 [days]",
               "stockout_p50 [days]", "stockout_p90 [days]", "consumed_mean [parts]",
               "consumed_p10 [parts]", "consumed_p50 [parts]", "consumed_p90 [parts]",
-              "final_stock_p50 [parts]", "stockpile_planned [parts]"],
+              "cannibalized_mean [parts]", "final_stock_p50 [parts]", "stockpile_planned [parts]"],
     "Assumptions": ["section", "path", "value", "value_text", "source"],
 }
 SHEETS: list[str] = list(SHEET_COLUMNS)
@@ -480,7 +480,8 @@ def _part_price(run: OutputFolder, sku: str, part: str) -> float:
 
 
 def parts_sheet(run: OutputFolder) -> pd.DataFrame:
-    """Simulation runs: per SKU and part, stock-out days and parts consumed (summary.json),
+    """Simulation runs: per SKU and part, stock-out days, parts consumed and cannibalized
+    (summary.json),
     final stock P50 (last sampled day of timeseries), unit price (catalog), and the planned
     stockpile when the optimizer ran. Optimize-only folders: the stockpile plan, one row per
     SKU and part the optimizer could stockpile."""
@@ -494,6 +495,7 @@ def parts_sheet(run: OutputFolder) -> pd.DataFrame:
                        for name, (units, price) in planned.items()], "Parts")
     stockouts = run.summary.get("stockout_days", {})
     consumed = run.summary.get("parts_consumed", {})
+    cannibalized = run.summary.get("parts_cannibalized", {})
     names = list(dict.fromkeys([*stockouts, *consumed]))
     names += [c.removeprefix("stock.") for c in series.stock_columns(run.timeseries)
               if c.removeprefix("stock.") not in names]
@@ -509,6 +511,7 @@ def parts_sheet(run: OutputFolder) -> pd.DataFrame:
             stats = source.get(name, {})
             for s in ("mean", "p10", "p50", "p90"):
                 row[f"{label}_{s} [{unit}]"] = _num(stats.get(s))
+        row["cannibalized_mean [parts]"] = _num(cannibalized.get(name, {}).get("mean"))
         column = f"stock.{name}"
         if column in run.timeseries:
             row["final_stock_p50 [parts]"] = float(np.median(series.final_values(run.timeseries,

@@ -21,6 +21,7 @@ METRIC_UNITS: dict[str, str] = {
     "nodes_retired": "nodes",
     "repair_backlog_max": "nodes",
     "parts_consumed": "parts",
+    "parts_cannibalized": "parts",
     "parts_spend_usd": "USD",
 }
 

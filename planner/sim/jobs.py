@@ -79,7 +79,10 @@ class JobRunner:
         self._token = 0  # moves on at every interruption; stale timeouts carry an older one
         self._restart_length_hours = 0.0
         self.lower_priority: list[JobRunner] = []  # jobs it may preempt, lowest priority first
-        self.env.timeout(start_hours).callbacks.append(self._begin)
+
+    def schedule_start(self) -> None:
+        """Schedule the job's submission (the model calls this once, by priority)."""
+        self.env.timeout(self.start_hours).callbacks.append(self._begin)
 
     # --- called by the failure handler and other jobs -----------------------------------------
 

@@ -133,6 +133,24 @@ class ReplicationResult:
     shocks: tuple[tuple[str, str, float, float], ...] = ()  # (name, vendor, start h, end h)
 
 
+class Delivery:
+    """New nodes of a pool arriving on a date; held while a shock blocks the vendor's node
+    deliveries, lost under a permanent block."""
+
+    def __init__(self, model: ClusterModel, pool: PoolState, vendor: str, clocks: WeibullClocks,
+                 nodes: int, at_hours: float):
+        self.model, self.pool, self.vendor, self.clocks, self.nodes = model, pool, vendor, clocks, nodes
+        model.env.timeout(at_hours).callbacks.append(self._arrive)
+
+    def _arrive(self, _event: simpy.Event) -> None:
+        env = self.model.env
+        reopen = self.model.shocks.blocked_until(self.vendor, None, NODES, env.now)
+        if reopen is None:
+            self.model.install(self.pool, self.clocks, self.nodes)
+        elif not math.isinf(reopen):
+            env.timeout(reopen - env.now).callbacks.append(self._arrive)
+
+
 class ClusterModel:
     """The simulation state of one replication."""
 
@@ -178,10 +196,10 @@ class ClusterModel:
             self.pools.append(pool)
             clocks = WeibullClocks(self, pool, list(ps.categories), ps.lemon_multiplier, prng)
             self._weibull.append(clocks)
-            self._install(pool, clocks, ps.initial_nodes)
+            self.install(pool, clocks, ps.initial_nodes)
             PoissonStream(self, pool, list(ps.categories), ps.lemon_multiplier, prng)
-            for when, nodes in ps.deliveries:
-                self.env.process(self._delivery(pool, ps, clocks, when, nodes))
+            for when, nodes in ps.deliveries:  # before the jobs: a delivery installs first
+                Delivery(self, pool, ps.vendor, clocks, nodes, max(when, 0.0))
         self._inventories: dict[tuple[str, str], Inventory] = {}
         for (sku, part), policy in setup.spare_policies.items():
             self._inventories[(sku, part)] = Inventory(
@@ -202,12 +220,15 @@ class ClusterModel:
             lower = [j for j in self._jobs_by_pool[job.pool.name]
                      if j.spec.priority < job.spec.priority]
             job.lower_priority = lower[::-1]
+        for job in sorted(self.jobs, key=lambda j: (-j.spec.priority, j.index)):
+            job.schedule_start()  # jobs starting at one instant take nodes by priority
         self.timeseries: dict[str, list] = {}
         self.env.process(self._sampler(scenario.simulation.timeseries_step_days * HOURS_PER_DAY))
 
     # --- fleet -----------------------------------------------------------------------------------
 
-    def _install(self, pool: PoolState, clocks: WeibullClocks, nodes: int) -> None:
+    def install(self, pool: PoolState, clocks: WeibullClocks, nodes: int) -> None:
+        """Put `nodes` new nodes of `pool` in service (idle) and start their Weibull clocks."""
         now = self.env.now
         first = pool.delivered
         for node in range(first, first + nodes):
@@ -215,16 +236,6 @@ class ClusterModel:
             clocks.start_node(node)
         pool.delivered += nodes
         self.nodes_freed(pool)
-
-    def _delivery(self, pool: PoolState, ps: PoolSetup, clocks: WeibullClocks, when: float,
-                  nodes: int):
-        yield self.env.timeout(max(when, 0.0))
-        reopen = self.shocks.blocked_until(ps.vendor, None, NODES, self.env.now)
-        if reopen is not None:
-            if math.isinf(reopen):
-                return
-            yield self.env.timeout(reopen - self.env.now)
-        self._install(pool, clocks, nodes)
 
     def nodes_freed(self, pool: PoolState) -> None:
         """Idle nodes appeared in `pool`: wake waiting jobs by priority, then fill standbys."""
@@ -349,7 +360,8 @@ class ClusterModel:
         spend = 0.0
         for (sku, part), inv in self._inventories.items():
             m[f"stockout_days.{sku}/{part}"] = inv.stockout_hours / HOURS_PER_DAY
-            m[f"parts_consumed.{sku}/{part}"] = float(inv.consumed + inv.cannibalized)
+            m[f"parts_consumed.{sku}/{part}"] = float(inv.consumed + inv.from_retired)
+            m[f"parts_cannibalized.{sku}/{part}"] = float(inv.cannibalized)
             spend += inv.spend_usd
         m["parts_spend_usd"] = spend
         m["repair_backlog_max"] = float(self.backlog.max)

@@ -53,8 +53,9 @@ class Inventory:
         self.backorders: deque[simpy.Event] = deque()
         self.retired_donors = 0
         self.down_donors: list[RepairTicket] = []
-        self.consumed = 0
-        self.cannibalized = 0
+        self.consumed = 0  # parts taken from the shelf
+        self.from_retired = 0  # parts taken from retired nodes
+        self.cannibalized = 0  # parts moved from another node (retired or waiting) into a failed one
         self.ordered = 0
         self.lost_in_block = 0
         self.spend_usd = 0.0
@@ -101,6 +102,7 @@ class Inventory:
         then waits for this one too: it gets a backorder of its own)."""
         if self.retired_donors > 0:
             self.retired_donors -= 1
+            self.from_retired += 1
             return True
         while self.down_donors:
             donor = self.down_donors.pop()
@@ -137,6 +139,7 @@ class Inventory:
             return
         if self.backorders:
             self.cannibalized += 1
+            self.from_retired += 1
             self.backorders.popleft().succeed()
             self._close_stockout()
         else:

@@ -46,7 +46,7 @@ GOLDEN: dict[str, list[str]] = {
     "Parts": ["sku", "part", "unit_price [USD]", "stockout_mean [days]", "stockout_p10 [days]",
               "stockout_p50 [days]", "stockout_p90 [days]", "consumed_mean [parts]",
               "consumed_p10 [parts]", "consumed_p50 [parts]", "consumed_p90 [parts]",
-              "final_stock_p50 [parts]", "stockpile_planned [parts]"],
+              "cannibalized_mean [parts]", "final_stock_p50 [parts]", "stockpile_planned [parts]"],
     "Assumptions": ["section", "path", "value", "value_text", "source"],
 }
 # A study folder's workbook: the six sheets above, then Cases and Sensitivity. Cases starts with

@@ -196,3 +196,49 @@ def test_a_job_interrupted_while_restarting_restarts_again_and_stale_timeouts_do
     parts = (job.progress_hours + job.lost_work_hours + job.restart_hours + job.waiting_hours
              + job.write_total_hours)
     assert parts == pytest.approx(wall, rel=1e-9)
+
+
+def test_parts_lent_between_waiting_nodes_are_not_counted_as_consumption():
+    data = {
+        "name": "lend", "start_date": "2027-01-01", "horizon_days": 365, "seed": 4,
+        "catalog": {"categories": {
+            "gpu": {"failure_rate_per_1000_node_days": 20, "hard_fraction": 1.0},
+            "nic": {"failure_rate_per_1000_node_days": 20, "hard_fraction": 1.0}}},
+        "cluster": {"pools": [{"name": "p", "sku": "H800", "nodes": 200}],
+                    "repair": {"technicians": 1},
+                    "spares": {"default": {"initial_stock": 0, "policy": "base_stock",
+                                           "base_stock_level": 2, "lead_time_days": 30,
+                                           "cannibalize": True}}},
+    }
+    model = _model(data)
+    result = model.run()
+    part_of = {c.name: c.part for c in model.pool_setups[0].categories}
+    for part in ("gpu_board", "nic"):
+        inventory = model.inventory("H800", part)
+        hard_failures = sum(1 for e in result.events
+                            if e[4] == "hard" and part_of[e[3]] == part)
+        consumed = result.metrics[f"parts_consumed.H800/{part}"]
+        assert result.metrics[f"parts_cannibalized.H800/{part}"] > 0
+        # every hard failure asks for one part; a lend only moves a part between nodes
+        assert consumed <= hard_failures, (part, consumed, hard_failures)
+        assert consumed == inventory.consumed + inventory.from_retired
+
+
+def test_a_delivery_installs_before_jobs_start_and_simultaneous_starts_go_by_priority():
+    data = {
+        "name": "tie", "start_date": "2027-01-01", "horizon_days": 30, "seed": 1,
+        "catalog": {"skus": {"H800": {"failure_rate_multiplier": 0}}},
+        "cluster": {"pools": [{"name": "p", "sku": "H800", "nodes": 4,
+                               "deliveries": [{"date": "2027-01-11", "nodes": 12}]}],
+                    "spares": MINIMAL["cluster"]["spares"]},
+        "jobs": [{"name": "low", "pool": "p", "nodes": 8, "priority": 1,
+                  "start_date": "2027-01-11"},
+                 {"name": "high", "pool": "p", "nodes": 12, "priority": 5,
+                  "start_date": "2027-01-11", "preempt_lower_priority": True}],
+    }
+    model = _model(data)
+    result = model.run()
+    high, low = model.jobs[1], model.jobs[0]
+    assert high.waiting_hours == 0.0  # the 12 delivered nodes were there when it started
+    assert result.metrics["interruptions.by_category.preemption"] == 0
+    assert low.progress_hours == 0.0 and low.waiting_hours == pytest.approx(20 * 24)
