@@ -48,17 +48,25 @@ def test_blast_with_misdiagnosis_never_puts_a_node_in_two_jobs():
                 assert pool.state[node] in (2, 3)
 
 
-def test_cannibalizing_with_rma_creates_no_parts_from_nothing():
-    data = {
-        "name": "sp", "start_date": "2027-01-01", "horizon_days": 365, "seed": 3,
+def _hard_gpu_and_nic_failures(seed: int, spares: dict, repair: dict | None = None) -> dict:
+    """200 nodes whose GPU and NIC failures all need a part, with cannibalization."""
+    cluster = {"pools": [{"name": "p", "sku": "H800", "nodes": 200}],
+               "spares": {"default": {**spares, "policy": "base_stock", "lead_time_days": 30,
+                                      "cannibalize": True}}}
+    if repair is not None:
+        cluster["repair"] = repair
+    return {
+        "name": "sp", "start_date": "2027-01-01", "horizon_days": 365, "seed": seed,
         "catalog": {"categories": {
             "gpu": {"failure_rate_per_1000_node_days": 20, "hard_fraction": 1.0},
             "nic": {"failure_rate_per_1000_node_days": 20, "hard_fraction": 1.0}}},
-        "cluster": {"pools": [{"name": "p", "sku": "H800", "nodes": 200}],
-                    "spares": {"default": {"initial_stock": 2, "policy": "base_stock",
-                                           "lead_time_days": 30, "rma_return_fraction": 1.0,
-                                           "rma_turnaround_days": 20, "cannibalize": True}}},
+        "cluster": cluster,
     }
+
+
+def test_cannibalizing_with_rma_creates_no_parts_from_nothing():
+    data = _hard_gpu_and_nic_failures(3, {"initial_stock": 2, "rma_return_fraction": 1.0,
+                                          "rma_turnaround_days": 20})
     model = _model(data)
     model.run()
     for part in ("gpu_board", "nic"):
@@ -199,17 +207,8 @@ def test_a_job_interrupted_while_restarting_restarts_again_and_stale_timeouts_do
 
 
 def test_parts_lent_between_waiting_nodes_are_not_counted_as_consumption():
-    data = {
-        "name": "lend", "start_date": "2027-01-01", "horizon_days": 365, "seed": 4,
-        "catalog": {"categories": {
-            "gpu": {"failure_rate_per_1000_node_days": 20, "hard_fraction": 1.0},
-            "nic": {"failure_rate_per_1000_node_days": 20, "hard_fraction": 1.0}}},
-        "cluster": {"pools": [{"name": "p", "sku": "H800", "nodes": 200}],
-                    "repair": {"technicians": 1},
-                    "spares": {"default": {"initial_stock": 0, "policy": "base_stock",
-                                           "base_stock_level": 2, "lead_time_days": 30,
-                                           "cannibalize": True}}},
-    }
+    data = _hard_gpu_and_nic_failures(4, {"initial_stock": 0, "base_stock_level": 2},
+                                      repair={"technicians": 1})
     model = _model(data)
     result = model.run()
     part_of = {c.name: c.part for c in model.pool_setups[0].categories}
