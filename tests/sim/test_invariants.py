@@ -9,10 +9,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner.scenario.loader import load_scenario
-from planner.sim.fleet import STATE_NAMES
+from planner.sim.fleet import BUSY, STANDBY, STATE_NAMES
+from planner.sim.jobs import RESTARTING, RUNNING, WAITING
 from planner.sim.model import ClusterModel, build_setup
+from tests.conftest import load
 
 SCENARIO = "scenarios/h800-10k.yaml"
+
+
+def _model_of(data: dict) -> ClusterModel:
+    loaded = load(data)
+    return ClusterModel(build_setup(loaded.scenario, loaded.catalog), 0)
 
 
 def _model(seed: int, *sets: str) -> ClusterModel:
@@ -73,3 +80,77 @@ def test_lemons_get_retired():
                     "cluster.pools[0].retirement={failures: 2, window_days: 60}").run()
     assert result.metrics["nodes_retired.h800"] > 0
     assert math.isfinite(result.metrics["goodput_gpu_hours"])
+
+
+def _check_between_events(model: ClusterModel) -> None:
+    """What must hold whenever no event is being processed."""
+    in_repair = 0
+    for pool in model.pools:
+        c = pool.count
+        assert sum(c) == pool.capacity
+        assert pool.healthy == c[1] + c[2] + c[3] and pool.installed == pool.capacity - c[0]
+        in_repair += c[4] + c[5]
+        jobs = [j for j in model.jobs if j.pool is pool]
+        assert pool.parked_jobs == sum(j.parked for j in jobs)
+        owners: dict[int, str] = {}
+        for job in jobs:
+            assert job.phase != WAITING or job.parked, job.name  # a waiting job holds nothing
+            if job.parked:
+                assert job.phase == WAITING and not job.assigned and not job.standby
+            for node in job.assigned | job.standby:
+                assert owners.setdefault(node, job.name) == job.name, (node, job.name)
+                assert pool.job[node] == job.index
+            assert all(pool.state[n] == BUSY for n in job.assigned)
+            assert all(pool.state[n] == STANDBY for n in job.standby)
+            if job.phase in (RUNNING, RESTARTING) and not job._interrupt_pending:
+                assert len(job.assigned) == job.nodes_needed, job.name
+    assert model.backlog.count == in_repair
+    assert 0 <= model.crew.free <= model.repair.technicians
+    for inventory in model._inventories.values():
+        assert min(inventory.on_hand, inventory.on_order, inventory.in_rma) >= 0
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), nodes=st.integers(8, 40), big=st.integers(2, 24),
+       small=st.integers(1, 8), standby=st.integers(0, 3), preempt=st.booleans(),
+       technicians=st.integers(1, 3), misdiagnosis=st.sampled_from([0.0, 0.2]),
+       stock=st.integers(0, 3), cannibalize=st.booleans(), delivered=st.integers(0, 16),
+       shock_days=st.sampled_from([None, 20.0]), blast=st.sampled_from([0.0, 1.0]))
+def test_every_event_leaves_the_model_consistent(seed, nodes, big, small, standby, preempt,
+                                                 technicians, misdiagnosis, stock, cannibalize,
+                                                 delivered, shock_days, blast):
+    data = {
+        "name": "random", "start_date": "2027-01-01", "horizon_days": 90, "seed": seed,
+        "catalog": {"skus": {"H800": {"failure_rate_multiplier": 15}},
+                    "categories": {"network_switch_cable": {"blast_fraction": blast}}},
+        "cluster": {
+            "pools": [{"name": "p", "sku": "H800", "nodes": nodes,
+                       "deliveries": [{"date": "2027-02-01", "nodes": delivered}] if delivered else [],
+                       "retirement": {"failures": 2, "window_days": 30}}],
+            "repair": {"technicians": technicians, "misdiagnosis_probability": misdiagnosis,
+                       "auto_repair_success_probability": 0.5},
+            "spares": {"default": {"initial_stock": stock, "policy": "base_stock",
+                                   "lead_time_days": 10, "rma_return_fraction": 0.5,
+                                   "rma_turnaround_days": 15, "cannibalize": cannibalize}}},
+        "jobs": [{"name": "big", "pool": "p", "nodes": min(big, nodes), "priority": 2,
+                  "warm_standby_nodes": standby, "preempt_lower_priority": preempt,
+                  "work_target_gpu_hours": 8 * 24 * 60 * min(big, nodes) * 0.5},
+                 {"name": "small", "pool": "p", "nodes": min(small, nodes), "priority": 1,
+                  "start_date": "2027-01-05"}],
+        "supply_shocks": [{"name": "block", "vendor": "Nvidia", "date": "2027-01-20",
+                           "duration_days": shock_days}],
+    }
+    model = _model_of(data)
+    step = model.env.step
+
+    def checked_step():
+        step()
+        _check_between_events(model)
+
+    model.env.step = checked_step
+    model.run()
+    horizon = model.horizon_hours
+    for job in model.jobs:
+        parts = (job.progress_hours + job.lost_work_hours + job.restart_hours
+                 + job.waiting_hours + job.write_total_hours)
+        assert parts == pytest.approx(job.wall_hours(horizon), rel=1e-9, abs=1e-6), job.name
