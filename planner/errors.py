@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)  # not frozen: Python and contextlib set __traceback__ on a raised error
 class InputError(Exception):
     """Bad input the user can fix; the CLI prints `str(err)` and exits with code 2."""
 

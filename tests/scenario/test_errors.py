@@ -123,3 +123,16 @@ def test_missing_file_and_bad_override(tmp_path):
     assert proc.returncode == 2 and "no list element [5]" in proc.stderr
     proc = _planner("validate", str(good), "--set", "cluster.pools[0].nodes=-3")
     assert proc.returncode == 2 and "cluster.pools[0].nodes: must be >= 0" in proc.stderr
+
+
+def test_an_input_error_survives_a_contextmanager_as_itself():
+    from contextlib import contextmanager
+
+    from planner.errors import InputError
+
+    @contextmanager
+    def scope():
+        yield
+
+    with pytest.raises(InputError, match="x.yaml:3 a.b: bad"), scope():
+        raise InputError("x.yaml", "bad", line=3, field="a.b")
