@@ -89,7 +89,15 @@ def _shocks(s: Scenario, cat: Catalog) -> Problem | None:
     return None
 
 
-def _adaptive(s: Scenario) -> Problem | None:
+MAX_TIMESERIES_SAMPLES = 100_000  # rows per replication of timeseries.parquet
+
+
+def _simulation(s: Scenario) -> Problem | None:
+    samples = s.horizon_days / s.simulation.timeseries_step_days
+    if samples > MAX_TIMESERIES_SAMPLES:
+        return ("simulation", "timeseries_step_days"), (
+            f"gives {samples:,.0f} samples over {s.horizon_days:g} days; at most "
+            f"{MAX_TIMESERIES_SAMPLES:,} per replication (take a larger step)")
     adaptive = s.simulation.adaptive
     if adaptive is not None and adaptive.metric.split(".")[0] not in ADAPTIVE_METRICS:
         known = ", ".join(ADAPTIVE_METRICS)
@@ -148,7 +156,7 @@ def _procurement(s: Scenario, cat: Catalog) -> Problem | None:  # noqa: C901 - a
 
 def check_references(s: Scenario, cat: Catalog) -> Problem | None:
     """First cross-reference problem as (field path, message), or None."""
-    for problem in (_pools(s, cat), _jobs(s), _spares(s, cat), _shocks(s, cat), _adaptive(s),
+    for problem in (_pools(s, cat), _jobs(s), _spares(s, cat), _shocks(s, cat), _simulation(s),
                     _procurement(s, cat)):
         if problem is not None:
             return problem

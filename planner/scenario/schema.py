@@ -15,6 +15,10 @@ from planner.scenario.distributions import AnyDist, Fixed, as_distribution
 
 Duration = Annotated[AnyDist, BeforeValidator(as_distribution)]
 Probability = Annotated[float, Field(ge=0, le=1)]
+# Sanity bounds: 100x the largest clusters on record; the simulator keeps a few bytes per node
+# and one pending event per ordered part, so a typo of a few extra zeros fails here, not in memory.
+MAX_NODES = 10_000_000
+MAX_PARTS = 1_000_000
 Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")]
 
 
@@ -142,7 +146,7 @@ class Delivery(Strict):
     """New nodes that join a pool on a date (if the vendor is not blocked then)."""
 
     date: dt.date = Field(description="Delivery date.")
-    nodes: int = Field(gt=0, description="Nodes delivered.")
+    nodes: int = Field(gt=0, le=MAX_NODES, description="Nodes delivered.")
 
 
 class Retirement(Strict):
@@ -157,7 +161,7 @@ class Pool(Strict):
 
     name: Name = Field(description="Pool name, used in outputs.")
     sku: str = Field(description="Catalog SKU (see `planner catalog`) or one defined in `catalog`.")
-    nodes: int = Field(ge=0, description="Nodes installed at the start date.")
+    nodes: int = Field(ge=0, le=MAX_NODES, description="Nodes installed at the start date.")
     deliveries: list[Delivery] = Field(
         default_factory=list, description="Dated deliveries of new nodes, in date order."
     )
@@ -224,15 +228,17 @@ class RepairPolicy(Strict):
 class SparePolicy(Strict):
     """Stock and reorder policy of one part type for one SKU. Fields left out take the default."""
 
-    initial_stock: int | None = Field(None, ge=0, description="Parts on the shelf at the start.")
+    initial_stock: int | None = Field(None, ge=0, le=MAX_PARTS,
+                                      description="Parts on the shelf at the start.")
     policy: Literal["base_stock", "s_S"] | None = Field(
         None, description="`base_stock`: order one for one; `s_S`: order up to S at or below s."
     )
     base_stock_level: int | None = Field(
-        None, ge=0, description="Target inventory position (base_stock); default initial_stock."
+        None, ge=0, le=MAX_PARTS,
+        description="Target inventory position (base_stock); default initial_stock."
     )
-    reorder_point: int | None = Field(None, ge=0, description="s of the (s, S) policy.")
-    order_up_to: int | None = Field(None, ge=1, description="S of the (s, S) policy.")
+    reorder_point: int | None = Field(None, ge=0, le=MAX_PARTS, description="s of the (s, S) policy.")
+    order_up_to: int | None = Field(None, ge=1, le=MAX_PARTS, description="S of the (s, S) policy.")
     lead_time_days: Duration | None = Field(None, description="Supplier lead time, days.")
     rma_return_fraction: Probability | None = Field(
         None, description="Share of failed parts that come back from RMA as spares."

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = (ROOT / "scenarios" / "h800-10k.yaml").read_text()
@@ -81,6 +83,14 @@ CASES = {
                         "\n      lemon_fraction:"),
         r"cluster\.pools\[0\]: deliveries must be in date order",
     ),
+    "absurd node count": (
+        EXAMPLE.replace("nodes: 1280", "nodes: 1280000000000"),
+        r"cluster\.pools\[0\]\.nodes: must be <= 10000000",
+    ),
+    "timeseries step too fine": (
+        EXAMPLE.replace("timeseries_step_days: 1", "timeseries_step_days: 0.000001"),
+        r"simulation\.timeseries_step_days: gives 365,000,000 samples over 365 days",
+    ),
     "not a mapping": ("- just\n- a list\n", r"a scenario must be a YAML mapping"),
     "duplicate key": (
         EXAMPLE.replace("horizon_days: 365", "horizon_days: 365\nhorizon_days: 30"),
@@ -136,3 +146,41 @@ def test_an_input_error_survives_a_contextmanager_as_itself():
 
     with pytest.raises(InputError, match="x.yaml:3 a.b: bad"), scope():
         raise InputError("x.yaml", "bad", line=3, field="a.b")
+
+
+MUTANTS = [-1, 0, 0.5, 1e308, float("nan"), float("inf"), "x", "", None, [], {}, True, [1],
+           {"a": 1}, "2027-13-01", "1999-01-01", "2100-01-01", 10**12, "auto",
+           {"dist": "lognormal"}, {"dist": "gamma", "mean": 0, "shape": 0},
+           {"dist": "uniform", "low": 5, "high": 1}, {"dist": "weibull", "scale": -1, "shape": 1}]
+
+
+def _leaf_paths(node, prefix=()):
+    if prefix:
+        yield prefix
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        yield from _leaf_paths(value, (*prefix, key))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(MUTANTS)), min_size=1, max_size=3))
+def test_any_mutated_scenario_runs_or_gives_the_one_line_error(mutations):
+    from planner.errors import InputError
+    from planner.scenario.loader import load_scenario_text
+    from planner.sim.model import build_setup, simulate
+
+    data = yaml.safe_load(EXAMPLE)
+    for pick, value in mutations:
+        paths = list(_leaf_paths(data))
+        *parents, key = paths[pick % len(paths)]
+        node = data
+        for parent in parents:
+            node = node[parent]
+        node[key] = value
+    try:
+        loaded = load_scenario_text(yaml.safe_dump(data, sort_keys=False), "m.yaml",
+                                    ("horizon_days=5",))
+    except InputError as err:
+        assert str(err).startswith("m.yaml") and "\n" not in str(err), str(err)
+        return
+    simulate(build_setup(loaded.scenario, loaded.catalog), 0)
