@@ -170,6 +170,10 @@ def _optimize(loaded, folder: Path, profile: str | None, pareto: int, quiet: boo
     except NoPlanInTime as e:
         err.print(f"{loaded.source}: no plan: {e}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(4) from None
+    except RuntimeError as e:  # the solver gave up without a status we can explain
+        err.print(f"{loaded.source}: no plan: {e}; nothing written", markup=False,
+                  highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     summary = write_optimization(opt, folder, loaded.scenario.name, loaded.source, front)
     if not quiet:
         out.print(_plan_table(opt, summary))

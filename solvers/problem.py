@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 SKU_COLUMNS = (
@@ -20,6 +21,19 @@ PERIOD_COLUMNS = (
     "rental_cap_gpus",
 )
 VENDOR_SCENARIO_COLUMNS = ("delivered_fraction", "orderable", "volume_factor", "blocked")
+
+
+# Largest magnitude of a finite input number. HiGHS refuses matrix entries above 1e15 and reads
+# 1e20 as infinity; every planning quantity (USD, PFLOP/s, GPUs, kW) is far below this.
+MAX_MAGNITUDE = 1e15
+# Beyond this weight the expected cost vanishes next to the CVaR term in floating point: a cap
+# (cvar_cap) is the way to say "only the tail matters".
+MAX_RISK_WEIGHT = 1e4
+# (table, column) where +infinity is a valid input: the limit does not apply
+UNLIMITED_COLUMNS = frozenset({
+    ("periods", "budget_usd"), ("periods", "power_cap_mw"), ("periods", "racks"),
+    ("periods", "rental_cap_gpus"), ("supply_caps", "supply_cap_nodes"),
+})
 
 
 @dataclass(frozen=True)
@@ -36,8 +50,8 @@ class RiskSettings:
             raise ValueError(f"risk measure must be 'cost' or 'shortfall', not {self.measure!r}")
         if not 0 <= self.alpha < 1:
             raise ValueError("risk alpha must be in [0, 1)")
-        if self.weight < 0:
-            raise ValueError("risk weight must be >= 0")
+        if not 0 <= self.weight <= MAX_RISK_WEIGHT:
+            raise ValueError(f"risk weight must be in [0, {MAX_RISK_WEIGHT:g}], not {self.weight:g}")
 
 
 @dataclass(frozen=True)
@@ -116,6 +130,28 @@ class ProcurementInput:
             raise ValueError("scenario probabilities must be >= 0")
         if not self.scenarios.index.is_unique:
             raise ValueError("scenario names must be unique")
+        self._check_magnitudes()
+
+    def _check_magnitudes(self) -> None:
+        """No NaN; every finite number within +-MAX_MAGNITUDE; +infinity only where it means
+        'no limit' (UNLIMITED_COLUMNS)."""
+        for name, value in vars(self).items():
+            if isinstance(value, pd.DataFrame):
+                numbers = value.select_dtypes("number")
+                for column in numbers.columns:
+                    col = numbers[column].to_numpy(dtype=float)
+                    finite = col[np.isfinite(col)]
+                    unlimited_ok = (name, column) in UNLIMITED_COLUMNS
+                    if np.isnan(col).any() or np.isneginf(col).any() or (
+                            np.isposinf(col).any() and not unlimited_ok):
+                        raise ValueError(f"{name} table, column {column}: not a finite number "
+                                         "(overflow or missing value)")
+                    if finite.size and np.abs(finite).max() > MAX_MAGNITUDE:
+                        raise ValueError(f"{name} table, column {column}: "
+                                         f"{np.abs(finite).max():g} is beyond {MAX_MAGNITUDE:g}")
+            elif isinstance(value, float | int) and not isinstance(value, bool) \
+                    and math.isfinite(value) and abs(value) > MAX_MAGNITUDE:
+                raise ValueError(f"{name} = {value:g} is beyond {MAX_MAGNITUDE:g}")
 
     @property
     def period_labels(self) -> list[str]:

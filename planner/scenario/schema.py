@@ -448,7 +448,7 @@ class Risk(Strict):
     measure: Literal["cost", "shortfall"] = Field("cost", description="CVaR of total cost (USD) "
                                                   "or of unmet demand (PFLOP/s-hours).")
     alpha: float = Field(0.9, ge=0, lt=1, description="CVaR level: mean of the worst 1 - alpha.")
-    weight: float = Field(0.0, ge=0, description="omega in E[cost] + omega x CVaR.")
+    weight: float = Field(0.0, ge=0, le=10_000, description="omega in E[cost] + omega x CVaR.")
     cvar_cap: float | None = Field(None, description="Instead of a weight: a hard cap on CVaR.")
 
 

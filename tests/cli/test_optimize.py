@@ -120,3 +120,23 @@ def test_time_limit_before_any_plan_is_not_called_infeasible(tmp_path):
     assert proc.returncode == 4, proc.stderr
     assert "no plan: time limit 0.05 s reached before any feasible plan" in proc.stderr
     assert "infeasible" not in proc.stderr
+
+
+def test_out_of_range_procurement_numbers_are_refused_before_the_solver():
+    from solvers.problem import RiskSettings
+
+    with pytest.raises(ValueError, match="risk weight must be in"):
+        RiskSettings(weight=1e308)
+    loaded = load_scenario(EXAMPLE)
+    inp = build_input(loaded.scenario, loaded.catalog)
+    skus = inp.skus.copy()
+    skus.iloc[0, skus.columns.get_loc("price_usd")] = 1e300
+    with pytest.raises(ValueError, match=r"skus table, column price_usd: 1e\+300 is beyond 1e\+15"):
+        replace(inp, skus=skus)
+    periods = inp.periods.copy()
+    periods.iloc[0, periods.columns.get_loc("demand_pflops")] = np.inf
+    with pytest.raises(ValueError, match="periods table, column demand_pflops: not a finite"):
+        replace(inp, periods=periods)
+    periods = inp.periods.copy()
+    periods["racks"] = np.inf  # no rack limit is a valid input
+    replace(inp, periods=periods)
