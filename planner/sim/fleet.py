@@ -84,6 +84,19 @@ class PoolState:
         if new == IDLE:
             self.idle_stack.append(node)
 
+    def install(self, nodes: int, now: float) -> int:
+        """The next `nodes` absent nodes become idle (a delivery); returns the first of them."""
+        first = self.delivered
+        self._advance(now)
+        self.state[first:first + nodes] = bytes([IDLE]) * nodes
+        self.count[ABSENT] -= nodes
+        self.count[IDLE] += nodes
+        self.healthy += nodes
+        self.installed += nodes
+        self.idle_stack.extend(range(first, first + nodes))
+        self.delivered += nodes
+        return first
+
     def take_idle(self) -> int | None:
         """An idle node, or None (stale stack entries are skipped)."""
         stack, state = self.idle_stack, self.state

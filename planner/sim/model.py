@@ -21,7 +21,7 @@ from planner.scenario.spare_policy import ResolvedSparePolicy, resolve_spare_pol
 from planner.sim.checkpoint import daly_interval_hours
 from planner.sim.draws import Draws, sampler
 from planner.sim.failures import PoissonStream, WeibullClocks
-from planner.sim.fleet import ABSENT, IDLE, Backlog, PoolState
+from planner.sim.fleet import ABSENT, Backlog, PoolState
 from planner.sim.jobs import PREEMPTION, JobRunner
 from planner.sim.repair import EVENT_COLUMNS, MISDIAGNOSIS, CategoryParams, Crew
 from planner.sim.shocks import NODES, ShockBook, sample_shocks
@@ -229,12 +229,10 @@ class ClusterModel:
 
     def install(self, pool: PoolState, clocks: WeibullClocks, nodes: int) -> None:
         """Put `nodes` new nodes of `pool` in service (idle) and start their Weibull clocks."""
-        now = self.env.now
-        first = pool.delivered
-        for node in range(first, first + nodes):
-            pool.set_state(node, IDLE, now)
-            clocks.start_node(node)
-        pool.delivered += nodes
+        first = pool.install(nodes, self.env.now)
+        if clocks.categories:
+            for node in range(first, first + nodes):
+                clocks.start_node(node)
         self.nodes_freed(pool)
 
     def nodes_freed(self, pool: PoolState) -> None:
