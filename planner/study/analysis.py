@@ -36,9 +36,22 @@ def tidy(records: list[dict]) -> pd.DataFrame:
     columns = ["case", "key", "replication", "metric", "value", *[f"param.{p}" for p in paths]]
     frame = pd.DataFrame(rows, columns=columns)
     for c in columns[5:]:
-        if frame[c].map(lambda v: isinstance(v, str)).any():
-            frame[c] = frame[c].astype(str)
+        kinds = {_kind(v) for v in frame[c] if not _missing(v)}
+        if len(kinds) > 1 or "text" in kinds:  # mixed (say 30, 120, true): all as text
+            frame[c] = frame[c].map(lambda v: None if _missing(v) else str(v))
     return frame
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "bool"
+    if isinstance(value, int | float | np.integer | np.floating):
+        return "number"
+    return "text"
 
 
 def case_summary(table: pd.DataFrame) -> pd.DataFrame:

@@ -205,3 +205,17 @@ def test_failed_cases_are_run_again_on_resume(tmp_path):
     assert first.ran == 2 and len(first.failures) == 1
     again = run_study(load_study(path), tmp_path / "out", workers=1)
     assert again.ran == 1 and len(again.failures) == 1
+
+
+def test_a_parameter_with_mixed_value_types_is_written_as_text(tmp_path):
+    from planner.outputs import write_table
+    from planner.study.analysis import tidy
+
+    records = [{"name": f"c{i}", "key": f"k{i}", "params": [("a.b", value), ("d", 1.5)],
+                "metrics": {"0": {"m": 1.0}}} for i, value in enumerate([30, 120, True, None])]
+    table = tidy(records)
+    write_table(tmp_path, "t", table)
+    back = pd.read_parquet(tmp_path / "t.parquet")
+    assert back["param.a.b"].tolist()[:3] == ["30", "120", "True"]
+    assert pd.isna(back["param.a.b"].iloc[3])
+    assert back["param.d"].tolist() == [1.5] * 4  # homogeneous numbers stay numbers
