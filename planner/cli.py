@@ -40,6 +40,20 @@ def _fail(error: InputError) -> None:
     raise typer.Exit(2)
 
 
+def _output_folder(out_dir: Path | None, name: str) -> Path:
+    """The output folder, created and checked writable before any work is done."""
+    folder = out_dir if out_dir is not None else Path("runs") / name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".planner-write-check"
+        probe.touch()
+        probe.unlink()
+    except OSError as e:
+        _fail(InputError(str(folder), f"--out: cannot write the output folder here "
+                                      f"({e.strerror or e})"))
+    return folder
+
+
 @app.command()
 def validate(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
@@ -227,7 +241,7 @@ def optimize(
     if loaded.scenario.procurement is None:
         _fail(InputError(str(scenario), "the scenario has no procurement section",
                          field="procurement"))
-    folder = out_dir if out_dir is not None else Path("runs") / loaded.scenario.name
+    folder = _output_folder(out_dir, loaded.scenario.name)
     _optimize(loaded, folder, profile, pareto, quiet)
     _reports(folder)
     if not quiet:
@@ -259,7 +273,7 @@ def run(
         loaded = load_scenario(scenario, set_ or (), seed, replications)
     except InputError as e:
         _fail(e)
-    folder = out_dir if out_dir is not None else Path("runs") / loaded.scenario.name
+    folder = _output_folder(out_dir, loaded.scenario.name)
     if loaded.scenario.procurement is None:
         from planner.optimize_outputs import remove_plan_files
 
@@ -311,7 +325,7 @@ def study(
         ls = load_study(study_file)
     except InputError as e:
         _fail(e)
-    folder = out_dir if out_dir is not None else Path("runs") / ls.study.name
+    folder = _output_folder(out_dir, ls.study.name)
     n = default_workers() if workers is None else max(1, workers)
     show = not quiet and err.is_terminal
     try:

@@ -114,3 +114,15 @@ def test_adaptive_replications_stop_at_the_maximum(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["replications"] == 7
     assert "max_replications" in summary["adaptive_stop"]
+
+
+def test_an_output_folder_that_cannot_be_written_is_a_one_line_error(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    proc = subprocess.run([sys.executable, "-m", "planner.cli", "run",
+                           str(ROOT / "scenarios/h800-10k.yaml"), "-r", "1", "-q",
+                           "--out", str(blocker / "out")], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{blocker / 'out'} --out: cannot write"), lines
