@@ -13,8 +13,11 @@ class InputError(Exception):
     message: str
     line: int | None = None
     field: str | None = None
+    option: str | None = None  # the command-line option that set the field (`--set a.b=1`)
 
     def __str__(self) -> str:
         where = self.source if self.line is None else f"{self.source}:{self.line}"
+        if self.option:
+            where = f"{where} {self.option}:"
         what = f"{self.field}: {self.message}" if self.field else self.message
         return f"{where} {what}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +67,19 @@ def _clean_loc(loc: Sequence) -> tuple[str | int, ...]:
     return tuple(out)
 
 
-def validate_data(data: object, source: str, lines: dict, overrides: Iterable[str] = ()) -> Scenario:
+Overrides = Sequence[tuple[tuple[str | int, ...], str]]  # (field path, as the user typed it)
+
+
+def _error(source: str, lines: dict, path: tuple, message: str, overrides: Overrides) -> InputError:
+    """An InputError at `path`: the command-line option that set it, else the file's line."""
+    for set_path, label in reversed(overrides):
+        n = min(len(set_path), len(path))
+        if set_path[:n] == path[:n]:
+            return InputError(source, message, field=dotted(path) or None, option=label)
+    return InputError(source, message, line_of(lines, path), dotted(path) or None)
+
+
+def validate_data(data: object, source: str, lines: dict, overrides: Overrides = ()) -> Scenario:
     """Pydantic validation of raw data; the first error becomes an InputError."""
     if not isinstance(data, dict):
         raise InputError(source, "a scenario must be a YAML mapping", line=1)
@@ -75,8 +87,7 @@ def validate_data(data: object, source: str, lines: dict, overrides: Iterable[st
         return Scenario.model_validate(data)
     except ValidationError as err:
         first = err.errors()[0]
-        path = _clean_loc(first["loc"])
-        raise InputError(source, _message(first), line_of(lines, path), dotted(path) or None) from None
+        raise _error(source, lines, _clean_loc(first["loc"]), _message(first), overrides) from None
 
 
 def load_scenario(
@@ -105,25 +116,26 @@ def load_scenario_text(
 ) -> LoadedScenario:
     """As load_scenario, from text already read."""
     data, lines = load_yaml_with_lines(text, source)
-    assignments = list(sets)
+    labelled = [(item, f"--set {item}") for item in sets]
     if seed is not None:
-        assignments.append(f"seed={seed}")
+        labelled.append((f"seed={seed}", f"--seed {seed}"))
     if replications is not None:
-        assignments.append(f"simulation.replications={replications}")
-    for item in assignments:
+        labelled.append((f"simulation.replications={replications}", f"--replications {replications}"))
+    overrides = []
+    for item, label in labelled:
         try:
             field_path, value = parse_assignment(item)
             apply_override(data, field_path, value)
         except OverrideError as err:
             raise InputError(source, f"--set {item}: {err}") from None
-    scenario = validate_data(data, source, lines)
+        overrides.append((field_path, label))
+    scenario = validate_data(data, source, lines, overrides)
     try:
         catalog = load_catalog(scenario.catalog, source)
     except CatalogError as err:
-        path = ("catalog", *err.path)
-        raise InputError(source, err.message, line_of(lines, path), dotted(path)) from None
+        raise _error(source, lines, ("catalog", *err.path), err.message, overrides) from None
     problem = check_references(scenario, catalog)
     if problem is not None:
         path, message = problem
-        raise InputError(source, message, line_of(lines, path), dotted(path))
-    return LoadedScenario(scenario, catalog, source, text, tuple(assignments))
+        raise _error(source, lines, path, message, overrides)
+    return LoadedScenario(scenario, catalog, source, text, tuple(item for item, _ in labelled))

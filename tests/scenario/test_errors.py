@@ -184,3 +184,17 @@ def test_any_mutated_scenario_runs_or_gives_the_one_line_error(mutations):
         assert str(err).startswith("m.yaml") and "\n" not in str(err), str(err)
         return
     simulate(build_setup(loaded.scenario, loaded.catalog), 0)
+
+
+@pytest.mark.parametrize(("sets", "seed", "expected"), [
+    (("a.b=1",), None, "s.yaml --set a.b=1: a: unknown field"),
+    (("jobs[0].pool=h900",), None, "s.yaml --set jobs[0].pool=h900: jobs[0].pool: unknown pool 'h900'"),
+    ((), -1, "s.yaml --seed -1: seed: must be >= 0"),
+])
+def test_a_bad_value_from_the_command_line_names_the_option_not_a_file_line(sets, seed, expected):
+    from planner.errors import InputError
+    from planner.scenario.loader import load_scenario_text
+
+    with pytest.raises(InputError) as caught:
+        load_scenario_text(EXAMPLE, "s.yaml", sets, seed=seed)
+    assert str(caught.value) == expected
