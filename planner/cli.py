@@ -365,7 +365,11 @@ def report(
                for name in ("summary.json", "optimization.json", "study.json")):
         _fail(InputError(str(folder), "holds no summary.json, optimization.json or study.json: "
                          "not an output folder of planner run, optimize or study"))
-    _reports(folder)
+    try:
+        _reports(folder)
+    except (OSError, ValueError, KeyError, TypeError) as e:  # a damaged or incomplete folder
+        message = " ".join(str(e).split())
+        _fail(InputError(str(folder), f"cannot rebuild the reports: {message}"))
     out.print(f"reports rebuilt in {folder}/", highlight=False)
 
 

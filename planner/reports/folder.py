@@ -243,10 +243,10 @@ def _read_plan(folder: Path) -> Plan | None:
     missing = [f"plan_{n}.parquet" for n in PLAN_TABLES if not (folder / f"plan_{n}.parquet").exists()]
     if missing:
         raise FileNotFoundError(f"{folder}: optimization.json without {', '.join(missing)}")
-    tables = {n: pd.read_parquet(folder / f"plan_{n}.parquet") for n in PLAN_TABLES}
+    tables = {n: _parquet(folder / f"plan_{n}.parquet") for n in PLAN_TABLES}
     pareto = folder / "plan_pareto.parquet"
-    return Plan(optimization=json.loads((folder / "optimization.json").read_text(encoding="utf-8")),
-                pareto=pd.read_parquet(pareto) if pareto.exists() else None, **tables)
+    return Plan(optimization=_json(folder / "optimization.json"),
+                pareto=_parquet(pareto) if pareto.exists() else None, **tables)
 
 
 STUDY_FILES = ("study.json", "study.yaml", "study_cases.parquet", "study_failures.parquet")
@@ -272,6 +272,22 @@ def _stored_failures(folder: Path, errors: dict[str, str]) -> dict[str, dict[str
     return found
 
 
+def _json(path: Path):
+    """A JSON file of the folder; a damaged one is a ValueError naming it."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise ValueError(f"{path.name}: not valid JSON ({e})") from None
+
+
+def _parquet(path: Path) -> pd.DataFrame:
+    """A Parquet table of the folder; a damaged one is a ValueError naming it."""
+    try:
+        return pd.read_parquet(path)
+    except (ValueError, TypeError, OSError) as e:
+        raise ValueError(f"{path.name}: not a readable Parquet table ({e})") from None
+
+
 def _read_study(folder: Path) -> StudyFiles:
     missing = [name for name in STUDY_FILES if not (folder / name).exists()]
     if missing:
@@ -279,7 +295,7 @@ def _read_study(folder: Path) -> StudyFiles:
 
     def table(name: str) -> pd.DataFrame | None:
         path = folder / f"study_{name}.parquet"
-        return pd.read_parquet(path) if path.exists() else None
+        return _parquet(path) if path.exists() else None
 
     failures_table = table("failures")
     pairs = [(str(c), str(e)) for c, e in zip(failures_table["case"], failures_table["error"],
@@ -291,7 +307,7 @@ def _read_study(folder: Path) -> StudyFiles:
         failures.append(FailedCase(name, error, str(record["key"]) if record else None,
                                    [(str(p), v) for p, v in record.get("params", [])]
                                    if record else None))
-    return StudyFiles(info=json.loads((folder / "study.json").read_text(encoding="utf-8")),
+    return StudyFiles(info=_json(folder / "study.json"),
                       text=(folder / "study.yaml").read_text(encoding="utf-8"),
                       cases=table("cases"), tornado=table("tornado"),
                       sensitivity=table("sensitivity"), failures=failures)
@@ -316,10 +332,10 @@ def read_folder(folder: Path) -> OutputFolder:
         raise FileNotFoundError(f"{folder}: summary.json without {', '.join(missing)}")
     return OutputFolder(
         path=folder,
-        summary=json.loads((folder / "summary.json").read_text(encoding="utf-8")),
-        inputs=json.loads((folder / "inputs.json").read_text(encoding="utf-8")),
+        summary=_json(folder / "summary.json"),
+        inputs=_json(folder / "inputs.json"),
         scenario_text=(folder / "scenario.yaml").read_text(encoding="utf-8"),
-        timeseries=pd.read_parquet(folder / "timeseries.parquet"),
-        shocks=pd.read_parquet(folder / "shocks.parquet"),
+        timeseries=_parquet(folder / "timeseries.parquet"),
+        shocks=_parquet(folder / "shocks.parquet"),
         plan=plan,
     )

@@ -126,3 +126,17 @@ def test_an_output_folder_that_cannot_be_written_is_a_one_line_error(tmp_path):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"{blocker / 'out'} --out: cannot write"), lines
+
+
+def test_report_on_a_damaged_folder_is_a_one_line_error(run_dir, tmp_path):
+    import shutil
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(run_dir, damaged)
+    (damaged / "summary.json").write_text("{not json")
+    proc = subprocess.run([sys.executable, "-m", "planner.cli", "report", str(damaged)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert lines == [f"{damaged} cannot rebuild the reports: summary.json: not valid JSON "
+                     "(Expecting property name enclosed in double quotes: line 1 column 2 (char 1))"]
