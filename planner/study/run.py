@@ -40,6 +40,8 @@ def load_study(path: str | Path) -> LoadedStudy:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(source, "file not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(source, f"cannot read: {err}") from None
     data, lines = load_yaml_with_lines(text, source)
     if not isinstance(data, dict):
         raise InputError(source, "a study must be a YAML mapping", line=1)
@@ -55,6 +57,9 @@ def load_study(path: str | Path) -> LoadedStudy:
     except FileNotFoundError:
         raise InputError(source, f"base scenario {base_path} not found", line_of(lines, ("base",)),
                          "base") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(source, f"cannot read the base scenario {base_path}: {err}",
+                         line_of(lines, ("base",)), "base") from None
     loaded = LoadedStudy(study, source, text, base_text, str(base_path), lines)
     return loaded
 

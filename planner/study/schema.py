@@ -61,7 +61,7 @@ class Study(Strict):
 
     name: Name = Field(description="Study name; default output folder runs/<name>/.")
     description: str = Field("", description="Free text.")
-    base: str = Field(description="Base scenario file, relative to the study file.")
+    base: str = Field(min_length=1, description="Base scenario file, relative to the study file.")
     seed: int = Field(0, ge=0, description="Root seed; each case's seed derives from it and the case.")
     command: Literal["simulate", "optimize", "both"] = Field(
         "simulate", description="What each case runs: simulate, optimize, or optimize then simulate.")

@@ -153,6 +153,8 @@ def test_optimizer_case_that_is_infeasible_is_a_failure_not_a_crash(tmp_path):
     ({"cases": [{"name": "x", "set": {"cluster.pools[0].nodez": 3}}]},
      r"study\.yaml:\d+ cases\[0\]\.set\.cluster\.pools\[0\]\.nodez: unknown field"),
     ({"base": "missing.yaml"}, r"study\.yaml:\d+ base: base scenario .*missing\.yaml not found"),
+    ({"base": ""}, r"study\.yaml:\d+ base: "),
+    ({"base": "."}, r"study\.yaml:\d+ base: cannot read the base scenario "),
     ({"replications": 0}, r"study\.yaml:\d+ replications: must be >= 1"),
 ])
 def test_bad_study_file_gets_one_line_error_and_exit_2(tmp_path, change, pattern):
