@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import subprocess
 import sys
@@ -91,6 +92,10 @@ CASES = {
         EXAMPLE.replace("timeseries_step_days: 1", "timeseries_step_days: 0.000001"),
         r"simulation\.timeseries_step_days: gives 365,000,000 samples over 365 days",
     ),
+    "not a number": (
+        EXAMPLE.replace("restart_hours: 0.25", "restart_hours: .nan", 1),
+        r"jobs\[0\]\.restart_hours: input should be a finite number",
+    ),
     "not a mapping": ("- just\n- a list\n", r"a scenario must be a YAML mapping"),
     "duplicate key": (
         EXAMPLE.replace("horizon_days: 365", "horizon_days: 365\nhorizon_days: 30"),
@@ -176,7 +181,7 @@ def test_any_mutated_scenario_runs_or_gives_the_one_line_error(mutations):
         node = data
         for parent in parents:
             node = node[parent]
-        node[key] = value
+        node[key] = copy.deepcopy(value)  # a shared list or mapping could end up inside itself
     try:
         loaded = load_scenario_text(yaml.safe_dump(data, sort_keys=False), "m.yaml",
                                     ("horizon_days=5",))
