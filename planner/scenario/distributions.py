@@ -13,6 +13,10 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# Largest duration parameter, in the parent field's unit (hours or days): beyond a century either
+# way, so a larger one is a typo, and its draws would overflow to infinity.
+MAX_DURATION = 1e6
+
 
 class _Dist(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -22,7 +26,7 @@ class Fixed(_Dist):
     """Always the same value."""
 
     dist: Literal["fixed"] = "fixed"
-    value: float = Field(ge=0, description="The value, in the unit of the parent field.")
+    value: float = Field(ge=0, le=MAX_DURATION, description="The value, in the unit of the parent field.")
 
     @property
     def mean(self) -> float:
@@ -33,14 +37,14 @@ class Exponential(_Dist):
     """Exponential with the given mean (memoryless)."""
 
     dist: Literal["exponential"]
-    mean: float = Field(gt=0, description="Mean, in the unit of the parent field.")
+    mean: float = Field(gt=0, le=MAX_DURATION, description="Mean, in the unit of the parent field.")
 
 
 class Lognormal(_Dist):
     """Lognormal given by its median and log-space standard deviation (heavy right tail)."""
 
     dist: Literal["lognormal"]
-    median: float = Field(gt=0, description="Median, in the unit of the parent field.")
+    median: float = Field(gt=0, le=MAX_DURATION, description="Median, in the unit of the parent field.")
     sigma: float = Field(ge=0, le=5, description="Standard deviation of the log of the value.")
 
     @property
@@ -52,7 +56,7 @@ class Gamma(_Dist):
     """Gamma given by its mean and shape (shape 1 = exponential, large shape = nearly fixed)."""
 
     dist: Literal["gamma"]
-    mean: float = Field(gt=0, description="Mean, in the unit of the parent field.")
+    mean: float = Field(gt=0, le=MAX_DURATION, description="Mean, in the unit of the parent field.")
     shape: float = Field(gt=0, description="Shape parameter k.")
 
 
@@ -60,8 +64,8 @@ class Uniform(_Dist):
     """Uniform between low and high."""
 
     dist: Literal["uniform"]
-    low: float = Field(ge=0, description="Lower bound, in the unit of the parent field.")
-    high: float = Field(ge=0, description="Upper bound, in the unit of the parent field.")
+    low: float = Field(ge=0, le=MAX_DURATION, description="Lower bound, in the unit of the parent field.")
+    high: float = Field(ge=0, le=MAX_DURATION, description="Upper bound, in the unit of the parent field.")
 
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
@@ -78,8 +82,8 @@ class Weibull(_Dist):
     """Weibull given by scale and shape (shape < 1: infant mortality, > 1: wear-out)."""
 
     dist: Literal["weibull"]
-    scale: float = Field(gt=0, description="Scale, in the unit of the parent field.")
-    shape: float = Field(gt=0, description="Shape parameter k.")
+    scale: float = Field(gt=0, le=MAX_DURATION, description="Scale, in the unit of the parent field.")
+    shape: float = Field(ge=0.1, le=20, description="Shape parameter k (0.1 to 20).")
 
     @property
     def mean(self) -> float:

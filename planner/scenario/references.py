@@ -36,7 +36,30 @@ def _pools(s: Scenario, cat: Catalog) -> Problem | None:
             if name not in categories:
                 where = ("cluster", "pools", i, "failure_rate_multipliers", name)
                 return where, f"unknown failure category {name!r}"
+        events = _expected_failure_events(s, cat, pool)
+        if events > MAX_FAILURE_EVENTS:
+            return ("cluster", "pools", i), (
+                f"about {events:.2g} failure events per replication (nodes x failure rates x "
+                f"lemon multiplier x horizon); at most {MAX_FAILURE_EVENTS:.0e}: check the "
+                "failure rates and multipliers")
     return None
+
+
+# A replication costs about 20-30 us per failure event, so 1e8 events take about an hour: more
+# than that is a typo in a rate or multiplier, not a plan.
+MAX_FAILURE_EVENTS = 100_000_000
+
+
+def _expected_failure_events(s: Scenario, cat: Catalog, pool) -> float:
+    """Expected candidate failure events of `pool` over the horizon if every node were always in
+    service (an upper bound of the events the simulator will process for it)."""
+    sku_multiplier = cat.skus[pool.sku].failure_rate_multiplier.value
+    rate_per_node_hour = sum(
+        c.rate_per_hour * sku_multiplier * pool.failure_rate_multipliers.get(name, 1.0)
+        for name, c in cat.categories.items())
+    nodes = pool.nodes + sum(d.nodes for d in pool.deliveries)
+    weight = 1.0 + pool.lemon_fraction * (pool.lemon_rate_multiplier - 1.0)
+    return rate_per_node_hour * nodes * weight * s.horizon_days * 24.0
 
 
 def _jobs(s: Scenario) -> Problem | None:

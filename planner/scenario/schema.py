@@ -113,7 +113,8 @@ class CategoryPatch(Strict):
         None, ge=0, le=5, description="Lognormal shape of the repair time."
     )
     lifetime_weibull_shape: float | None = Field(
-        None, gt=0, description="Weibull shape of time between failures; absent = exponential."
+        None, ge=0.1, le=20, description="Weibull shape of time between failures (0.1 to 20); "
+        "absent = exponential."
     )
 
 

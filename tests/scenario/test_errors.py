@@ -92,6 +92,10 @@ CASES = {
         EXAMPLE.replace("timeseries_step_days: 1", "timeseries_step_days: 0.000001"),
         r"simulation\.timeseries_step_days: gives 365,000,000 samples over 365 days",
     ),
+    "runaway failure rate": (
+        EXAMPLE.replace("lemon_rate_multiplier: 10 ", "lemon_rate_multiplier: 1000000000000 ", 1),
+        r"cluster\.pools\[0\]: about 2\.1e\+13 failure events per replication",
+    ),
     "not a number": (
         EXAMPLE.replace("restart_hours: 0.25", "restart_hours: .nan", 1),
         r"jobs\[0\]\.restart_hours: input should be a finite number",
