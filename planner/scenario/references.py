@@ -179,8 +179,10 @@ def _procurement(s: Scenario, cat: Catalog) -> Problem | None:  # noqa: C901 - a
 
 def check_references(s: Scenario, cat: Catalog) -> Problem | None:
     """First cross-reference problem as (field path, message), or None."""
-    for problem in (_pools(s, cat), _jobs(s), _spares(s, cat), _shocks(s, cat), _simulation(s),
-                    _procurement(s, cat)):
+    checks = (lambda: _pools(s, cat), lambda: _jobs(s), lambda: _spares(s, cat),
+              lambda: _shocks(s, cat), lambda: _simulation(s), lambda: _procurement(s, cat))
+    for check in checks:  # in order: a later check may rely on what an earlier one checked
+        problem = check()
         if problem is not None:
             return problem
     return None

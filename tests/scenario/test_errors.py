@@ -207,3 +207,12 @@ def test_a_bad_value_from_the_command_line_names_the_option_not_a_file_line(sets
     with pytest.raises(InputError) as caught:
         load_scenario_text(EXAMPLE, "s.yaml", sets, seed=seed)
     assert str(caught.value) == expected
+
+
+def test_an_unknown_pool_sku_is_reported_even_with_a_procurement_section():
+    from planner.errors import InputError
+    from planner.scenario.loader import load_scenario_text
+
+    text = (ROOT / "scenarios" / "procurement-2027.yaml").read_text()
+    with pytest.raises(InputError, match=r"cluster\.pools\[0\]\.sku: unknown SKU 'NOPE'"):
+        load_scenario_text(text, "p.yaml", ("cluster.pools[0].sku=NOPE",))
