@@ -166,7 +166,7 @@ def _optimize(loaded, folder: Path, profile: str | None, pareto: int, quiet: boo
     """Build, solve, analyse and write the plan; exit 3 with the reason when infeasible."""
     from planner.optimize_outputs import write_optimization
     from planner.procurement import build_input
-    from solvers.optimize import Infeasible, NoPlanInTime, optimize, pareto_front
+    from solvers.optimize import Infeasible, NoPlanInTime, SolverFailed, optimize, pareto_front
 
     settings = _solver_settings(loaded, profile)
     try:
@@ -184,7 +184,7 @@ def _optimize(loaded, folder: Path, profile: str | None, pareto: int, quiet: boo
     except NoPlanInTime as e:
         err.print(f"{loaded.source}: no plan: {e}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(4) from None
-    except RuntimeError as e:  # the solver gave up without a status we can explain
+    except SolverFailed as e:
         err.print(f"{loaded.source}: no plan: {e}; nothing written", markup=False,
                   highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
@@ -367,7 +367,7 @@ def report(
                          "not an output folder of planner run, optimize or study"))
     try:
         _reports(folder)
-    except (OSError, ValueError, KeyError, TypeError) as e:  # a damaged or incomplete folder
+    except (OSError, ValueError) as e:  # a damaged or incomplete folder (files named in e)
         message = " ".join(str(e).split())
         _fail(InputError(str(folder), f"cannot rebuild the reports: {message}"))
     out.print(f"reports rebuilt in {folder}/", highlight=False)

@@ -28,6 +28,10 @@ class NoPlanInTime(Exception):
     """The time limit ran out before HiGHS found any feasible plan (not a proof of infeasibility)."""
 
 
+class SolverFailed(Exception):
+    """HiGHS stopped without a plan for a reason other than infeasibility or the time limit."""
+
+
 @dataclass
 class Optimization:
     """A solved problem: the result tables, analyses, timings and HiGHS's log."""
@@ -82,7 +86,7 @@ def _solve(inp: ProcurementInput, settings: SolverSettings) -> tuple[pyo.Concret
     if out.status == "unbounded":
         raise Infeasible("the model is unbounded: a cost is missing or negative")
     if not out.has_solution:
-        raise RuntimeError(f"HiGHS failed: {out.status}")
+        raise SolverFailed(f"HiGHS failed: {out.status}")
     return m, out
 
 
@@ -105,7 +109,7 @@ def shadow_prices(m: pyo.ConcreteModel, settings: SolverSettings) -> pd.DataFram
             m.y[key].domain = domain
     if out.status != "optimal" or not out.duals:
         _restore_first_stage(m, saved)
-        raise RuntimeError(f"the LP for shadow prices did not solve ({out.status})")
+        raise SolverFailed(f"the LP for shadow prices did not solve ({out.status})")
     duals = out.duals
     total: dict[tuple[str, str, str], float] = {}
 

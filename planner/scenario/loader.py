@@ -97,14 +97,17 @@ def load_scenario(
     replications: int | None = None,
 ) -> LoadedScenario:
     """Read `path`, apply `--set` overrides and seed/replications, validate, resolve the catalog."""
-    source = str(path)
+    return load_scenario_text(read_input(path), str(path), sets, seed, replications)
+
+
+def read_input(path: str | Path) -> str:
+    """The text of an input file; a missing or unreadable one is an InputError naming it."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(source, "file not found") from None
+        raise InputError(str(path), "file not found") from None
     except (OSError, UnicodeDecodeError) as err:
-        raise InputError(source, f"cannot read: {err}") from None
-    return load_scenario_text(text, source, sets, seed, replications)
+        raise InputError(str(path), f"cannot read: {err}") from None
 
 
 def load_scenario_text(

@@ -150,7 +150,8 @@ class JobRunner:
             extra = self.spec.host_selection_hours
             need -= 1
         if need > 0:
-            for victim in self.model.preemptible(self):
+            # lower-priority jobs holding nodes, lowest priority first
+            for victim in [j for j in self.lower_priority if j.assigned or j.standby]:
                 while need > 0 and (victim.standby or victim.assigned):
                     # a victim's standby nodes go first; set.pop() on ints is deterministic
                     from_standby = bool(victim.standby)

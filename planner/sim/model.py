@@ -249,15 +249,6 @@ class ClusterModel:
                     return
                 job.add_standby(node)
 
-    def preemptible(self, job: JobRunner) -> list[JobRunner]:
-        """Lower-priority jobs of the same pool holding nodes, lowest priority first."""
-        return [j for j in job.lower_priority if j.assigned or j.standby]
-
-    def should_retire(self, pool: PoolState, node: int, failed_at: float, now: float) -> bool:
-        """Record a failure of `node` at `failed_at`; at its repair end (`now`), True when the
-        pool's rule (that many failures within the window before now) is met."""
-        return pool.record_failure_and_check_retirement(node, failed_at, now)
-
     def pool_has_waiting_job(self, pool: PoolState, other_than: JobRunner | None = None) -> bool:
         """Whether a job of `pool` (other than `other_than`) waits for nodes."""
         own = 1 if other_than is not None and other_than.parked else 0

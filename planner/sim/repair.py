@@ -235,7 +235,7 @@ class Repair:
         model, pool, node, record = self.model, self.pool, self.node, self.record
         now = model.env.now
         outcome = self.outcome
-        if not self.no_fault and model.should_retire(pool, node, record[0], now):
+        if not self.no_fault and pool.record_failure_and_check_retirement(node, record[0], now):
             pool.set_state(node, RETIRED, now)
             for inventory in model.inventories_of(pool.sku):
                 inventory.add_retired_node()

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from planner import __version__
 from planner.errors import InputError
 from planner.outputs import write_json, write_table, write_text
-from planner.scenario.loader import _clean_loc, _message
+from planner.scenario.loader import _clean_loc, _message, read_input
 from planner.scenario.yaml_lines import dotted, line_of, load_yaml_with_lines
 from planner.study import analysis
 from planner.study.cases import Case, expand, resolve
@@ -36,12 +36,7 @@ class LoadedStudy:
 def load_study(path: str | Path) -> LoadedStudy:
     """Read and validate a study file and its base scenario; every problem is one InputError."""
     source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(source, "file not found") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(source, f"cannot read: {err}") from None
+    text = read_input(path)
     data, lines = load_yaml_with_lines(text, source)
     if not isinstance(data, dict):
         raise InputError(source, "a study must be a YAML mapping", line=1)

@@ -17,10 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 SHORT = ("--set", "horizon_days=90", "-r", "3")
 
 
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    """`planner ARGS` in a fresh interpreter."""
+    return subprocess.run([sys.executable, "-m", "planner.cli", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
 def _run(out: Path, *extra: str) -> subprocess.CompletedProcess:
-    args = [sys.executable, "-m", "planner.cli", "run", str(ROOT / "scenarios/h800-10k.yaml"),
-            "--out", str(out), *SHORT, *extra]
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    proc = _cli("run", str(ROOT / "scenarios/h800-10k.yaml"), "--out", str(out), *SHORT, *extra)
     assert proc.returncode == 0, proc.stderr
     return proc
 
@@ -91,11 +95,10 @@ def test_catalog_lists_required_skus():
 
 def test_adaptive_replications_stop_on_the_target(tmp_path):
     out = tmp_path / "adaptive"
-    args = [sys.executable, "-m", "planner.cli", "run", str(ROOT / "scenarios/h800-10k.yaml"),
-            "--out", str(out), "--set", "horizon_days=30", "-w", "1",
-            "--set", "simulation.adaptive={metric: goodput_gpu_hours, target_rel_half_width: 0.5,"
-                     " min_replications: 3, max_replications: 9, batch_replications: 2}"]
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    proc = _cli("run", str(ROOT / "scenarios/h800-10k.yaml"), "--out", str(out),
+                "--set", "horizon_days=30", "-w", "1",
+                "--set", "simulation.adaptive={metric: goodput_gpu_hours, target_rel_half_width: 0.5,"
+                         " min_replications: 3, max_replications: 9, batch_replications: 2}")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["replications"] == 3
@@ -104,12 +107,11 @@ def test_adaptive_replications_stop_on_the_target(tmp_path):
 
 def test_adaptive_replications_stop_at_the_maximum(tmp_path):
     out = tmp_path / "adaptive-max"
-    args = [sys.executable, "-m", "planner.cli", "run", str(ROOT / "scenarios/h800-10k.yaml"),
-            "--out", str(out), "--set", "horizon_days=30", "-w", "1",
-            "--set", "simulation.adaptive={metric: interruptions.total, "
-                     "target_rel_half_width: 0.0001, min_replications: 3, max_replications: 7, "
-                     "batch_replications: 2}"]
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    proc = _cli("run", str(ROOT / "scenarios/h800-10k.yaml"), "--out", str(out),
+                "--set", "horizon_days=30", "-w", "1",
+                "--set", "simulation.adaptive={metric: interruptions.total, "
+                         "target_rel_half_width: 0.0001, min_replications: 3, max_replications: 7, "
+                         "batch_replications: 2}")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["replications"] == 7
@@ -119,10 +121,8 @@ def test_adaptive_replications_stop_at_the_maximum(tmp_path):
 def test_an_output_folder_that_cannot_be_written_is_a_one_line_error(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    proc = subprocess.run([sys.executable, "-m", "planner.cli", "run",
-                           str(ROOT / "scenarios/h800-10k.yaml"), "-r", "1", "-q",
-                           "--out", str(blocker / "out")], capture_output=True, text=True,
-                          timeout=300)
+    proc = _cli("run", str(ROOT / "scenarios/h800-10k.yaml"), "-r", "1", "-q",
+                "--out", str(blocker / "out"))
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"{blocker / 'out'} --out: cannot write"), lines
@@ -134,8 +134,7 @@ def test_report_on_a_damaged_folder_is_a_one_line_error(run_dir, tmp_path):
     damaged = tmp_path / "damaged"
     shutil.copytree(run_dir, damaged)
     (damaged / "summary.json").write_text("{not json")
-    proc = subprocess.run([sys.executable, "-m", "planner.cli", "report", str(damaged)],
-                          capture_output=True, text=True, timeout=300)
+    proc = _cli("report", str(damaged))
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert lines == [f"{damaged} cannot rebuild the reports: summary.json: not valid JSON "

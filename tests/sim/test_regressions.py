@@ -123,10 +123,11 @@ def test_retirement_window_counts_failure_times_not_repair_ends():
         {"name": "p", "sku": "H800", "nodes": 32,
          "retirement": {"failures": 3, "window_days": 30}}])))
     pool, day = model.pools[0], 24.0
-    assert not model.should_retire(pool, 0, 0 * day, 25 * day)
-    assert not model.should_retire(pool, 0, 40 * day, 40.1 * day)
-    assert not model.should_retire(pool, 0, 50 * day, 50.1 * day)  # day 0 is outside the window
-    assert model.should_retire(pool, 0, 55 * day, 56 * day)
+    should_retire = pool.record_failure_and_check_retirement
+    assert not should_retire(0, 0 * day, 25 * day)
+    assert not should_retire(0, 40 * day, 40.1 * day)
+    assert not should_retire(0, 50 * day, 50.1 * day)  # day 0 is outside the window
+    assert should_retire(0, 55 * day, 56 * day)
 
 
 def test_standby_is_not_refilled_while_another_job_waits():
