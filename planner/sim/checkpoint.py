@@ -8,7 +8,7 @@ event per interruption, not one per checkpoint.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 def young_interval_hours(write_hours: float, mtbf_hours: float) -> float:
@@ -44,8 +44,7 @@ def expected_ettr(
     return tau * lam * math.exp(-lam * r) / math.expm1(lam * (tau + delta))
 
 
-@dataclass(frozen=True)
-class SegmentOutcome:
+class SegmentOutcome(NamedTuple):
     """How the hours of one uninterrupted run segment split up."""
 
     saved_hours: float  # compute protected by a completed checkpoint (or finished)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from planner.sim.events import After
 from planner.sim.fleet import ABSENT, HEALTHY, IDLE, RETIRED, STANDBY, PoolState
 from planner.sim.repair import CategoryParams, on_failure
 
@@ -70,7 +71,7 @@ class PoissonStream:
         if not self._candidates:
             self._draw_block()
         gap, node, cat = self._candidates.pop()
-        self.env.timeout(gap, (node, cat)).callbacks.append(self._candidate)
+        After(self.env, gap, self._candidate, (node, cat))
 
     def _candidate(self, event) -> None:
         node, cat = event.value
@@ -100,7 +101,7 @@ class WeibullClocks:
             mean /= self.lemon_multiplier
         scale = mean / math.gamma(1.0 + 1.0 / cat.weibull_shape)
         delay = float(scale * self.rng.weibull(cat.weibull_shape))
-        self.model.env.timeout(delay).callbacks.append(lambda _e: self._fire(node, cat))
+        After(self.model.env, delay, lambda _e: self._fire(node, cat))
 
     def _fire(self, node: int, cat: CategoryParams) -> None:
         state = self.pool.state[node]

@@ -26,6 +26,12 @@ class Backlog:
 _HEALTHY = (0, 1, 1, 1, 0, 0, 0)
 _INSTALLED = (0, 1, 1, 1, 1, 1, 1)
 _IN_REPAIR = (0, 0, 0, 0, 1, 1, 0)
+# per move old -> new: the change of those three counters, looked up once per state change
+_DELTAS = tuple(
+    tuple((_HEALTHY[new] - _HEALTHY[old], _INSTALLED[new] - _INSTALLED[old],
+           _IN_REPAIR[new] - _IN_REPAIR[old]) for new in range(len(STATE_NAMES)))
+    for old in range(len(STATE_NAMES))
+)
 
 
 class PoolState:
@@ -76,9 +82,9 @@ class PoolState:
         c = self.count
         c[old] -= 1
         c[new] += 1
-        self.healthy += _HEALTHY[new] - _HEALTHY[old]
-        self.installed += _INSTALLED[new] - _INSTALLED[old]
-        repair_delta = _IN_REPAIR[new] - _IN_REPAIR[old]
+        healthy_delta, installed_delta, repair_delta = _DELTAS[old][new]
+        self.healthy += healthy_delta
+        self.installed += installed_delta
         if repair_delta:
             self.backlog.change(repair_delta)
         if new == IDLE:
@@ -114,10 +120,13 @@ class PoolState:
         retirement rule (that many failures within the window before now) is met."""
         if self.retire_failures is None:
             return False
-        history = self.failure_times.setdefault(node, [])
+        history = self.failure_times.get(node)
+        if history is None:
+            history = self.failure_times[node] = []
         history.append(failed_at)
         cutoff = now - self.retire_window_hours
-        history[:] = [t for t in history if t >= cutoff]
+        if history[0] < cutoff:  # times are in failure order: drop the old ones
+            history[:] = [t for t in history if t >= cutoff]
         return len(history) >= self.retire_failures
 
     def finish(self, now: float) -> None:

@@ -14,9 +14,9 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 import simpy
-from simpy.events import URGENT
 
 from planner.sim.checkpoint import split_segment, wall_hours_for_work
+from planner.sim.events import After, Urgent
 from planner.sim.fleet import BUSY, IDLE, STANDBY
 
 if TYPE_CHECKING:
@@ -26,18 +26,6 @@ if TYPE_CHECKING:
 
 NOT_STARTED, WAITING, RESTARTING, RUNNING, DONE = range(5)
 PREEMPTION = "preemption"
-
-
-class Urgent(simpy.Event):
-    """An event processed at once, before the other events of this instant (as SimPy schedules
-    a process interruption)."""
-
-    def __init__(self, env: simpy.Environment, callback):
-        self.env = env
-        self.callbacks = [callback]
-        self._value = None
-        self._ok = True
-        env.schedule(self, URGENT)
 
 
 class JobRunner:
@@ -82,7 +70,7 @@ class JobRunner:
 
     def schedule_start(self) -> None:
         """Schedule the job's submission (the model calls this once, by priority)."""
-        self.env.timeout(self.start_hours).callbacks.append(self._begin)
+        After(self.env, self.start_hours, self._begin)
 
     # --- called by the failure handler and other jobs -----------------------------------------
 
@@ -97,7 +85,7 @@ class JobRunner:
         """Nodes were freed and this parked job can now restart: try once this instant ends."""
         if not self._wake_pending:
             self._wake_pending = True
-            self.env.timeout(0.0).callbacks.append(self._woken)
+            After(self.env, 0.0, self._woken)
 
     def lose_node(self, node: int) -> None:
         """`node` left the job (failed, blamed, or preempted); the caller sets its new state."""
@@ -210,7 +198,7 @@ class JobRunner:
         if restart > 0:
             self._set_phase(RESTARTING)
             self._restart_length_hours = restart
-            self.env.timeout(restart, self._token).callbacks.append(self._restarted)
+            After(self.env, restart, self._restarted, self._token)
         else:
             self._run_segment()
 
@@ -236,7 +224,7 @@ class JobRunner:
         wall = wall_hours_for_work(self.target_hours - self.progress_hours, self.interval_hours,
                                    self.write_hours)
         if wall <= self.model.horizon_hours - self.env.now:  # else it runs past the horizon
-            self.env.timeout(wall, self._token).callbacks.append(self._segment_ended)
+            After(self.env, wall, self._segment_ended, self._token)
 
     def _segment_ended(self, event: simpy.Event) -> None:
         if event.value != self._token:

@@ -20,6 +20,7 @@ from planner.scenario.schema import Job, Scenario
 from planner.scenario.spare_policy import ResolvedSparePolicy, resolve_spare_policy
 from planner.sim.checkpoint import daly_interval_hours
 from planner.sim.draws import Draws, sampler
+from planner.sim.events import After
 from planner.sim.failures import PoissonStream, WeibullClocks
 from planner.sim.fleet import ABSENT, Backlog, PoolState
 from planner.sim.jobs import PREEMPTION, JobRunner
@@ -140,7 +141,7 @@ class Delivery:
     def __init__(self, model: ClusterModel, pool: PoolState, vendor: str, clocks: WeibullClocks,
                  nodes: int, at_hours: float):
         self.model, self.pool, self.vendor, self.clocks, self.nodes = model, pool, vendor, clocks, nodes
-        model.env.timeout(at_hours).callbacks.append(self._arrive)
+        After(model.env, at_hours, self._arrive)
 
     def _arrive(self, _event: simpy.Event) -> None:
         env = self.model.env
@@ -148,7 +149,7 @@ class Delivery:
         if reopen is None:
             self.model.install(self.pool, self.clocks, self.nodes)
         elif not math.isinf(reopen):
-            env.timeout(reopen - env.now).callbacks.append(self._arrive)
+            After(env, reopen - env.now, self._arrive)
 
 
 class ClusterModel:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from planner.sim.events import After
 from planner.sim.fleet import BUSY, DOWN, IDLE, RETIRED, STANDBY, WAIT_PART, PoolState
 from planner.sim.spares import RepairTicket
 
@@ -121,7 +122,7 @@ def _misdiagnose(model: ClusterModel, pool: PoolState, faulty: int, cat: Categor
         record = model.record_failure(pool, wrong, cat.name, MISDIAGNOSIS, job)
         Repair(model, pool, wrong, cat, False, record, no_fault=True)
     delay = model.draws_repair.exponential() * model.misdiagnosis_refail_hours
-    model.env.timeout(delay).callbacks.append(lambda _e: _refail(model, pool, faulty, cat))
+    After(model.env, delay, lambda _e: _refail(model, pool, faulty, cat))
 
 
 def _refail(model: ClusterModel, pool: PoolState, node: int, cat: CategoryParams) -> None:
@@ -153,15 +154,15 @@ class Repair:
         self.start_hours = model.env.now
         self.part_wait_hours = 0.0
         self.outcome = ""
-        model.env.timeout(model.diagnosis()).callbacks.append(self._diagnosed)
+        After(model.env, model.diagnosis(), self._diagnosed)
 
     def _diagnosed(self, _event: simpy.Event) -> None:
         model = self.model
         if self.no_fault:
             self.outcome = "no_fault_found"
-            model.env.timeout(model.validation()).callbacks.append(self._end)
+            After(model.env, model.validation(), self._end)
         elif not self.hard:
-            model.env.timeout(model.auto_repair()).callbacks.append(self._auto_repaired)
+            After(model.env, model.auto_repair(), self._auto_repaired)
         else:
             self.outcome = "part_replaced"
             self.ticket = RepairTicket(self.pool, self.node)
@@ -212,12 +213,12 @@ class Repair:
 
     def _hands_on(self) -> None:
         model = self.model
-        model.env.timeout(model.hands_on[self.cat.name]()).callbacks.append(self._hands_off)
+        After(model.env, model.hands_on[self.cat.name](), self._hands_off)
 
     def _hands_off(self, _event: simpy.Event) -> None:
         model = self.model
         model.crew.release()
-        model.env.timeout(model.validation()).callbacks.append(self._validated)
+        After(model.env, model.validation(), self._validated)
 
     def _validated(self, _event: simpy.Event) -> None:
         model = self.model

@@ -16,6 +16,7 @@ import simpy
 
 from planner.scenario.spare_policy import ResolvedSparePolicy
 from planner.sim.draws import sampler
+from planner.sim.events import After
 from planner.sim.shocks import DELIVERIES, ORDERS, RMA
 
 if TYPE_CHECKING:
@@ -161,7 +162,7 @@ class Inventory:
         if reopen is not None:
             if not math.isinf(reopen) and not self._retry_pending:
                 self._retry_pending = True
-                self.env.timeout(reopen - now).callbacks.append(self._retry)
+                After(self.env, reopen - now, self._retry)
             return
         price = self.price_usd * self.model.shocks.multiplier(
             self.vendor, self.part, now, "price_multiplier")
@@ -172,7 +173,7 @@ class Inventory:
             self.ordered += size
             self.spend_usd += size * price
             lead_hours = self._lead_time_days() * HOURS_PER_DAY * lead_mult
-            self.env.timeout(lead_hours, value=size).callbacks.append(self._arrive)
+            After(self.env, lead_hours, self._arrive, size)
 
     def _retry(self, _event: simpy.Event) -> None:
         self._retry_pending = False
@@ -190,11 +191,11 @@ class Inventory:
             self.lost_in_block += size
             self._reorder()
         else:
-            self.env.timeout(reopen - now, value=size).callbacks.append(self._arrive)
+            After(self.env, reopen - now, self._arrive, size)
 
     def _send_to_rma(self) -> None:
         self.in_rma += 1
-        self.env.timeout(self._rma_turnaround_days() * HOURS_PER_DAY).callbacks.append(self._rma_back)
+        After(self.env, self._rma_turnaround_days() * HOURS_PER_DAY, self._rma_back)
 
     def _rma_back(self, _event: simpy.Event) -> None:
         now = self.env.now
@@ -207,7 +208,7 @@ class Inventory:
             self.lost_in_block += 1
             self._reorder()
         else:
-            self.env.timeout(reopen - now).callbacks.append(self._rma_back)
+            After(self.env, reopen - now, self._rma_back)
 
     def _receive(self, size: int) -> None:
         self.on_hand += size
