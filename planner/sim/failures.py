@@ -96,11 +96,13 @@ class WeibullClocks:
 
     def _schedule(self, node: int, cat: CategoryParams) -> None:
         # mean lifetime 1/rate; Weibull scale = mean / Gamma(1 + 1/k); lemons age faster
+        shape = cat.weibull_shape
+        assert shape is not None  # only Weibull categories have clocks
         mean = 1.0 / cat.rate_per_hour
         if self.pool.lemon[node]:
             mean /= self.lemon_multiplier
-        scale = mean / math.gamma(1.0 + 1.0 / cat.weibull_shape)
-        delay = float(scale * self.rng.weibull(cat.weibull_shape))
+        scale = mean / math.gamma(1.0 + 1.0 / shape)
+        delay = float(scale * self.rng.weibull(shape))
         After(self.model.env, delay, lambda _e: self._fire(node, cat))
 
     def _fire(self, node: int, cat: CategoryParams) -> None:

@@ -324,7 +324,8 @@ class ClusterModel:
             if job.spec.work_target_gpu_hours is not None:
                 done = job.finished_at is not None
                 m[f"time_to_train_days.{job.name}"] = (
-                    (job.finished_at - job.start_hours) / HOURS_PER_DAY if done else math.nan)
+                    (job.finished_at - job.start_hours) / HOURS_PER_DAY
+                    if job.finished_at is not None else math.nan)
                 m[f"job_completed.{job.name}"] = 1.0 if done else 0.0
             n = sum(job.interruptions.values())
             m[f"job_mttf_hours.{job.name}"] = job.exposed_hours / n if n else math.nan

@@ -166,6 +166,7 @@ class Repair:
         else:
             self.outcome = "part_replaced"
             self.ticket = RepairTicket(self.pool, self.node)
+            assert self.cat.part is not None  # the catalog gives every hard failure a part
             inventory = model.inventory(self.pool.sku, self.cat.part)
             event = inventory.request(self.ticket)
             self.pending = deque() if event is None else deque(((inventory, event),))

@@ -47,6 +47,8 @@ def sample_shocks(scenario: Scenario, rng: np.random.Generator) -> tuple[ShockWi
         if shock.date is not None:
             start = scenario.hours_since_start(shock.date)
         else:
+            # the schema requires a window when a shock has no date
+            assert shock.window_start_date is not None and shock.window_end_date is not None
             lo = scenario.hours_since_start(shock.window_start_date)
             hi = scenario.hours_since_start(shock.window_end_date)
             start = lo + float(position) * (hi - lo)

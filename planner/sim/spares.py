@@ -180,7 +180,7 @@ class Inventory:
         self._reorder()
 
     def _arrive(self, event: simpy.Event) -> None:
-        size = event.value
+        size: int = event.value  # type: ignore[assignment]  # the lot size it was scheduled with
         now = self.env.now
         reopen = self.model.shocks.blocked_until(self.vendor, self.part, DELIVERIES, now)
         if reopen is None:
