@@ -173,6 +173,11 @@ def run_case(scenario: str, reps: int) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def table_head(intro: str, columns: list[str]) -> list[str]:
+    """A paragraph, then the head of a Markdown table with `columns`."""
+    return ["", intro, "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+
+
 def table(results: dict[str, dict], reps: int) -> str:
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, Python "
@@ -195,15 +200,11 @@ def table(results: dict[str, dict], reps: int) -> str:
             f"| {events:,.0f} | {model_rate:,.0f} | {bare_rate:,.0f} | {ratio:.2f} "
             f"{'met' if ratio >= RATIO_TARGET else 'MISSED'} | {r['peak_mb']:.0f} MB "
             f"{'met' if r['peak_mb'] < MEMORY_TARGET_MB else 'MISSED'} |")
-    lines += [
-        "",
+    lines += table_head(
         "Where the time goes (one more replication per case, SimPy's step timed apart from the "
         "model's callbacks; the timer adds about 0.15 us per event):",
-        "",
-        "| case | events per node failure | SimPy machinery per event | model callbacks per event "
-        "| model callbacks per node failure | bare SimPy per event |",
-        "|---|---|---|---|---|---|",
-    ]
+        ["case", "events per node failure", "SimPy machinery per event", "model callbacks per event",
+         "model callbacks per node failure", "bare SimPy per event"])
     for name, r in results.items():
         sp = r["split"]
         per_event_us = 1e6 * sp["callbacks_s"] / sp["events"]
@@ -213,19 +214,15 @@ def table(results: dict[str, dict], reps: int) -> str:
             f"| {name} | {sp['events'] / sp['failures']:.1f} | {machinery_us:.2f} us "
             f"| {per_event_us:.2f} us | {1e6 * sp['callbacks_s'] / sp['failures']:.1f} us "
             f"| {bare_us:.2f} us |")
-    lines += [
-        "",
+    lines += table_head(
         "The ratio's ceiling for this event structure (same run): the model's chain of events per "
         "node failure (candidate, interruption, end of restart, end of diagnosis, end of repair) "
         "with callbacks that only schedule the next events, scaled to the model's events per "
         "failure, and what is left per failure for the modelling itself if the ratio is to "
         "reach 0.5 (medians over the timed replications):",
-        "",
-        "| case | events per node failure | event chain alone per event | its ratio to bare SimPy "
-        "| event chain alone per failure | modelling budget per failure at ratio 0.5 "
-        "| model per failure: modelling + events |",
-        "|---|---|---|---|---|---|---|",
-    ]
+        ["case", "events per node failure", "event chain alone per event", "its ratio to bare SimPy",
+         "event chain alone per failure", "modelling budget per failure at ratio 0.5",
+         "model per failure: modelling + events"])
     for name, r in results.items():
         sp = r["split"]
         bare_us = 1e6 * r["bare_wall_s"] / r["bare_events"]
