@@ -322,11 +322,11 @@ class ClusterModel:
             m[f"ettr.{job.name}"] = job.progress_hours / wall if wall > 0 else math.nan
             goodput += job.progress_hours * job.gpus
             if job.spec.work_target_gpu_hours is not None:
-                done = job.finished_at is not None
+                finished_at = job.finished_at
                 m[f"time_to_train_days.{job.name}"] = (
-                    (job.finished_at - job.start_hours) / HOURS_PER_DAY
-                    if job.finished_at is not None else math.nan)
-                m[f"job_completed.{job.name}"] = 1.0 if done else 0.0
+                    (finished_at - job.start_hours) / HOURS_PER_DAY
+                    if finished_at is not None else math.nan)
+                m[f"job_completed.{job.name}"] = 1.0 if finished_at is not None else 0.0
             n = sum(job.interruptions.values())
             m[f"job_mttf_hours.{job.name}"] = job.exposed_hours / n if n else math.nan
             m[f"job_interruptions.{job.name}"] = float(n)
