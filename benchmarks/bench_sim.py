@@ -39,6 +39,8 @@ def bare_simpy_seconds(n_events: int) -> tuple[float, int]:
     """Time `n_events` timeouts in bare SimPy; returns (seconds, events scheduled)."""
     import simpy
 
+    from planner.sim.events import QueueView
+
     env = simpy.Environment()
     rnd = random.Random(1)
     per_process = max(n_events // BARE_PROCESSES, 1)
@@ -51,7 +53,7 @@ def bare_simpy_seconds(n_events: int) -> tuple[float, int]:
         env.process(ticker())
     start = time.perf_counter()
     env.run()
-    return time.perf_counter() - start, next(env._eid)
+    return time.perf_counter() - start, QueueView(env).scheduled()
 
 
 def event_chain_seconds(failures: int) -> tuple[float, int]:
@@ -63,7 +65,7 @@ def event_chain_seconds(failures: int) -> tuple[float, int]:
     budget per failure at ratio 0.5 is what the modelling itself may cost."""
     import simpy
 
-    from planner.sim.events import After, Urgent
+    from planner.sim.events import After, QueueView, Urgent
 
     env = simpy.Environment()
     rnd = random.Random(1)
@@ -88,7 +90,7 @@ def event_chain_seconds(failures: int) -> tuple[float, int]:
     After(env, 0.0, candidate)
     start = time.perf_counter()
     env.run()
-    return time.perf_counter() - start, next(env._eid)
+    return time.perf_counter() - start, QueueView(env).scheduled()
 
 
 def split_replication(setup, replication: int) -> tuple[float, float, int, int]:
@@ -96,38 +98,35 @@ def split_replication(setup, replication: int) -> tuple[float, float, int, int]:
 
     Returns (callback seconds, run seconds, events processed, node failures). The timer costs
     about 0.15 us per event, so this replication is not the one reported as wall time."""
-    from heapq import heappop
+    from simpy.core import Environment
 
-    from simpy.core import EmptySchedule, Environment
-
+    from planner.sim.events import QueueView
     from planner.sim.model import ClusterModel
 
     spent = [0.0]
     clock = time.perf_counter
+    model = ClusterModel(setup, replication)
+    take_next = QueueView(model.env).take_next
 
-    def timed_step(env):
-        try:
-            env._now, _, _, event = heappop(env._queue)
-        except IndexError:
-            raise EmptySchedule() from None
+    def timed_step(_env):
+        event = take_next()
         callbacks, event.callbacks = event.callbacks, None
         start = clock()
         for callback in callbacks:
             callback(event)
         spent[0] += clock() - start
-        if not event._ok and not hasattr(event, "_defused"):
-            raise event._value
+        if not event.ok and not event.defused:
+            raise event.value
 
     original = Environment.step
     Environment.step = timed_step
     try:
-        model = ClusterModel(setup, replication)
         start = clock()
-        model.env.run(until=model.horizon_hours)
+        model.env.run(until=setup.horizon_hours)
         run_s = clock() - start
     finally:
         Environment.step = original
-    processed = next(model.env._eid) - len(model.env._queue)
+    processed = QueueView(model.env).processed()
     failures = sum(p.failures for p in model.pools)
     return spent[0], run_s, processed, failures
 
@@ -137,7 +136,8 @@ def child(scenario: str, reps: int) -> dict:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     from planner.scenario.loader import load_scenario
-    from planner.sim.model import build_setup, simulate
+    from planner.sim.model import simulate
+    from planner.sim.setup import build_setup
 
     loaded = load_scenario(ROOT / scenario)
     setup = build_setup(loaded.scenario, loaded.catalog)

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 
 from planner.scenario.loader import LoadedScenario
-from planner.sim.model import ReplicationResult, SimSetup, build_setup, simulate
+from planner.sim.model import simulate
+from planner.sim.results import ReplicationResult
+from planner.sim.setup import SimSetup, build_setup
 from planner.stats import relative_half_width
 
 Progress = Callable[[int, int], None]  # (done, planned)

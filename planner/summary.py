@@ -8,7 +8,7 @@ import pandas as pd
 
 from planner import __version__
 from planner.montecarlo import MonteCarloResult
-from planner.sim.repair import EVENT_COLUMNS
+from planner.sim.failure_log import EVENT_COLUMNS
 from planner.stats import describe
 
 # metrics whose key after the prefix contains one more level (interruptions.by_category.gpu)

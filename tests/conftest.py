@@ -10,6 +10,8 @@ import yaml
 
 from planner.catalog.catalog import shipped_catalog
 from planner.scenario.loader import LoadedScenario, load_scenario_text
+from planner.sim.model import ClusterModel
+from planner.sim.setup import build_setup
 
 BASE: dict[str, Any] = {
     "name": "test",
@@ -56,6 +58,12 @@ def make_scenario(**changes: Any) -> dict:
 
 def load(data: dict, sets: tuple[str, ...] = ()) -> LoadedScenario:
     return load_scenario_text(yaml.safe_dump(data, sort_keys=False), "test.yaml", sets)
+
+
+def model_of(data: dict, replication: int = 0, sets: tuple[str, ...] = ()) -> ClusterModel:
+    """Replication `replication` of the scenario `data`, wired and not yet run."""
+    loaded = load(data, sets)
+    return ClusterModel(build_setup(loaded.scenario, loaded.catalog), replication)
 
 
 @pytest.fixture

@@ -7,11 +7,14 @@ values carry the source `scenario <file>`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
 import yaml
+
+from planner.units import HOURS_PER_DAY
 
 SKU_NUMBERS = (
     "accelerators_per_node",
@@ -81,7 +84,7 @@ class Category:
     @property
     def rate_per_hour(self) -> float:
         """Failures per node-hour at the baseline."""
-        return self.failure_rate_per_1000_node_days.value / 1000.0 / 24.0
+        return self.failure_rate_per_1000_node_days.value / 1000.0 / HOURS_PER_DAY
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,16 @@ class Catalog:
         """Price of `part` for nodes of `sku` (SKU-specific if given, else the part's default)."""
         own = self.skus[sku].part_prices_usd.get(part)
         return own.value if own is not None else self.parts[part].price_usd.value
+
+    def failure_rates_per_hour(self, sku: str,
+                               multipliers: Mapping[str, float] | None = None) -> dict[str, float]:
+        """Failures per node-hour of every category on a node of `sku`: the category's baseline
+        rate x the SKU's multiplier x the category's entry in `multipliers` (a pool's own, 1 when
+        absent). The one place rates are composed: simulator, checks and optimizer read it."""
+        sku_multiplier = self.skus[sku].failure_rate_multiplier.value
+        own = multipliers or {}
+        return {name: c.rate_per_hour * (sku_multiplier * own.get(name, 1.0))
+                for name, c in self.categories.items()}
 
     def part_supplier(self, sku: str, part: str) -> str:
         """Vendor who supplies `part` for nodes of `sku`."""

@@ -13,17 +13,17 @@ event queue is the heap); a clock restarts at each failure of that category.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import numpy as np
+import simpy
 
 from planner.sim.events import After
-from planner.sim.fleet import ABSENT, HEALTHY, IDLE, RETIRED, STANDBY, PoolState
-from planner.sim.repair import CategoryParams, on_failure
+from planner.sim.fleet import NodeState, PoolState
+from planner.sim.setup import CategoryParams
 
-if TYPE_CHECKING:
-    from planner.sim.model import ClusterModel
-
+# what a failure stream calls when a component of a healthy node fails
+FailureHandler = Callable[[PoolState, int, CategoryParams], None]
 
 _BLOCK = 2048  # candidates drawn at once with numpy
 
@@ -34,8 +34,9 @@ class PoissonStream:
     Candidate gaps, nodes (lemons weighted by their multiplier) and categories are drawn by
     numpy in blocks; the event loop only pops them and checks the node is healthy."""
 
-    def __init__(self, model: ClusterModel, pool: PoolState, categories: list[CategoryParams],
-                 lemon_multiplier: float, rng: np.random.Generator):
+    def __init__(self, env: simpy.Environment, pool: PoolState,
+                 categories: tuple[CategoryParams, ...], lemon_multiplier: float,
+                 rng: np.random.Generator, on_failure: FailureHandler):
         self.categories = [c for c in categories if c.weibull_shape is None and c.rate_per_hour > 0]
         rates = np.array([c.rate_per_hour for c in self.categories], dtype=float)
         self.rate_per_node = float(rates.sum())
@@ -45,7 +46,7 @@ class PoissonStream:
         total_weight = lemon_weight + len(self.normals)
         if self.rate_per_node <= 0 or total_weight <= 0:
             return
-        self.model, self.pool, self.rng, self.env = model, pool, rng, model.env
+        self.pool, self.rng, self.env, self.on_failure = pool, rng, env, on_failure
         self.lemon_share = lemon_weight / total_weight
         self.mean_gap_hours = 1.0 / (self.rate_per_node * total_weight)
         self.cumulative_rate = np.cumsum(rates)
@@ -75,17 +76,18 @@ class PoissonStream:
 
     def _candidate(self, event) -> None:
         node, cat = event.value
-        if IDLE <= self.pool.state[node] <= STANDBY:  # thinning: only healthy nodes fail
-            on_failure(self.model, self.pool, node, self.categories[cat])
+        if NodeState.IDLE <= self.pool.state[node] <= NodeState.STANDBY:  # thinning: healthy only
+            self.on_failure(self.pool, node, self.categories[cat])
         self._schedule_next()
 
 
 class WeibullClocks:
     """Per-(node, category) Weibull clocks of one pool for the non-exponential categories."""
 
-    def __init__(self, model: ClusterModel, pool: PoolState, categories: list[CategoryParams],
-                 lemon_multiplier: float, rng: np.random.Generator):
-        self.model, self.pool, self.rng = model, pool, rng
+    def __init__(self, env: simpy.Environment, pool: PoolState,
+                 categories: tuple[CategoryParams, ...], lemon_multiplier: float,
+                 rng: np.random.Generator, on_failure: FailureHandler):
+        self.env, self.pool, self.rng, self.on_failure = env, pool, rng, on_failure
         self.categories = [c for c in categories if c.weibull_shape is not None and c.rate_per_hour > 0]
         self.lemon_multiplier = lemon_multiplier
 
@@ -103,12 +105,12 @@ class WeibullClocks:
             mean /= self.lemon_multiplier
         scale = mean / math.gamma(1.0 + 1.0 / shape)
         delay = float(scale * self.rng.weibull(shape))
-        After(self.model.env, delay, lambda _e: self._fire(node, cat))
+        After(self.env, delay, lambda _e: self._fire(node, cat))
 
     def _fire(self, node: int, cat: CategoryParams) -> None:
         state = self.pool.state[node]
-        if state in (ABSENT, RETIRED):
+        if state in (NodeState.ABSENT, NodeState.RETIRED):
             return
-        if state in HEALTHY:
-            on_failure(self.model, self.pool, node, cat)
+        if state in NodeState.HEALTHY:
+            self.on_failure(self.pool, node, cat)
         self._schedule(node, cat)  # renewal: the component is new after this event

@@ -4,9 +4,28 @@ from __future__ import annotations
 
 import numpy as np
 
-ABSENT, IDLE, BUSY, STANDBY, DOWN, WAIT_PART, RETIRED = range(7)
-STATE_NAMES = ("absent", "idle", "busy", "standby", "in_repair", "waiting_parts", "retired")
-HEALTHY = frozenset((IDLE, BUSY, STANDBY))
+
+class NodeState:
+    """What a node is doing: one byte per node in `PoolState.state`.
+
+    Plain int class constants rather than an IntEnum: the event loop compares them on every
+    candidate failure, and `NodeState.IDLE` as an int costs a quarter of an enum member's
+    lookup. The healthy states are contiguous (IDLE <= s <= STANDBY), and code relies on it."""
+
+    ABSENT = 0  # not delivered yet
+    IDLE = 1  # healthy, in no job
+    BUSY = 2  # healthy, computing for a job
+    STANDBY = 3  # healthy, a job's warm standby
+    IN_REPAIR = 4  # in the repair pipeline (diagnosis, repair, validation)
+    WAITING_PARTS = 5  # in the repair pipeline, waiting for a spare part
+    RETIRED = 6  # taken out of service for good
+
+    NAMES = ("absent", "idle", "busy", "standby", "in_repair", "waiting_parts", "retired")
+    HEALTHY = frozenset((IDLE, BUSY, STANDBY))
+    IN_SHOP = frozenset((IN_REPAIR, WAITING_PARTS))
+
+
+N_STATES = len(NodeState.NAMES)
 
 
 class Backlog:
@@ -22,15 +41,18 @@ class Backlog:
             self.max = self.count
 
 
-# per state: counts as healthy / as installed / as in the repair shop
-_HEALTHY = (0, 1, 1, 1, 0, 0, 0)
-_INSTALLED = (0, 1, 1, 1, 1, 1, 1)
-_IN_REPAIR = (0, 0, 0, 0, 1, 1, 0)
+def _flags(states: frozenset[int]) -> tuple[int, ...]:
+    return tuple(1 if s in states else 0 for s in range(N_STATES))
+
+
+_HEALTHY = _flags(NodeState.HEALTHY)
+_INSTALLED = _flags(frozenset(range(NodeState.IDLE, N_STATES)))
+_IN_REPAIR = _flags(NodeState.IN_SHOP)
 # per move old -> new: the change of those three counters, looked up once per state change
 _DELTAS = tuple(
     tuple((_HEALTHY[new] - _HEALTHY[old], _INSTALLED[new] - _INSTALLED[old],
-           _IN_REPAIR[new] - _IN_REPAIR[old]) for new in range(len(STATE_NAMES)))
-    for old in range(len(STATE_NAMES))
+           _IN_REPAIR[new] - _IN_REPAIR[old]) for new in range(N_STATES))
+    for old in range(N_STATES)
 )
 
 
@@ -43,17 +65,16 @@ class PoolState:
         self.sku = sku
         self.capacity = capacity
         self.state = bytearray(capacity)  # all ABSENT
-        self.job = [-1] * capacity
+        self.job = [-1] * capacity  # index of the job holding the node (busy or standby), or -1
         self.lemon = lemon
-        self.count = [0] * len(STATE_NAMES)
-        self.count[ABSENT] = capacity
+        self.count = [0] * N_STATES  # nodes per state
+        self.count[NodeState.ABSENT] = capacity
         self.healthy = 0  # nodes idle, busy or standby
         self.installed = 0  # nodes delivered and not absent
         self.idle_stack: list[int] = []
         self.backlog = backlog
         self.delivered = 0
         self.failures = 0  # node failures recorded (misdiagnosed drains not counted)
-        self.parked_jobs = 0  # jobs of this pool waiting for nodes while holding none
         self._t = 0.0
         self.healthy_node_hours = 0.0
         self.installed_node_hours = 0.0
@@ -87,16 +108,16 @@ class PoolState:
         self.installed += installed_delta
         if repair_delta:
             self.backlog.change(repair_delta)
-        if new == IDLE:
+        if new == NodeState.IDLE:
             self.idle_stack.append(node)
 
     def install(self, nodes: int, now: float) -> int:
         """The next `nodes` absent nodes become idle (a delivery); returns the first of them."""
         first = self.delivered
         self._advance(now)
-        self.state[first:first + nodes] = bytes([IDLE]) * nodes
-        self.count[ABSENT] -= nodes
-        self.count[IDLE] += nodes
+        self.state[first:first + nodes] = bytes([NodeState.IDLE]) * nodes
+        self.count[NodeState.ABSENT] -= nodes
+        self.count[NodeState.IDLE] += nodes
         self.healthy += nodes
         self.installed += nodes
         self.idle_stack.extend(range(first, first + nodes))
@@ -108,12 +129,12 @@ class PoolState:
         stack, state = self.idle_stack, self.state
         while stack:
             node = stack.pop()
-            if state[node] == IDLE:
+            if state[node] == NodeState.IDLE:
                 return node
         return None
 
-    def idle_count(self) -> int:
-        return self.count[IDLE]
+    def is_healthy(self, node: int) -> bool:
+        return NodeState.IDLE <= self.state[node] <= NodeState.STANDBY
 
     def record_failure_and_check_retirement(self, node: int, failed_at: float, now: float) -> bool:
         """Record a failure of `node` at `failed_at`; at its repair end (`now`), True when the
@@ -136,4 +157,5 @@ class PoolState:
     def counts_snapshot(self) -> tuple[int, int, int, int, int]:
         """(healthy, in_repair, waiting_parts, retired, installed) right now."""
         c = self.count
-        return self.healthy, c[DOWN], c[WAIT_PART], c[RETIRED], self.installed
+        return (self.healthy, c[NodeState.IN_REPAIR], c[NodeState.WAITING_PARTS],
+                c[NodeState.RETIRED], self.installed)

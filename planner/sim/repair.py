@@ -1,4 +1,4 @@
-"""What happens at a failure: who is hit, and the repair pipeline the failed node goes through.
+"""The repair shop: what a failure hits, and the pipeline a failed node goes through.
 
 Pipeline: diagnosis -> (transient) automated repair, escalated to a technician if it did not
 hold; (hard) wait for a spare part, then a technician replaces it; every manual repair is
@@ -12,48 +12,33 @@ stage. No SimPy process (generator, start and end events) is spent per failed no
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
 
+import simpy
+
+from planner.scenario.schema import RepairPolicy
+from planner.sim.context import SimContext
+from planner.sim.draws import sampler
 from planner.sim.events import After
-from planner.sim.fleet import BUSY, DOWN, IDLE, RETIRED, STANDBY, WAIT_PART, PoolState
-from planner.sim.spares import RepairTicket
+from planner.sim.failure_log import HARD, MISDIAGNOSIS, TRANSIENT, FailureLog
+from planner.sim.fleet import NodeState, PoolState
+from planner.sim.scheduler import Scheduler
+from planner.sim.setup import CategoryParams, PoolSetup
+from planner.sim.spares import Inventories, RepairTicket
 
-if TYPE_CHECKING:
-    import simpy
+# outcomes of a repair (events.parquet `outcome`)
+AUTO_REPAIR, MANUAL_REPAIR, PART_REPLACED, NO_FAULT_FOUND = (
+    "auto_repair", "manual_repair", "part_replaced", "no_fault_found")
+RETIRED_SUFFIX = "+retired"
 
-    from planner.sim.model import ClusterModel
-
-MISDIAGNOSIS = "misdiagnosis"
-
-
-@dataclass(frozen=True)
-class CategoryParams:
-    """A failure category as the simulator uses it (rates already per node-hour)."""
-
-    name: str
-    rate_per_hour: float
-    hard_fraction: float
-    part: str | None
-    blast_radius_nodes: int
-    blast_fraction: float
-    repair_hours: object  # a distribution
-    weibull_shape: float | None
-
-
-# event record columns (one row per node failure)
-EVENT_COLUMNS = (
-    "time_hours", "pool", "node", "category", "kind", "job", "outcome", "downtime_hours",
-    "part_wait_hours",
-)
-OUTCOME, DOWNTIME, PART_WAIT = 6, 7, 8  # record columns filled when the repair ends
+_BLAMED_NODE_TRIES = 32  # random draws to find a healthy node to blame for a misdiagnosis
 
 
 class Crew:
     """The technicians: a repair that finds them all busy queues, first come first served."""
 
     def __init__(self, technicians: int):
+        self.technicians = technicians
         self.free = technicians
         self.queue: deque[Callable[[], None]] = deque()
 
@@ -73,113 +58,148 @@ class Crew:
             self.free += 1
 
 
-def take_down(model: ClusterModel, pool: PoolState, node: int, cause: str) -> str:
-    """Remove a healthy node from service; interrupt its job. Returns the job's name or ''."""
-    state = pool.state[node]
-    job_name = ""
-    if state in (BUSY, STANDBY):
-        job = model.jobs[pool.job[node]]
-        job_name = job.name
-        job.lose_node(node)
-        if state == BUSY:
-            job.interrupt(cause)
-    pool.set_state(node, DOWN, model.env.now)
-    return job_name
+class RepairShop:
+    """Failure handling and the repair pipeline of every pool of a replication."""
 
+    def __init__(self, ctx: SimContext, config: RepairPolicy, pools: Sequence[PoolSetup],
+                 scheduler: Scheduler, inventories: Inventories):
+        self.ctx = ctx
+        self.env = ctx.env
+        self.log = ctx.log
+        self.scheduler = scheduler
+        self.inventories = inventories
+        self.crew = Crew(config.technicians)
+        draws = ctx.repair_draws
+        self.uniform = draws.uniform
+        self.misdiagnosis_probability = config.misdiagnosis_probability
+        self.misdiagnosis_refail_hours = config.misdiagnosis_refail_hours
+        self.auto_repair_success_probability = config.auto_repair_success_probability
+        self.manual_fix_fail_probability = config.manual_fix_fail_probability
+        self.diagnosis_hours = sampler(config.diagnosis_hours, draws)
+        self.auto_repair_hours = sampler(config.auto_repair_hours, draws)
+        self.validation_hours = sampler(config.validation_hours, draws)
+        self.hands_on_hours = {
+            c.name: sampler(config.hands_on_hours or c.repair_hours, draws)
+            for ps in pools for c in ps.categories
+        }
 
-def on_failure(model: ClusterModel, pool: PoolState, node: int, cat: CategoryParams) -> None:
-    """A component of `node` failed (the node is healthy). Start repairs of every node it hits."""
-    uniform = model.draws_repair.uniform
-    state = pool.state
-    if cat.blast_radius_nodes > 1 and uniform() < cat.blast_fraction:
-        first = (node // cat.blast_radius_nodes) * cat.blast_radius_nodes
-        last = min(first + cat.blast_radius_nodes, pool.capacity)
-        hit = [n for n in range(first, last) if IDLE <= state[n] <= STANDBY]
-    else:
-        hit = [node]
-    misdiagnosis = model.misdiagnosis_probability
-    for victim in hit:
-        if not IDLE <= state[victim] <= STANDBY:  # drained meanwhile by a misdiagnosis
-            continue
-        hard = uniform() < cat.hard_fraction
-        if misdiagnosis > 0 and uniform() < misdiagnosis:
-            _misdiagnose(model, pool, victim, cat, exclude=hit)
-            continue
-        job = take_down(model, pool, victim, cat.name)
-        record = model.record_failure(pool, victim, cat.name, "hard" if hard else "transient", job)
-        Repair(model, pool, victim, cat, hard, record)
+    # --- what a failure hits ------------------------------------------------------------------
 
+    def on_failure(self, pool: PoolState, node: int, cat: CategoryParams) -> None:
+        """A component of `node` failed (the node is healthy). Start repairs of every node it
+        hits (its blast radius)."""
+        uniform = self.uniform
+        state = pool.state
+        if cat.blast_radius_nodes > 1 and uniform() < cat.blast_fraction:
+            first = (node // cat.blast_radius_nodes) * cat.blast_radius_nodes
+            last = min(first + cat.blast_radius_nodes, pool.capacity)
+            hit = [n for n in range(first, last)
+                   if NodeState.IDLE <= state[n] <= NodeState.STANDBY]
+        else:
+            hit = [node]
+        misdiagnosis = self.misdiagnosis_probability
+        for victim in hit:
+            if not NodeState.IDLE <= state[victim] <= NodeState.STANDBY:
+                continue  # drained meanwhile by a misdiagnosis
+            hard = uniform() < cat.hard_fraction
+            if misdiagnosis > 0 and uniform() < misdiagnosis:
+                self._misdiagnose(pool, victim, cat, exclude=hit)
+                continue
+            self._fail(pool, victim, cat, hard)
 
-def _misdiagnose(model: ClusterModel, pool: PoolState, faulty: int, cat: CategoryParams,
-                 exclude: list[int]) -> None:
-    """The failure stops the faulty node's job, but a healthy node (not hit by this event) is
-    blamed and drained."""
-    if pool.state[faulty] == BUSY:
-        model.jobs[pool.job[faulty]].interrupt(cat.name)
-    wrong = _random_healthy(model, pool, exclude=set(exclude))
-    if wrong is not None:
-        job = take_down(model, pool, wrong, MISDIAGNOSIS)
-        record = model.record_failure(pool, wrong, cat.name, MISDIAGNOSIS, job)
-        Repair(model, pool, wrong, cat, False, record, no_fault=True)
-    delay = model.draws_repair.exponential() * model.misdiagnosis_refail_hours
-    After(model.env, delay, lambda _e: _refail(model, pool, faulty, cat))
+    def _fail(self, pool: PoolState, node: int, cat: CategoryParams, hard: bool) -> None:
+        """Take a failed healthy node out of service and start its repair."""
+        job = self._take_down(pool, node, cat.name)
+        row = self._record(pool, node, cat.name, HARD if hard else TRANSIENT, job)
+        Repair(self, pool, node, cat, hard, row)
 
+    def _take_down(self, pool: PoolState, node: int, cause: str) -> str:
+        """Remove a healthy node from service; interrupt its job. Returns the job's name or ''."""
+        job = self.scheduler.take_node(pool, node, cause)
+        pool.set_state(node, NodeState.IN_REPAIR, self.env.now)
+        return job
 
-def _refail(model: ClusterModel, pool: PoolState, node: int, cat: CategoryParams) -> None:
-    if IDLE <= pool.state[node] <= STANDBY:
-        job = take_down(model, pool, node, cat.name)
-        hard = model.draws_repair.uniform() < cat.hard_fraction
-        record = model.record_failure(pool, node, cat.name, "hard" if hard else "transient", job)
-        Repair(model, pool, node, cat, hard, record)
+    def _record(self, pool: PoolState, node: int, category: str, kind: str, job: str) -> list:
+        if kind != MISDIAGNOSIS:
+            pool.failures += 1
+        return self.log.open(self.env.now, pool.name, node, category, kind, job)
 
+    def _misdiagnose(self, pool: PoolState, faulty: int, cat: CategoryParams,
+                     exclude: list[int]) -> None:
+        """The failure stops the faulty node's job, but a healthy node (not hit by this event)
+        is blamed and drained; the faulty node fails again later."""
+        self.scheduler.interrupt_holder(pool, faulty, cat.name)
+        wrong = self._random_healthy(pool, exclude=set(exclude))
+        if wrong is not None:
+            job = self._take_down(pool, wrong, MISDIAGNOSIS)
+            row = self._record(pool, wrong, cat.name, MISDIAGNOSIS, job)
+            Repair(self, pool, wrong, cat, False, row, no_fault=True)
+        delay = self.ctx.repair_draws.exponential() * self.misdiagnosis_refail_hours
+        After(self.env, delay, lambda _e: self._refail(pool, faulty, cat))
 
-def _random_healthy(model: ClusterModel, pool: PoolState, exclude: set[int]) -> int | None:
-    for _ in range(32):
-        n = model.draws_repair.index(pool.capacity)
-        if n not in exclude and IDLE <= pool.state[n] <= STANDBY:
-            return n
-    return None
+    def _refail(self, pool: PoolState, node: int, cat: CategoryParams) -> None:
+        if pool.is_healthy(node):
+            self._fail(pool, node, cat, self.uniform() < cat.hard_fraction)
+
+    def _random_healthy(self, pool: PoolState, exclude: set[int]) -> int | None:
+        index = self.ctx.repair_draws.index
+        for _ in range(_BLAMED_NODE_TRIES):
+            n = index(pool.capacity)
+            if n not in exclude and pool.is_healthy(n):
+                return n
+        return None
+
+    # --- the end of a repair ------------------------------------------------------------------
+
+    def back_in_service(self, pool: PoolState, node: int, now: float) -> None:
+        pool.set_state(node, NodeState.IDLE, now)
+        self.scheduler.nodes_freed(pool)
+
+    def retire(self, pool: PoolState, node: int, now: float) -> None:
+        pool.set_state(node, NodeState.RETIRED, now)
+        for inventory in self.inventories.of_sku(pool.sku):
+            inventory.add_retired_node()
 
 
 class Repair:
     """The repair of one failed node, from diagnosis until it is back in service or retired."""
 
-    __slots__ = ("model", "pool", "node", "cat", "hard", "record", "no_fault", "start_hours",
+    __slots__ = ("shop", "pool", "node", "cat", "hard", "row", "no_fault", "start_hours",
                  "part_wait_hours", "outcome", "ticket", "pending", "wait_start_hours")
 
-    def __init__(self, model: ClusterModel, pool: PoolState, node: int, cat: CategoryParams,
-                 hard: bool, record: list, no_fault: bool = False):
-        self.model, self.pool, self.node, self.cat = model, pool, node, cat
-        self.hard, self.record, self.no_fault = hard, record, no_fault
-        self.start_hours = model.env.now
+    def __init__(self, shop: RepairShop, pool: PoolState, node: int, cat: CategoryParams,
+                 hard: bool, row: list, no_fault: bool = False):
+        self.shop, self.pool, self.node, self.cat = shop, pool, node, cat
+        self.hard, self.row, self.no_fault = hard, row, no_fault
+        self.start_hours = shop.env.now
         self.part_wait_hours = 0.0
         self.outcome = ""
-        After(model.env, model.diagnosis(), self._diagnosed)
+        After(shop.env, shop.diagnosis_hours(), self._diagnosed)
 
     def _diagnosed(self, _event: simpy.Event) -> None:
-        model = self.model
+        shop = self.shop
         if self.no_fault:
-            self.outcome = "no_fault_found"
-            After(model.env, model.validation(), self._end)
+            self.outcome = NO_FAULT_FOUND
+            After(shop.env, shop.validation_hours(), self._end)
         elif not self.hard:
-            After(model.env, model.auto_repair(), self._auto_repaired)
+            After(shop.env, shop.auto_repair_hours(), self._auto_repaired)
         else:
-            self.outcome = "part_replaced"
+            self.outcome = PART_REPLACED
             self.ticket = RepairTicket(self.pool, self.node)
             assert self.cat.part is not None  # the catalog gives every hard failure a part
-            inventory = model.inventory(self.pool.sku, self.cat.part)
+            inventory = shop.inventories.get(self.pool.sku, self.cat.part)
             event = inventory.request(self.ticket)
             self.pending = deque() if event is None else deque(((inventory, event),))
             self._next_part()
 
     def _auto_repaired(self, _event: simpy.Event) -> None:
-        model = self.model
-        if model.draws_repair.uniform() < model.repair.auto_repair_success_probability:
-            self.outcome = "auto_repair"
+        shop = self.shop
+        if shop.uniform() < shop.auto_repair_success_probability:
+            self.outcome = AUTO_REPAIR
             self._finish()
         else:
-            self.outcome = "manual_repair"
-            model.crew.acquire(self._hands_on)
+            self.outcome = MANUAL_REPAIR
+            shop.crew.acquire(self._hands_on)
 
     # --- parts: the node takes its part, and any part it lent while it waited -----------------
 
@@ -192,41 +212,41 @@ class Repair:
                 break
             inventory, event = pending.popleft()
             if not event.triggered:
-                now = self.model.env.now
+                now = self.shop.env.now
                 self.wait_start_hours = now
-                self.pool.set_state(self.node, WAIT_PART, now)
+                self.pool.set_state(self.node, NodeState.WAITING_PARTS, now)
                 ticket.waiting_for = inventory
-                for other in self.model.inventories_of(self.pool.sku):
+                for other in self.shop.inventories.of_sku(self.pool.sku):
                     if other is not inventory:
                         other.offer_donor(ticket)
                 event.callbacks.append(self._part_arrived)
                 return
-        self.model.crew.acquire(self._hands_on)
+        self.shop.crew.acquire(self._hands_on)
 
     def _part_arrived(self, _event: simpy.Event) -> None:
-        now = self.model.env.now
+        now = self.shop.env.now
         self.ticket.waiting_for = None
-        self.pool.set_state(self.node, DOWN, now)
+        self.pool.set_state(self.node, NodeState.IN_REPAIR, now)
         self.part_wait_hours += now - self.wait_start_hours
         self._next_part()
 
     # --- manual repair: a technician, then validation, until one holds -------------------------
 
     def _hands_on(self) -> None:
-        model = self.model
-        After(model.env, model.hands_on[self.cat.name](), self._hands_off)
+        shop = self.shop
+        After(shop.env, shop.hands_on_hours[self.cat.name](), self._hands_off)
 
     def _hands_off(self, _event: simpy.Event) -> None:
-        model = self.model
-        model.crew.release()
-        After(model.env, model.validation(), self._validated)
+        shop = self.shop
+        shop.crew.release()
+        After(shop.env, shop.validation_hours(), self._validated)
 
     def _validated(self, _event: simpy.Event) -> None:
-        model = self.model
-        if model.draws_repair.uniform() >= model.repair.manual_fix_fail_probability:
+        shop = self.shop
+        if shop.uniform() >= shop.manual_fix_fail_probability:
             self._finish()
         else:
-            model.crew.acquire(self._hands_on)
+            shop.crew.acquire(self._hands_on)
 
     # --- back in service, or retired -----------------------------------------------------------
 
@@ -234,17 +254,13 @@ class Repair:
         self._finish()
 
     def _finish(self) -> None:
-        model, pool, node, record = self.model, self.pool, self.node, self.record
-        now = model.env.now
+        shop, pool, node, row = self.shop, self.pool, self.node, self.row
+        now = shop.env.now
         outcome = self.outcome
-        if not self.no_fault and pool.record_failure_and_check_retirement(node, record[0], now):
-            pool.set_state(node, RETIRED, now)
-            for inventory in model.inventories_of(pool.sku):
-                inventory.add_retired_node()
-            outcome += "+retired"
+        if not self.no_fault and pool.record_failure_and_check_retirement(
+                node, FailureLog.failed_at(row), now):
+            shop.retire(pool, node, now)
+            outcome += RETIRED_SUFFIX
         else:
-            pool.set_state(node, IDLE, now)
-            model.nodes_freed(pool)
-        record[OUTCOME] = outcome
-        record[DOWNTIME] = now - self.start_hours
-        record[PART_WAIT] = self.part_wait_hours
+            shop.back_in_service(pool, node, now)
+        FailureLog.close(row, outcome, now - self.start_hours, self.part_wait_hours)

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import Any
 
 import simpy
 
 from planner.scenario.spare_policy import ResolvedSparePolicy
-from planner.sim.draws import sampler
+from planner.sim.draws import Draws, sampler
 from planner.sim.events import After
-from planner.sim.shocks import DELIVERIES, ORDERS, RMA
-
-if TYPE_CHECKING:
-    from planner.sim.model import ClusterModel
-
-HOURS_PER_DAY = 24.0
+from planner.sim.shocks import DELIVERIES, ORDERS, RMA, ShockBook
+from planner.units import HOURS_PER_DAY
 
 
 class RepairTicket:
@@ -41,10 +38,11 @@ class RepairTicket:
 class Inventory:
     """Stock of one part type for one SKU."""
 
-    def __init__(self, model: ClusterModel, sku: str, part: str, vendor: str, price_usd: float,
-                 policy: ResolvedSparePolicy):
-        self.model = model
-        self.env: simpy.Environment = model.env
+    def __init__(self, env: simpy.Environment, draws: Draws, shocks: ShockBook, sku: str,
+                 part: str, vendor: str, price_usd: float, policy: ResolvedSparePolicy):
+        self.env = env
+        self.draws = draws
+        self.shocks = shocks
         self.sku, self.part, self.vendor = sku, part, vendor
         self.price_usd = price_usd
         self.policy = policy
@@ -63,9 +61,12 @@ class Inventory:
         self.stockout_hours = 0.0
         self._stockout_since: float | None = None
         self._retry_pending = False
-        self._lead_time_days = sampler(policy.lead_time_days, model.draws_spares)
-        self._rma_turnaround_days = sampler(policy.rma_turnaround_days, model.draws_spares)
-        self._reorder()  # a start below the target position orders at once
+        self._lead_time_days = sampler(policy.lead_time_days, draws)
+        self._rma_turnaround_days = sampler(policy.rma_turnaround_days, draws)
+
+    def start(self) -> None:
+        """The first instant: a stock below its target position is ordered at once."""
+        self._reorder()
 
     # --- demand ----------------------------------------------------------------------------------
 
@@ -85,7 +86,7 @@ class Inventory:
             self.cannibalized += 1
         else:
             event = self._backorder()
-        if self.model.draws_spares.uniform() < self.policy.rma_return_fraction:
+        if self.draws.uniform() < self.policy.rma_return_fraction:
             self._send_to_rma()
         else:
             self._reorder()
@@ -158,15 +159,15 @@ class Inventory:
         if quantity <= 0:
             return
         now = self.env.now
-        reopen = self.model.shocks.blocked_until(self.vendor, self.part, ORDERS, now)
+        reopen = self.shocks.blocked_until(self.vendor, self.part, ORDERS, now)
         if reopen is not None:
             if not math.isinf(reopen) and not self._retry_pending:
                 self._retry_pending = True
                 After(self.env, reopen - now, self._retry)
             return
-        price = self.price_usd * self.model.shocks.multiplier(
+        price = self.price_usd * self.shocks.multiplier(
             self.vendor, self.part, now, "price_multiplier")
-        lead_mult = self.model.shocks.multiplier(self.vendor, self.part, now, "lead_time_multiplier")
+        lead_mult = self.shocks.multiplier(self.vendor, self.part, now, "lead_time_multiplier")
         sizes = [1] * quantity if lots == "units" else [quantity]
         for size in sizes:
             self.on_order += size
@@ -182,7 +183,7 @@ class Inventory:
     def _arrive(self, event: simpy.Event) -> None:
         size: int = event.value  # type: ignore[assignment]  # the lot size it was scheduled with
         now = self.env.now
-        reopen = self.model.shocks.blocked_until(self.vendor, self.part, DELIVERIES, now)
+        reopen = self.shocks.blocked_until(self.vendor, self.part, DELIVERIES, now)
         if reopen is None:
             self.on_order -= size
             self._receive(size)
@@ -199,7 +200,7 @@ class Inventory:
 
     def _rma_back(self, _event: simpy.Event) -> None:
         now = self.env.now
-        reopen = self.model.shocks.blocked_until(self.vendor, self.part, RMA, now)
+        reopen = self.shocks.blocked_until(self.vendor, self.part, RMA, now)
         if reopen is None:
             self.in_rma -= 1
             self._receive(1)
@@ -228,3 +229,37 @@ class Inventory:
         if self._stockout_since is not None:
             self.stockout_hours += now - self._stockout_since
             self._stockout_since = now
+
+
+class Inventories:
+    """Every (SKU, part) stock of a replication."""
+
+    def __init__(self, env: simpy.Environment, draws: Draws, shocks: ShockBook,
+                 stocks: dict[tuple[str, str], tuple[str, float, ResolvedSparePolicy]]):
+        """`stocks`: (SKU, part) -> (vendor, price in USD, policy), in the order to build them."""
+        self._by_key = {
+            key: Inventory(env, draws, shocks, key[0], key[1], vendor, price_usd, policy)
+            for key, (vendor, price_usd, policy) in stocks.items()
+        }
+        self._by_sku: dict[str, list[Inventory]] = {}
+        for (sku, _), inventory in self._by_key.items():
+            self._by_sku.setdefault(sku, []).append(inventory)
+
+    def get(self, sku: str, part: str) -> Inventory:
+        return self._by_key[(sku, part)]
+
+    def start(self) -> None:
+        """Place the first orders of every stock, in build order."""
+        for inventory in self._by_key.values():
+            inventory.start()
+
+    def of_sku(self, sku: str) -> list[Inventory]:
+        """The stocks of every part of `sku`'s nodes, in build order."""
+        return self._by_sku.get(sku, [])
+
+    def __iter__(self) -> Iterator[Inventory]:
+        return iter(self._by_key.values())
+
+    def finish(self, now: float) -> None:
+        for inventory in self._by_key.values():
+            inventory.finish(now)

@@ -176,7 +176,8 @@ def _leaf_paths(node, prefix=()):
 def test_any_mutated_scenario_runs_or_gives_the_one_line_error(mutations):
     from planner.errors import InputError
     from planner.scenario.loader import load_scenario_text
-    from planner.sim.model import build_setup, simulate
+    from planner.sim.model import simulate
+    from planner.sim.setup import build_setup
 
     data = yaml.safe_load(EXAMPLE)
     for pick, value in mutations:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from planner.scenario.loader import load_scenario
-from planner.sim.model import build_setup, simulate
+from planner.sim.model import simulate
+from planner.sim.setup import build_setup
 
 
 def test_llama3_example_reproduces_the_papers_job_mtbf():

@@ -9,7 +9,8 @@ import pytest
 from scipy import stats
 
 from planner.sim.checkpoint import daly_interval_hours, expected_ettr
-from planner.sim.model import build_setup, simulate
+from planner.sim.model import simulate
+from planner.sim.setup import build_setup
 from tests.conftest import load, make_scenario, only_categories
 
 NODE_DAYS = 1000.0  # rates in the catalog are per 1000 node-days

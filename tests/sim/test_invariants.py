@@ -9,17 +9,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner.scenario.loader import load_scenario
-from planner.sim.fleet import BUSY, STANDBY, STATE_NAMES
-from planner.sim.jobs import RESTARTING, RUNNING, WAITING
-from planner.sim.model import ClusterModel, build_setup
-from tests.conftest import load
+from planner.sim.fleet import N_STATES, NodeState
+from planner.sim.jobs import JobPhase
+from planner.sim.model import ClusterModel
+from planner.sim.setup import build_setup
+from tests.conftest import model_of
 
 SCENARIO = "scenarios/h800-10k.yaml"
-
-
-def _model_of(data: dict) -> ClusterModel:
-    loaded = load(data)
-    return ClusterModel(build_setup(loaded.scenario, loaded.catalog), 0)
 
 
 def _model(seed: int, *sets: str) -> ClusterModel:
@@ -33,7 +29,7 @@ def test_job_time_adds_up_and_node_counts_are_conserved(seed, standby, misdiagno
     model = _model(seed, "jobs[0].nodes=1000", f"jobs[0].warm_standby_nodes={standby}",
                    f"cluster.repair.misdiagnosis_probability={misdiagnosis}")
     result = model.run()
-    horizon = model.horizon_hours
+    horizon = model.setup.horizon_hours
     for job in model.jobs:
         wall = job.wall_hours(horizon)
         parts = (job.progress_hours + job.lost_work_hours + job.restart_hours
@@ -42,12 +38,12 @@ def test_job_time_adds_up_and_node_counts_are_conserved(seed, standby, misdiagno
         assert 0 <= result.metrics[f"ettr.{job.name}"] <= 1
     for pool in model.pools:
         assert sum(pool.count) == pool.capacity
-        assert [pool.state.count(bytes([s])) for s in range(len(STATE_NAMES))] == pool.count
-        busy = sum(1 for j in pool.job if j >= 0)
-        assert busy == pool.count[2] + pool.count[3]  # busy + standby nodes belong to a job
+        assert [pool.state.count(bytes([s])) for s in range(N_STATES)] == pool.count
+        held = sum(1 for j in pool.job if j >= 0)
+        assert held == pool.count[NodeState.BUSY] + pool.count[NodeState.STANDBY]
         assert 0 < result.metrics[f"node_availability.{pool.name}"] <= 1
     assert result.metrics["repair_backlog_max"] >= max(
-        p.count[4] + p.count[5] for p in model.pools)
+        p.count[NodeState.IN_REPAIR] + p.count[NodeState.WAITING_PARTS] for p in model.pools)
 
 
 def test_permanent_block_strands_nodes_waiting_for_parts():
@@ -88,25 +84,28 @@ def _check_between_events(model: ClusterModel) -> None:
     for pool in model.pools:
         c = pool.count
         assert sum(c) == pool.capacity
-        assert pool.healthy == c[1] + c[2] + c[3] and pool.installed == pool.capacity - c[0]
-        in_repair += c[4] + c[5]
+        assert pool.healthy == sum(c[s] for s in NodeState.HEALTHY)
+        assert pool.installed == pool.capacity - c[NodeState.ABSENT]
+        in_repair += c[NodeState.IN_REPAIR] + c[NodeState.WAITING_PARTS]
         jobs = [j for j in model.jobs if j.pool is pool]
-        assert pool.parked_jobs == sum(j.parked for j in jobs)
+        parked = sum(j.parked for j in jobs)
+        assert model.scheduler.has_waiting_job(pool) == (parked > 0)
         owners: dict[int, str] = {}
         for job in jobs:
-            assert job.phase != WAITING or job.parked, job.name  # a waiting job holds nothing
+            assert job.phase != JobPhase.WAITING or job.parked, job.name  # waiting: holds nothing
             if job.parked:
-                assert job.phase == WAITING and not job.assigned and not job.standby
+                assert job.phase == JobPhase.WAITING and not job.assigned and not job.standby
             for node in job.assigned | job.standby:
                 assert owners.setdefault(node, job.name) == job.name, (node, job.name)
                 assert pool.job[node] == job.index
-            assert all(pool.state[n] == BUSY for n in job.assigned)
-            assert all(pool.state[n] == STANDBY for n in job.standby)
-            if job.phase in (RUNNING, RESTARTING) and not job._interrupt_pending:
+            assert all(pool.state[n] == NodeState.BUSY for n in job.assigned)
+            assert all(pool.state[n] == NodeState.STANDBY for n in job.standby)
+            if job.phase in JobPhase.HOLDING and not job.interrupt_pending:
                 assert len(job.assigned) == job.nodes_needed, job.name
     assert model.backlog.count == in_repair
-    assert 0 <= model.crew.free <= model.repair.technicians
-    for inventory in model._inventories.values():
+    crew = model.shop.crew
+    assert 0 <= crew.free <= crew.technicians
+    for inventory in model.inventories:
         assert min(inventory.on_hand, inventory.on_order, inventory.in_rma) >= 0
 
 
@@ -140,7 +139,7 @@ def test_every_event_leaves_the_model_consistent(seed, nodes, big, small, standb
         "supply_shocks": [{"name": "block", "vendor": "Nvidia", "date": "2027-01-20",
                            "duration_days": shock_days}],
     }
-    model = _model_of(data)
+    model = model_of(data)
     step = model.env.step
 
     def checked_step():
@@ -149,7 +148,7 @@ def test_every_event_leaves_the_model_consistent(seed, nodes, big, small, standb
 
     model.env.step = checked_step
     model.run()
-    horizon = model.horizon_hours
+    horizon = model.setup.horizon_hours
     for job in model.jobs:
         parts = (job.progress_hours + job.lost_work_hours + job.restart_hours
                  + job.waiting_hours + job.write_total_hours)

@@ -1,0 +1,168 @@
+"""The metric registry: every metric the simulator and a study case report, once.
+
+A metric has a name, a unit, what its key is (`per`: a job, a pool, a cause, a part, or none),
+whether it can drive adaptive stopping, a human label and one line of documentation. Its flat
+name is `<name>` or `<name>.<key>` (`ettr.pretrain-8k`, `interruptions.by_category.gpu`,
+`stockout_days.H800/gpu_board`); summary.json nests the key one level under the name's parts.
+The simulator, summary.json, adaptive stopping, the study worker, the reports and
+docs/outputs.md all read this list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# what the key after a metric's name is
+PER_JOB, PER_POOL, PER_CAUSE, PER_LOSS, PER_PART, PER_VENDOR = (
+    "job", "pool", "cause", "loss", "sku/part", "vendor")
+# the keys of lost_gpu_hours: where GPU-hours of a job go other than productive compute
+LOSS_CAUSES = ("lost_work", "restart", "waiting_for_nodes", "checkpoint_writes")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric: `per` is None for a metric with no key."""
+
+    name: str
+    unit: str
+    per: str | None
+    label: str
+    doc: str
+    adaptive: bool = True  # may be simulation.adaptive.metric (simulation metrics only)
+
+    def flat(self, key: str | None = None) -> str:
+        """The flat name of this metric for `key` (a job, pool, ...), as in replications.parquet."""
+        return self.name if key is None else f"{self.name}.{key}"
+
+
+def _sim(name: str, unit: str, per: str | None, label: str, doc: str) -> Metric:
+    return Metric(name, unit, per, label, doc)
+
+
+# --- simulation metrics (summary.json, replications, study cases), in the simulator's order ------
+
+ETTR = _sim("ettr", "fraction", PER_JOB, "ETTR",
+            "productive hours / wall hours since the job started (to its end or the horizon)")
+TIME_TO_TRAIN_DAYS = _sim("time_to_train_days", "days", PER_JOB, "time to train",
+                          "submission to completion of `work_target_gpu_hours` (finished "
+                          "replications only)")
+JOB_COMPLETED = _sim("job_completed", "fraction", PER_JOB, "job completed",
+                     "1 if the work target was reached within the horizon, else 0")
+JOB_MTTF_HOURS = _sim("job_mttf_hours", "hours", PER_JOB, "job MTTF",
+                      "hours restarting or running / interruptions")
+JOB_INTERRUPTIONS = _sim("job_interruptions", "count", PER_JOB, "job interruptions",
+                         "interruptions of the job (every cause)")
+GOODPUT_GPU_HOURS = _sim("goodput_gpu_hours", "GPU-hours", None, "goodput",
+                         "sum over jobs of productive hours x job GPUs")
+INTERRUPTIONS_TOTAL = _sim("interruptions.total", "count", None, "interruptions",
+                           "job interruptions, every job and cause")
+INTERRUPTIONS_BY_CATEGORY = _sim("interruptions.by_category", "count", PER_CAUSE,
+                                 "interruptions by cause",
+                                 "job interruptions by failure category, `preemption` or "
+                                 "`misdiagnosis`")
+LOST_GPU_HOURS = _sim("lost_gpu_hours", "GPU-hours", PER_LOSS, "lost GPU-hours",
+                      "GPU-hours lost, by cause: `lost_work`, `restart`, `waiting_for_nodes`, "
+                      "`checkpoint_writes`")
+NODE_AVAILABILITY = _sim("node_availability", "fraction", PER_POOL, "node availability",
+                         "healthy node-hours / installed node-hours (retired nodes count as "
+                         "installed)")
+NODES_RETIRED = _sim("nodes_retired", "nodes", PER_POOL, "nodes retired",
+                     "nodes retired by the retirement rule")
+NODE_FAILURES = _sim("node_failures", "count", PER_POOL, "node failures",
+                     "node failures recorded (misdiagnosed drains not counted)")
+STOCKOUT_DAYS = _sim("stockout_days", "days", PER_PART, "stock-out days",
+                     "days with at least one node waiting for the part")
+PARTS_CONSUMED = _sim("parts_consumed", "parts", PER_PART, "parts consumed",
+                      "parts that left the shelf or came from retired nodes: the demand on "
+                      "supply")
+PARTS_CANNIBALIZED = _sim("parts_cannibalized", "parts", PER_PART, "parts cannibalized",
+                          "parts moved into a failed node from a retired node or from a node "
+                          "waiting for another part")
+PARTS_SPEND_USD = _sim("parts_spend_usd", "USD", None, "spend on parts",
+                       "spend on spare-part orders")
+REPAIR_BACKLOG_MAX = _sim("repair_backlog_max", "nodes", None, "most nodes in repair",
+                          "most nodes in repair (any stage) at once")
+
+SIMULATION_METRICS: tuple[Metric, ...] = (
+    ETTR, TIME_TO_TRAIN_DAYS, JOB_COMPLETED, JOB_MTTF_HOURS, JOB_INTERRUPTIONS,
+    GOODPUT_GPU_HOURS, INTERRUPTIONS_TOTAL, INTERRUPTIONS_BY_CATEGORY, LOST_GPU_HOURS,
+    NODE_AVAILABILITY, NODES_RETIRED, NODE_FAILURES, STOCKOUT_DAYS, PARTS_CONSUMED,
+    PARTS_CANNIBALIZED, PARTS_SPEND_USD, REPAIR_BACKLOG_MAX,
+)
+
+# --- a study case's plan metrics (command optimize or both): `plan.` + the optimizer's figure -----
+
+PLAN_PREFIX = "plan."
+
+
+def _plan(name: str, unit: str, per: str | None, label: str, doc: str) -> Metric:
+    return Metric(PLAN_PREFIX + name, unit, per, label, doc, adaptive=False)
+
+
+# the optimizer's summary figures, in the order the solver reports them (solvers/results.py)
+PLAN_SUMMARY_METRICS: tuple[Metric, ...] = (
+    _plan("objective", "USD", None, "objective", "objective: expected cost + weight x CVaR term"),
+    _plan("bound", "USD", None, "best bound", "best bound on the objective"),
+    _plan("gap", "fraction", None, "MIP gap", "relative gap between objective and bound"),
+    _plan("expected_cost_usd", "USD", None, "expected cost",
+          "expected cost over the sanction scenarios"),
+    _plan("cvar_alpha", "fraction", None, "CVaR level", "CVaR level alpha"),
+    _plan("cvar_cost_usd", "USD", None, "CVaR of cost",
+          "mean cost over the worst 1 - alpha of probability"),
+    _plan("cvar_shortfall_pflops_hours", "PFLOP/s-hours", None, "CVaR of shortfall",
+          "CVaR of unmet demand over the horizon"),
+    _plan("expected_shortfall_pflops_hours", "PFLOP/s-hours", None, "expected shortfall",
+          "expected unmet demand over the horizon"),
+    _plan("worst_case_shortfall_pflops_hours", "PFLOP/s-hours", None, "worst shortfall",
+          "largest unmet demand of any scenario over the horizon"),
+    _plan("worst_case_shortfall_pflops", "PFLOP/s", None, "worst quarterly shortfall",
+          "largest unmet demand of any scenario in any quarter"),
+)
+PLAN_ORDERED_PFLOPS = _plan("ordered_pflops", "PFLOP/s", PER_VENDOR, "compute ordered",
+                            "effective compute of the first-stage orders of the vendor")
+PLAN_SHARE = _plan("share", "fraction", PER_VENDOR, "share of compute ordered",
+                   "the vendor's share of the effective compute ordered")
+PLAN_STOCKPILE_UNITS = _plan("stockpile_units", "parts", None, "parts stockpiled",
+                             "spare parts bought before the sanction outcome")
+PLAN_ORDERED_NODES = _plan("ordered_nodes", "nodes", None, "nodes ordered",
+                           "nodes of first-stage orders")
+
+PLAN_METRICS: tuple[Metric, ...] = (*PLAN_SUMMARY_METRICS, PLAN_ORDERED_PFLOPS, PLAN_SHARE,
+                                    PLAN_STOCKPILE_UNITS, PLAN_ORDERED_NODES)
+
+METRICS: tuple[Metric, ...] = (*SIMULATION_METRICS, *PLAN_METRICS)
+BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
+# longest names first: `interruptions.by_category` is found before a shorter name could match
+_BY_LENGTH = sorted(METRICS, key=lambda m: -len(m.name))
+
+
+def resolve(flat_name: str) -> tuple[Metric, str | None] | None:
+    """(metric, key) of a flat name (`ettr.pretrain-8k` -> ETTR, `pretrain-8k`); a keyed metric
+    named without its key gives key None; None when no registered metric matches."""
+    for metric in _BY_LENGTH:
+        if flat_name == metric.name:
+            return metric, None
+        if metric.per is not None and flat_name.startswith(metric.name + "."):
+            return metric, flat_name[len(metric.name) + 1:]
+    return None
+
+
+def unit_of(flat_name: str) -> str | None:
+    """The unit of a flat metric name, or None when it is not a registered metric."""
+    found = resolve(flat_name)
+    return found[0].unit if found is not None else None
+
+
+def adaptive_names() -> list[str]:
+    """Metric names that may drive adaptive stopping."""
+    return [m.name for m in METRICS if m.adaptive]
+
+
+def summary_path(flat_name: str) -> list[str]:
+    """Where summary.json nests a flat metric: the name's dotted parts, then the key."""
+    found = resolve(flat_name)
+    if found is None:
+        head, _, rest = flat_name.partition(".")
+        return [head, rest] if rest else [head]
+    metric, key = found
+    return [*metric.name.split("."), *([key] if key is not None else [])]

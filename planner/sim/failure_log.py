@@ -1,0 +1,43 @@
+"""The failure log of one replication: a row per node failure, opened at the failure and
+closed when the node is back in service or retired (events.parquet, docs/outputs.md)."""
+
+from __future__ import annotations
+
+import math
+
+EVENT_COLUMNS = (
+    "time_hours", "pool", "node", "category", "kind", "job", "outcome", "downtime_hours",
+    "part_wait_hours",
+)
+_OUTCOME, _DOWNTIME, _PART_WAIT = 6, 7, 8  # the columns filled when the repair ends
+STILL_IN_REPAIR = "in_repair_at_end"  # outcome of a row not closed by the horizon
+
+# `kind` of a row
+HARD, TRANSIENT, MISDIAGNOSIS = "hard", "transient", "misdiagnosis"
+
+
+class FailureLog:
+    """Rows of EVENT_COLUMNS, in failure order."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self) -> None:
+        self.rows: list[list] = []
+
+    def open(self, now: float, pool: str, node: int, category: str, kind: str,
+             job: str) -> list:
+        """A new row for a node that failed (or was drained) now; returned to be closed."""
+        row = [now, pool, node, category, kind, job, STILL_IN_REPAIR, math.nan, 0.0]
+        self.rows.append(row)
+        return row
+
+    @staticmethod
+    def failed_at(row: list) -> float:
+        return row[0]
+
+    @staticmethod
+    def close(row: list, outcome: str, downtime_hours: float, part_wait_hours: float) -> None:
+        """The repair of the row's node ended with `outcome`."""
+        row[_OUTCOME] = outcome
+        row[_DOWNTIME] = downtime_hours
+        row[_PART_WAIT] = part_wait_hours
