@@ -1,10 +1,16 @@
-"""The `planner` command line: run, validate, schema, catalog."""
+"""The `planner` command line: run, optimize, study, report, validate, schema, catalog.
+
+Exit codes: 0 done; 2 bad input (one line naming the file, the field and what is wrong); 3 the
+procurement problem is infeasible (with the reason); 4 the time limit came before any plan;
+1 HiGHS failed otherwise.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +20,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from planner.errors import InputError
+from planner.outputs.atomic import remove_stale_temps
+from planner.outputs.layout import FOLDER_MARKERS, WRITE_PROBE
 from planner.scenario.schema import Scenario
 
 app = typer.Typer(
@@ -45,9 +53,10 @@ def _output_folder(out_dir: Path | None, name: str) -> Path:
     folder = out_dir if out_dir is not None else Path("runs") / name
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".planner-write-check"
+        probe = folder / WRITE_PROBE
         probe.touch()
         probe.unlink()
+        remove_stale_temps(folder)  # left by a run that was killed mid-write
     except OSError as e:
         _fail(InputError(str(folder), f"--out: cannot write the output folder here "
                                       f"({e.strerror or e})"))
@@ -120,78 +129,82 @@ def catalog(
     out.print(table)
 
 
+# how the headline table shows a number of each unit, and the unit after a metric's label
+_HEADLINE_FORMATS = {"fraction": "{:.3f}", "GPU-hours": "{:,.0f}", "count": "{:,.0f}",
+                     "days": "{:,.1f}", "hours": "{:,.2f}"}
+_HEADLINE_UNITS = {"GPU-hours": " (GPU-hours)", "days": " (days)", "hours": " (h)"}
+
+
 def _headline(summary: dict) -> Table:
+    """The run's headline metrics: goodput, per job ETTR, time to train and MTTF, interruptions,
+    per pool availability, and the part with the most stock-out days."""
+    from planner.metrics import (
+        ETTR,
+        GOODPUT_GPU_HOURS,
+        INTERRUPTIONS_TOTAL,
+        JOB_MTTF_HOURS,
+        NODE_AVAILABILITY,
+        STOCKOUT_DAYS,
+        TIME_TO_TRAIN_DAYS,
+        Metric,
+        summary_path,
+    )
+
     table = Table("metric", "mean", "P10", "P50", "P90", title=f"{summary['scenario']}: "
                   f"{summary['replications']} replications, seed {summary['seed']}")
 
-    def row(label: str, stats: dict | None, fmt: str = "{:,.3f}") -> None:
+    def stats_of(metric: Metric, key: str | None = None) -> dict | None:
+        node = summary
+        for step in summary_path(metric.flat(key)):
+            node = node.get(step) if isinstance(node, dict) else None
+        return node
+
+    def keys_of(metric: Metric) -> list[str]:
+        node = stats_of(metric)
+        return list(node) if isinstance(node, dict) else []
+
+    def row(metric: Metric, key: str | None = None, note: str = "") -> None:
+        stats = stats_of(metric, key)
+        label = metric.label + (f" {key}" if key else "") + note + _HEADLINE_UNITS.get(metric.unit, "")
         if not stats or stats.get("mean") is None:
             table.add_row(label, "-", "-", "-", "-")
             return
+        fmt = _HEADLINE_FORMATS.get(metric.unit, "{:,.3f}")
         table.add_row(label, *(fmt.format(stats[k]) for k in ("mean", "p10", "p50", "p90")))
 
-    row("goodput GPU-hours", summary.get("goodput_gpu_hours"), "{:,.0f}")
-    for job, stats in summary.get("ettr", {}).items():
-        row(f"ETTR {job}", stats)
-    for job, stats in summary.get("time_to_train_days", {}).items():
-        row(f"time to train {job} (days)", stats, "{:,.1f}")
-    for job, stats in summary.get("job_mttf_hours", {}).items():
-        row(f"job MTTF {job} (h)", stats, "{:,.2f}")
-    row("interruptions", summary.get("interruptions", {}).get("total"), "{:,.0f}")
-    for pool, stats in summary.get("node_availability", {}).items():
-        row(f"node availability {pool}", stats, "{:.4f}")
-    worst = max(summary.get("stockout_days", {}).items(),
-                key=lambda kv: kv[1].get("mean") or 0, default=None)
-    if worst is not None:
-        row(f"stock-out days {worst[0]} (worst part)", worst[1], "{:,.1f}")
+    row(GOODPUT_GPU_HOURS)
+    for metric in (ETTR, TIME_TO_TRAIN_DAYS, JOB_MTTF_HOURS):
+        for job in keys_of(metric):
+            row(metric, job)
+    row(INTERRUPTIONS_TOTAL)
+    for pool in keys_of(NODE_AVAILABILITY):
+        row(NODE_AVAILABILITY, pool)
+    parts = keys_of(STOCKOUT_DAYS)
+    if parts:
+        worst = max(parts, key=lambda part: (stats_of(STOCKOUT_DAYS, part) or {}).get("mean") or 0)
+        row(STOCKOUT_DAYS, worst, " (worst part)")
     return table
 
 
-def _solver_settings(loaded, profile: str | None):
-    """Profile (CLI beats scenario) with the scenario's explicit overrides on top."""
-    from solvers.highs import load_profile, merge
-    from solvers.problem import SolverSettings
+@contextmanager
+def _solver_outcomes(source: str) -> Iterator[None]:
+    """The optimizer's outcomes as one line and their exit codes."""
+    from solvers.optimize import Infeasible, NoPlanInTime, SolverFailed
 
-    choice = loaded.scenario.procurement.solver
-    name = profile or choice.profile
     try:
-        base = load_profile(name)
-    except ValueError as e:
-        _fail(InputError(loaded.source, str(e), field="procurement.solver.profile"))
-    return merge(base, SolverSettings(time_limit_s=choice.time_limit_s,
-                                      mip_rel_gap=choice.mip_rel_gap, threads=choice.threads))
-
-
-def _optimize(loaded, folder: Path, profile: str | None, pareto: int, quiet: bool):
-    """Build, solve, analyse and write the plan; exit 3 with the reason when infeasible."""
-    from planner.optimize_outputs import write_optimization
-    from planner.procurement import build_input
-    from solvers.optimize import Infeasible, NoPlanInTime, SolverFailed, optimize, pareto_front
-
-    settings = _solver_settings(loaded, profile)
-    try:
-        inp = build_input(loaded.scenario, loaded.catalog)
-    except ValueError as e:
-        _fail(InputError(loaded.source, str(e), field="procurement"))
-    try:
-        with err.status("optimizing", spinner="dots") if (err.is_terminal and not quiet) \
-                else nullcontext():
-            opt = optimize(inp, settings, evpi=len(inp.scenarios) <= 50)
-            front = pareto_front(inp, settings, pareto) if pareto > 0 else None
+        yield
+    except InputError as e:
+        _fail(e)
     except Infeasible as e:
-        err.print(f"{loaded.source}: infeasible: {e}", markup=False, highlight=False, soft_wrap=True)
+        err.print(f"{source}: infeasible: {e}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(3) from None
     except NoPlanInTime as e:
-        err.print(f"{loaded.source}: no plan: {e}", markup=False, highlight=False, soft_wrap=True)
+        err.print(f"{source}: no plan: {e}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(4) from None
     except SolverFailed as e:
-        err.print(f"{loaded.source}: no plan: {e}; nothing written", markup=False,
+        err.print(f"{source}: no plan: {e}; nothing written", markup=False,
                   highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    summary = write_optimization(opt, folder, loaded.scenario.name, loaded.source, front)
-    if not quiet:
-        out.print(_plan_table(opt, summary))
-    return opt
 
 
 def _plan_table(opt, summary: dict) -> Table:
@@ -220,6 +233,81 @@ ParetoOption = Annotated[
     int, typer.Option("--pareto", help="Also trace N points of the cost-risk Pareto front.")]
 
 
+class _Terminal:
+    """A pass of the pipeline on the terminal: a spinner while optimizing (then the plan's files
+    and its table), a progress bar while simulating; nothing on stderr unless it is a terminal."""
+
+    def __init__(self, loaded, folder: Path, quiet: bool):
+        self.loaded, self.folder, self.quiet = loaded, folder, quiet
+        self.show = not quiet and err.is_terminal
+        self._status = None
+        self._bar: Progress | None = None
+        self._task = None
+
+    def optimizing(self) -> None:
+        if self.show:
+            self._status = err.status("optimizing", spinner="dots")
+            self._status.start()
+
+    def planned(self, plan) -> None:
+        from planner.outputs.optimize import write_optimization
+
+        self._stop_status()
+        summary = write_optimization(plan.optimization, self.folder, self.loaded.scenario.name,
+                                     self.loaded.source, plan.pareto)
+        if not self.quiet:
+            out.print(_plan_table(plan.optimization, summary))
+
+    def simulating(self) -> None:
+        if self.show:
+            self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                                 MofNCompleteColumn(), TimeRemainingColumn(), console=err,
+                                 transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task(f"simulating {self.loaded.scenario.name}", total=None)
+
+    def replicated(self, done: int, planned: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done, total=planned)
+
+    def _stop_status(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+    def close(self) -> None:
+        self._stop_status()
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+def _pass(loaded, folder: Path, *, optimize_first: bool, simulate_after: bool,
+          profile: str | None, pareto: int, workers: int | None, quiet: bool):
+    """Run the pipeline with its outcomes as exit codes and its progress on the terminal."""
+    from planner import pipeline
+
+    terminal = _Terminal(loaded, folder, quiet)
+    try:
+        with _solver_outcomes(loaded.source):
+            settings = pipeline.solver_settings(loaded, profile) if optimize_first else None
+            return pipeline.run(loaded, optimize_first=optimize_first,
+                                simulate_after=simulate_after, settings=settings,
+                                pareto_points=pareto, workers=workers, observer=terminal)
+    finally:
+        terminal.close()
+
+
+def _load(scenario: Path, sets: list[str] | None, seed: int | None = None,
+          replications: int | None = None):
+    from planner import pipeline
+
+    try:
+        return pipeline.load(scenario, sets or (), seed, replications)
+    except InputError as e:
+        _fail(e)
+
+
 @app.command()
 def optimize(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file with a procurement section.")],
@@ -232,17 +320,14 @@ def optimize(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
 ) -> None:
     """Choose what to buy and when: orders, stockpiles, platforms; cost, risk, shadow prices."""
-    from planner.scenario.loader import load_scenario
+    from planner.pipeline import NO_PROCUREMENT, PROCUREMENT
 
-    try:
-        loaded = load_scenario(scenario, set_ or ())
-    except InputError as e:
-        _fail(e)
+    loaded = _load(scenario, set_)
     if loaded.scenario.procurement is None:
-        _fail(InputError(str(scenario), "the scenario has no procurement section",
-                         field="procurement"))
+        _fail(InputError(loaded.source, NO_PROCUREMENT, field=PROCUREMENT))
     folder = _output_folder(out_dir, loaded.scenario.name)
-    _optimize(loaded, folder, profile, pareto, quiet)
+    _pass(loaded, folder, optimize_first=True, simulate_after=False, profile=profile,
+          pareto=pareto, workers=None, quiet=quiet)
     _reports(folder)
     if not quiet:
         out.print(f"outputs in {folder}/", highlight=False)
@@ -265,37 +350,17 @@ def run(
 ) -> None:
     """Simulate a scenario and write summary.json, timeseries and events (Parquet + CSV).
     With a procurement section, optimize first and simulate the chosen deliveries."""
-    from planner.montecarlo import run_monte_carlo
-    from planner.run_outputs import write_run
-    from planner.scenario.loader import load_scenario
+    from planner.outputs.optimize import remove_plan_files
+    from planner.outputs.run import write_run
 
-    try:
-        loaded = load_scenario(scenario, set_ or (), seed, replications)
-    except InputError as e:
-        _fail(e)
+    loaded = _load(scenario, set_, seed, replications)
     folder = _output_folder(out_dir, loaded.scenario.name)
-    if loaded.scenario.procurement is None:
-        from planner.optimize_outputs import remove_plan_files
-
+    optimize_first = loaded.scenario.procurement is not None
+    if not optimize_first:
         remove_plan_files(folder)  # a plan left by an earlier run is not this run's
-    else:
-        from dataclasses import replace as dc_replace
-
-        from planner.bridge import apply_plan
-
-        opt = _optimize(loaded, folder, profile, 0, quiet)
-        planned = apply_plan(loaded.scenario, opt.result.orders, opt.result.stockpile)
-        loaded = dc_replace(loaded, scenario=planned)
-    show = not quiet and err.is_terminal
-    if show:
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeRemainingColumn(), console=err, transient=True) as bar:
-            task = bar.add_task(f"simulating {loaded.scenario.name}", total=None)
-            result = run_monte_carlo(
-                loaded, workers, lambda done, total: bar.update(task, completed=done, total=total))
-    else:
-        result = run_monte_carlo(loaded, workers)
-    summary = write_run(result, folder)
+    result = _pass(loaded, folder, optimize_first=optimize_first, simulate_after=True,
+                   profile=profile, pareto=0, workers=workers, quiet=quiet)
+    summary = write_run(result.simulation, folder)
     _reports(folder)
     if not quiet:
         out.print(_headline(summary))
@@ -361,10 +426,10 @@ def report(
     planner run, optimize or study."""
     if not folder.is_dir():
         _fail(InputError(str(folder), "not a folder"))
-    if not any((folder / name).exists()
-               for name in ("summary.json", "optimization.json", "study.json")):
-        _fail(InputError(str(folder), "holds no summary.json, optimization.json or study.json: "
-                         "not an output folder of planner run, optimize or study"))
+    if not any((folder / name).exists() for name in FOLDER_MARKERS):
+        _fail(InputError(str(folder), f"holds no {', '.join(FOLDER_MARKERS[:-1])} or "
+                         f"{FOLDER_MARKERS[-1]}: not an output folder of planner run, optimize "
+                         "or study"))
     try:
         _reports(folder)
     except (OSError, ValueError) as e:  # a damaged or incomplete folder (files named in e)

@@ -117,6 +117,9 @@ PLAN_SUMMARY_METRICS: tuple[Metric, ...] = (
           "largest unmet demand of any scenario over the horizon"),
     _plan("worst_case_shortfall_pflops", "PFLOP/s", None, "worst quarterly shortfall",
           "largest unmet demand of any scenario in any quarter"),
+    _plan("cvar_model", "", None, "CVaR term",
+          "the CVaR term as the model holds it (eta + sum p xi / (1 - alpha)), in the risk "
+          "measure's unit (USD or PFLOP/s-hours); only with a risk weight or CVaR cap"),
 )
 PLAN_ORDERED_PFLOPS = _plan("ordered_pflops", "PFLOP/s", PER_VENDOR, "compute ordered",
                             "effective compute of the first-stage orders of the vendor")
@@ -166,3 +169,14 @@ def summary_path(flat_name: str) -> list[str]:
         return [head, rest] if rest else [head]
     metric, key = found
     return [*metric.name.split("."), *([key] if key is not None else [])]
+
+
+def markdown_table() -> str:
+    """The registry as the Markdown table of docs/outputs.md ("Metrics"), one row per metric."""
+    lines = ["| metric | key | unit | adaptive stopping | label | what |",
+             "|---|---|---|---|---|---|"]
+    for m in METRICS:
+        key = f"`<{m.per}>`" if m.per else ""
+        lines.append(f"| `{m.name}` | {key} | {m.unit or 'as the risk measure'} | "
+                     f"{'yes' if m.adaptive else 'no'} | {m.label} | {m.doc} |")
+    return "\n".join(lines)

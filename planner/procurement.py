@@ -27,10 +27,12 @@ from planner.quarters import (
 )
 from planner.scenario.schema import Procurement, SanctionScenario, Scenario, VendorBlock
 from planner.scenario.spare_policy import resolve_spare_policy
+from planner.units import DAYS_PER_YEAR, HOURS_PER_DAY
 from solvers.problem import ProcurementInput, RiskSettings
 
-HOURS_PER_DAY = 24.0
 MAX_DERIVED_SCENARIOS = 500
+DEFAULT_NODES_PER_RACK = 4.0  # space of an installed SKU that is not a candidate (no nodes_per_rack given)
+DEFAULT_RENTAL_UTILIZATION = 0.4  # when procurement.platform_utilization omits the rental platform
 
 
 # --- per-SKU figures ---------------------------------------------------------------------------
@@ -43,19 +45,20 @@ def effective_pflops_per_node(catalog: Catalog, sku: str, proc: Procurement) -> 
 
 def nominal_availability(catalog: Catalog, sku: str) -> float:
     """1 / (1 + sum_c lambda_c MTTR_c), MTTR_c = lognormal mean of the category's repair time."""
-    mult = catalog.skus[sku].failure_rate_multiplier.value
-    load = sum(c.rate_per_hour * mult * c.repair_hours_median.value
-               * math.exp(c.repair_hours_sigma.value ** 2 / 2) for c in catalog.categories.values())
+    rates = catalog.failure_rates_per_hour(sku)
+    load = sum(rates[name] * c.repair_hours_median.value
+               * math.exp(c.repair_hours_sigma.value ** 2 / 2)
+               for name, c in catalog.categories.items())
     return 1.0 / (1.0 + load)
 
 
 def part_rates_per_hour(catalog: Catalog, sku: str) -> dict[str, float]:
     """Hard-failure rate per node-hour of each part (categories summed)."""
-    mult = catalog.skus[sku].failure_rate_multiplier.value
+    rates_per_category = catalog.failure_rates_per_hour(sku)
     rates: dict[str, float] = {}
-    for c in catalog.categories.values():
+    for name, c in catalog.categories.items():
         if c.part is not None and c.hard_fraction.value > 0:
-            rates[c.part] = rates.get(c.part, 0.0) + c.rate_per_hour * mult * c.hard_fraction.value
+            rates[c.part] = rates.get(c.part, 0.0) + rates_per_category[name] * c.hard_fraction.value
     return rates
 
 
@@ -178,45 +181,50 @@ def largest_job_pflops(scenario: Scenario, catalog: Catalog) -> float:
                 for job in scenario.jobs), default=0.0)
 
 
-def build_input(scenario: Scenario, catalog: Catalog) -> ProcurementInput:
-    """The optimizer's tables for a validated scenario with a procurement section."""
-    proc = scenario.procurement
-    labels = quarter_labels(proc.start_quarter, proc.quarters)
-    existing, scheduled = existing_fleet(scenario, labels)
+def sku_table(catalog: Catalog, proc: Procurement, skus: list[str],
+              existing: dict[str, float]) -> pd.DataFrame:
+    """One row per SKU (installed or orderable): vendor, platform, g_k, price, power, space,
+    lead time, nodes installed."""
     candidates = {c.sku: c for c in proc.candidates}
-    skus = list(dict.fromkeys([*existing, *candidates]))
-    sku_rows = []
+    rows = []
     for k in skus:
         s = catalog.skus[k]
         c = candidates.get(k)
-        sku_rows.append({
+        rows.append({
             "sku": k, "vendor": s.vendor, "platform": s.platform,
             "domestic": s.vendor in proc.domestic_vendors,
             "pflops_per_node": effective_pflops_per_node(catalog, k, proc),
             "price_usd": s.node_price_usd.value, "power_kw": s.node_power_kw.value,
-            "nodes_per_rack": c.nodes_per_rack if c else 4.0,
+            "nodes_per_rack": c.nodes_per_rack if c else DEFAULT_NODES_PER_RACK,
             "lead_periods": c.lead_time_quarters if c else 0,
             "existing_nodes": existing.get(k, 0.0), "orderable": c is not None,
         })
-    sku_table = pd.DataFrame(sku_rows).set_index("sku")
+    return pd.DataFrame(rows).set_index("sku")
 
-    fleet_pflops = sum(n * effective_pflops_per_node(catalog, k, proc) for k, n in existing.items())
+
+def _demand_pflops(catalog: Catalog, proc: Procurement, labels: list[str],
+                   existing: dict[str, float]) -> list[float]:
+    """Demand per quarter: as listed, else the installed fleet's compute times a multiple
+    growing linearly from fleet_multiple_start to fleet_multiple_end."""
     d = proc.demand
     if d.pflops is not None:
-        demand = list(d.pflops)
-    else:
-        n = len(labels)
-        demand = [fleet_pflops * (d.fleet_multiple_start + (d.fleet_multiple_end - d.fleet_multiple_start)
-                                  * (i / (n - 1) if n > 1 else 1.0)) for i in range(n)]
+        return list(d.pflops)
+    fleet_pflops = sum(n * effective_pflops_per_node(catalog, k, proc) for k, n in existing.items())
+    n = len(labels)
+    return [fleet_pflops * (d.fleet_multiple_start + (d.fleet_multiple_end - d.fleet_multiple_start)
+                            * (i / (n - 1) if n > 1 else 1.0)) for i in range(n)]
+
+
+def period_table(scenario: Scenario, catalog: Catalog, labels: list[str],
+                 existing: dict[str, float]) -> pd.DataFrame:
+    """One row per quarter: hours, demand, the largest job, budget, power, racks, rental cap."""
+    proc = scenario.procurement
     job = largest_job_pflops(scenario, catalog)
     job_from = proc.largest_job_from_quarter or labels[min(
         min((c.lead_time_quarters for c in proc.candidates), default=0), len(labels) - 1)]
-    rental_sku = catalog.skus[proc.rental.gpu_sku]
-    rental_pflops = rental_sku.bf16_dense_tflops.value * proc.platform_utilization.get(
-        rental_sku.platform, 0.4) / 1000.0
-    periods = pd.DataFrame({
+    return pd.DataFrame({
         "hours": [quarter_hours(q) for q in labels],
-        "demand_pflops": demand,
+        "demand_pflops": _demand_pflops(catalog, proc, labels, existing),
         "largest_job_pflops": [job if q >= job_from else 0.0 for q in labels],
         "budget_usd": _per_quarter(proc.budget_usd_per_quarter, labels),
         "power_cap_mw": _per_quarter(proc.power_cap_mw, labels),
@@ -224,11 +232,18 @@ def build_input(scenario: Scenario, catalog: Catalog) -> ProcurementInput:
         "rental_cap_gpus": [proc.rental.cap_gpus] * len(labels),
     }, index=pd.Index(labels, name="period"))
 
-    scenarios = proc.scenarios or derived_scenarios(scenario, labels)
-    scen_table = pd.DataFrame({"probability": [s.probability for s in scenarios]},
-                              index=pd.Index([s.name for s in scenarios], name="scenario"))
-    vendors = sorted({catalog.skus[k].vendor for k in skus})
-    vs_rows = []
+
+def scenario_table(scenarios: list[SanctionScenario]) -> pd.DataFrame:
+    """One row per sanction scenario: its probability."""
+    return pd.DataFrame({"probability": [s.probability for s in scenarios]},
+                        index=pd.Index([s.name for s in scenarios], name="scenario"))
+
+
+def vendor_scenario_table(scenarios: list[SanctionScenario], vendors: list[str],
+                          labels: list[str]) -> pd.DataFrame:
+    """Per vendor, quarter and scenario: the share of orders delivered, whether new orders are
+    possible, the volume factor and whether parts are blocked."""
+    rows = []
     for sc in scenarios:
         for v in vendors:
             volume = next((x for x in sc.volumes if x.vendor == v), None)
@@ -236,31 +251,59 @@ def build_input(scenario: Scenario, catalog: Catalog) -> ProcurementInput:
                 nodes_cut = bool(_covering(sc.blocks, v, q, "nodes"))
                 parts_cut = bool(_covering(sc.blocks, v, q, "parts"))
                 factor = volume.factor if volume is not None and q >= volume.from_quarter else 1.0
-                vs_rows.append((v, q, sc.name, 0.0 if nodes_cut else factor,
-                                0.0 if nodes_cut else 1.0, factor, parts_cut))
-    vendor_scenarios = pd.DataFrame(vs_rows, columns=[
+                rows.append((v, q, sc.name, 0.0 if nodes_cut else factor,
+                             0.0 if nodes_cut else 1.0, factor, parts_cut))
+    return pd.DataFrame(rows, columns=[
         "vendor", "period", "scenario", "delivered_fraction", "orderable", "volume_factor",
         "blocked"]).set_index(["vendor", "period", "scenario"])
-    caps = pd.DataFrame(
+
+
+def supply_cap_table(proc: Procurement, vendors: list[str], labels: list[str]) -> pd.DataFrame:
+    """Per vendor and quarter: the most nodes it can deliver (inf = no cap)."""
+    return pd.DataFrame(
         [(v, q, float(proc.vendor_caps_nodes_per_quarter.get(v, math.inf))) for v in vendors
          for q in labels], columns=["vendor", "period", "supply_cap_nodes"]
     ).set_index(["vendor", "period"])
 
-    # availability and stockpile pieces: every part the vendor supplies decays under a parts
-    # block; only `stockpile_parts` (default: all of them) can be stockpiled against it
-    avail_rows, piece_rows, part_rows = [], [], []
+
+def _vendor_part_rates(catalog: Catalog, sku: str) -> dict[str, float]:
+    """Hard-failure rates of the parts the SKU's own vendor supplies (those a block cuts)."""
+    vendor = catalog.skus[sku].vendor
+    return {j: r for j, r in part_rates_per_hour(catalog, sku).items()
+            if catalog.part_supplier(sku, j) == vendor}
+
+
+def _stockable(proc: Procurement, rates: dict[str, float]) -> set[str]:
+    """The parts that may be stockpiled: `stockpile_parts`, default every part with a rate."""
+    return {j for j in rates if proc.stockpile_parts is None or j in proc.stockpile_parts}
+
+
+def availability_table(catalog: Catalog, skus: list[str], scenarios: list[SanctionScenario],
+                       labels: list[str]) -> pd.DataFrame:
+    """Per SKU, quarter and scenario: the nominal availability a (docs/model.md)."""
+    rows = []
+    for k in skus:
+        a = nominal_availability(catalog, k)
+        for sc in scenarios:
+            for q in labels:
+                rows.append((k, q, sc.name, a))
+    return pd.DataFrame(rows, columns=["sku", "period", "scenario", "availability"]
+                        ).set_index(["sku", "period", "scenario"])
+
+
+def stockpile_piece_table(catalog: Catalog, proc: Procurement, skus: list[str],
+                          scenarios: list[SanctionScenario], labels: list[str]) -> pd.DataFrame:
+    """Per SKU, vendor part, quarter and scenario under a parts block: the two pieces of
+    f_j(x) = a (e^{-r m} + (1 - e^{-r m}) min(1, x / (r m))), m = hours since the block began;
+    every part the vendor supplies decays, only stockable ones have a slope."""
+    rows = []
     for k in skus:
         a = nominal_availability(catalog, k)
         vendor = catalog.skus[k].vendor
-        rates = {j: r for j, r in part_rates_per_hour(catalog, k).items()
-                 if catalog.part_supplier(k, j) == vendor}
-        stockable = {j for j in rates if proc.stockpile_parts is None or j in proc.stockpile_parts}
-        for j in sorted(stockable):
-            shelf = resolve_spare_policy(scenario, k, j).initial_stock  # as the simulator starts
-            part_rows.append((k, j, catalog.part_price_usd(k, j), float(shelf)))
+        rates = _vendor_part_rates(catalog, k)
+        stockable = _stockable(proc, rates)
         for sc in scenarios:
             for q in labels:
-                avail_rows.append((k, q, sc.name, a))
                 covering = _covering(sc.blocks, vendor, q, "parts")
                 if not covering:
                     continue
@@ -271,29 +314,68 @@ def build_input(scenario: Scenario, catalog: Catalog) -> ProcurementInput:
                     need = r * hours  # parts per node to repair every failure so far
                     survive = math.exp(-need)
                     slope = a * (1 - survive) / need if j in stockable and need > 0 else 0.0
-                    piece_rows.append((k, j, q, sc.name, 0, a * survive, slope))
+                    rows.append((k, j, q, sc.name, 0, a * survive, slope))
                     if j in stockable:
-                        piece_rows.append((k, j, q, sc.name, 1, a, 0.0))
-    availability = pd.DataFrame(avail_rows, columns=["sku", "period", "scenario", "availability"]
-                                ).set_index(["sku", "period", "scenario"])
-    pieces = pd.DataFrame(piece_rows, columns=["sku", "part", "period", "scenario", "piece",
-                                               "intercept", "slope"])
-    parts = pd.DataFrame(part_rows, columns=["sku", "part", "price_usd", "existing_units"]
-                         ).set_index(["sku", "part"])
+                        rows.append((k, j, q, sc.name, 1, a, 0.0))
+    return pd.DataFrame(rows, columns=["sku", "part", "period", "scenario", "piece",
+                                       "intercept", "slope"])
+
+
+def part_table(scenario: Scenario, catalog: Catalog, skus: list[str]) -> pd.DataFrame:
+    """Per SKU and stockable part: its price and the units already on the shelf (as the
+    simulator starts)."""
+    rows = []
+    for k in skus:
+        for j in sorted(_stockable(scenario.procurement, _vendor_part_rates(catalog, k))):
+            shelf = resolve_spare_policy(scenario, k, j).initial_stock
+            rows.append((k, j, catalog.part_price_usd(k, j), float(shelf)))
+    return pd.DataFrame(rows, columns=["sku", "part", "price_usd", "existing_units"]
+                        ).set_index(["sku", "part"])
+
+
+def platform_table(catalog: Catalog, proc: Procurement, skus: list[str],
+                   existing: dict[str, float]) -> pd.DataFrame:
+    """Per software platform: its porting cost (0 where the fleet already runs on it)."""
     platforms = sorted({catalog.skus[k].platform for k in skus})
     adopted = {catalog.skus[k].platform for k in existing}
-    platform_table = pd.DataFrame({
+    return pd.DataFrame({
         "porting_cost_usd": [0.0 if p in adopted else float(proc.porting_cost_usd[p])
                              for p in platforms],
         "adopted": [p in adopted for p in platforms],
     }, index=pd.Index(platforms, name="platform"))
+
+
+def scheduled_table(scheduled: dict[tuple[str, str], float]) -> pd.DataFrame:
+    """Per SKU and quarter: nodes the scenario already has on order."""
+    return pd.DataFrame({"nodes": list(scheduled.values())},
+                        index=pd.MultiIndex.from_tuples(list(scheduled), names=["sku", "period"]))
+
+
+def build_input(scenario: Scenario, catalog: Catalog) -> ProcurementInput:
+    """The optimizer's tables for a validated scenario with a procurement section."""
+    proc = scenario.procurement
+    labels = quarter_labels(proc.start_quarter, proc.quarters)
+    existing, scheduled = existing_fleet(scenario, labels)
+    skus = list(dict.fromkeys([*existing, *(c.sku for c in proc.candidates)]))
+    scenarios = proc.scenarios or derived_scenarios(scenario, labels)
+    vendors = sorted({catalog.skus[k].vendor for k in skus})
+    rental_sku = catalog.skus[proc.rental.gpu_sku]
+    rental_pflops = rental_sku.bf16_dense_tflops.value * proc.platform_utilization.get(
+        rental_sku.platform, DEFAULT_RENTAL_UTILIZATION) / 1000.0
     r = proc.risk
     return ProcurementInput(
-        skus=sku_table, periods=periods, scenarios=scen_table, vendor_scenarios=vendor_scenarios,
-        supply_caps=caps, availability=availability, stockpile_pieces=pieces, parts=parts,
-        platforms=platform_table, pue=proc.pue, electricity_usd_per_kwh=proc.electricity_usd_per_kwh,
+        skus=sku_table(catalog, proc, skus, existing),
+        periods=period_table(scenario, catalog, labels, existing),
+        scenarios=scenario_table(scenarios),
+        vendor_scenarios=vendor_scenario_table(scenarios, vendors, labels),
+        supply_caps=supply_cap_table(proc, vendors, labels),
+        availability=availability_table(catalog, skus, scenarios, labels),
+        stockpile_pieces=stockpile_piece_table(catalog, proc, skus, scenarios, labels),
+        parts=part_table(scenario, catalog, skus),
+        platforms=platform_table(catalog, proc, skus, existing),
+        pue=proc.pue, electricity_usd_per_kwh=proc.electricity_usd_per_kwh,
         recourse_premium=proc.recourse_premium, refund_share=proc.refund_share,
-        asset_life_hours=(proc.asset_life_years * 365.25 * HOURS_PER_DAY
+        asset_life_hours=(proc.asset_life_years * DAYS_PER_YEAR * HOURS_PER_DAY
                           if proc.asset_life_years is not None else math.inf),
         rental_usd_per_gpu_hour=proc.rental.usd_per_gpu_hour, rental_pflops_per_gpu=rental_pflops,
         unmet_penalty_usd_per_pflops_hour=proc.unmet_penalty_usd_per_pflops_hour,
@@ -304,6 +386,4 @@ def build_input(scenario: Scenario, catalog: Catalog) -> ProcurementInput:
         risk=RiskSettings(measure=r.measure, alpha=r.alpha, weight=r.weight, cvar_cap=r.cvar_cap),
         rental_blocked=frozenset((q, sc.name) for sc in scenarios if sc.rental_blocked_from
                                  for q in labels if q >= sc.rental_blocked_from),
-        scheduled_deliveries=pd.DataFrame(
-            {"nodes": list(scheduled.values())},
-            index=pd.MultiIndex.from_tuples(list(scheduled), names=["sku", "period"])))
+        scheduled_deliveries=scheduled_table(scheduled))

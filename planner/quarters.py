@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-HOURS_PER_DAY = 24.0
-
+from planner.units import HOURS_PER_DAY
 
 # --- quarters ----------------------------------------------------------------------------------
 
@@ -36,8 +35,6 @@ def quarter_hours(label: str) -> float:
 
 def quarter_of(date: dt.date) -> str:
     return f"{date.year}Q{(date.month - 1) // 3 + 1}"
-
-
 
 
 def next_quarter(label: str) -> str:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from planner.outputs import atomic_write, write_table, write_text
+from planner.outputs.atomic import atomic_write, write_table, write_text
+from planner.outputs.layout import ReportFiles
 from planner.reports import html, plots
 from planner.reports.folder import read_folder
 from planner.reports.study_sheets import build_study_sheets
@@ -43,17 +44,17 @@ def write_reports(folder: Path) -> None:
         sheets = build_sheets(run)
         title = f"{'Planning report' if run.simulated else 'Procurement plan'}: {run.name}"
     for name, frame in sheets.items():
-        write_table(folder, f"report_{name}", frame)
-    atomic_write(folder / "report.xlsx", lambda tmp: write_workbook(tmp, sheets, title))
+        write_table(folder, ReportFiles.sheet(name), frame)
+    atomic_write(folder / ReportFiles.WORKBOOK, lambda tmp: write_workbook(tmp, sheets, title))
     if run.study is not None:
         pngs = plots.render_study(sheets["Sensitivity"])
     else:
         pngs = plots.render(run, sheets["Capacity"])
     for name, data in pngs.items():
-        atomic_write(folder / f"plot_{name}.png", lambda tmp, data=data: tmp.write_bytes(data))
+        atomic_write(folder / ReportFiles.plot(name), lambda tmp, data=data: tmp.write_bytes(data))
     for name in PLOTS:
         if name not in pngs:  # left by an earlier report of other files: no longer true
-            (folder / f"plot_{name}.png").unlink(missing_ok=True)
+            (folder / ReportFiles.plot(name)).unlink(missing_ok=True)
     page = html.study_page(run, sheets, pngs) if run.study is not None else html.page(run, sheets,
                                                                                       pngs)
-    write_text(folder / "report.html", page)
+    write_text(folder / ReportFiles.PAGE, page)

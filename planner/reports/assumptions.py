@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from planner.outputs.layout import OptimizeFolder, RunFolder
 from planner.reports.folder import OutputFolder
 
 # Row = (section, path, value, value_text, source)
@@ -81,13 +82,13 @@ def _origin(path: str, file_data: Any, overrides: list[str]) -> str:
     node = file_data
     for step in _steps(path):
         if not isinstance(node, dict | list):
-            return "scenario.yaml"  # a shorthand in the file (e.g. `30` for a fixed distribution)
+            return RunFolder.SCENARIO  # a shorthand in the file (e.g. `30`: a fixed distribution)
         found = (step in node) if isinstance(node, dict) else (isinstance(step, int)
                                                                 and step < len(node))
         if not found:
             return "default"
         node = node[step]
-    return "scenario.yaml"
+    return RunFolder.SCENARIO
 
 
 def _file_data(text: str) -> Any:
@@ -104,8 +105,8 @@ def _optimization_rows(run: OutputFolder) -> list[Row]:
     rows: list[Row] = []
     for field in _OPTIMIZATION_FIELDS:
         for path, leaf in flatten(opt.get(field), field):
-            rows.append(("run", path, *cell(leaf), "optimization.json"))
-    rows.append(("scenario.yaml", "scenario.yaml", None,
+            rows.append(("run", path, *cell(leaf), OptimizeFolder.OPTIMIZATION))
+    rows.append((RunFolder.SCENARIO, RunFolder.SCENARIO, None,
                  NO_SCENARIO_FILE.format(source=opt.get("source") or "unknown"), None))
     return rows
 
@@ -118,7 +119,7 @@ def assumption_rows(run: OutputFolder) -> list[Row]:
     summary = run.summary
     for field in _RUN_FIELDS:
         for path, leaf in flatten(summary.get(field), field):
-            rows.append(("run", path, *cell(leaf), "summary.json"))
+            rows.append(("run", path, *cell(leaf), RunFolder.SUMMARY))
     overrides = [str(o) for o in summary.get("overrides") or []]
     file_data = _file_data(run.scenario_text)
     for path, leaf in flatten(run.scenario, ""):
@@ -131,5 +132,6 @@ def assumption_rows(run: OutputFolder) -> list[Row]:
     for path, leaf, source in _sourced(run.inputs.get("catalog", {}), "catalog"):
         rows.append(("catalog", path, *cell(leaf), source))
     for number, line in enumerate(run.scenario_text.splitlines(), start=1):
-        rows.append(("scenario.yaml", f"scenario.yaml:{number}", None, line or None, None))
+        rows.append((RunFolder.SCENARIO, f"{RunFolder.SCENARIO}:{number}", None, line or None,
+                     None))
     return rows

@@ -19,12 +19,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from planner.outputs.layout import OptimizeFolder, RunFolder, StudyFolder, parquet
 from planner.quarters import quarter_start
-
-RUN_FILES = ("summary.json", "inputs.json", "scenario.yaml", "timeseries.parquet", "shocks.parquet")
-# plan_<name>.parquet tables the optimizer always writes (plan_pareto only with --pareto)
-PLAN_TABLES = ("orders", "recourse", "stockpile", "platforms", "fleet", "capacity", "costs",
-               "shadow_prices")
 
 
 @dataclass(frozen=True)
@@ -238,18 +234,17 @@ def _number(entry: Any) -> float:
 
 def _read_plan(folder: Path) -> Plan | None:
     """optimization.json and the plan tables; None when the folder holds no optimization."""
-    if not (folder / "optimization.json").exists():
+    if not (folder / OptimizeFolder.OPTIMIZATION).exists():
         return None
-    missing = [f"plan_{n}.parquet" for n in PLAN_TABLES if not (folder / f"plan_{n}.parquet").exists()]
+    files = {n: parquet(OptimizeFolder.table(n)) for n in OptimizeFolder.TABLES}
+    missing = [name for name in files.values() if not (folder / name).exists()]
     if missing:
-        raise FileNotFoundError(f"{folder}: optimization.json without {', '.join(missing)}")
-    tables = {n: _parquet(folder / f"plan_{n}.parquet") for n in PLAN_TABLES}
-    pareto = folder / "plan_pareto.parquet"
-    return Plan(optimization=_json(folder / "optimization.json"),
+        raise FileNotFoundError(f"{folder}: {OptimizeFolder.OPTIMIZATION} without "
+                                f"{', '.join(missing)}")
+    tables = {n: _parquet(folder / name) for n, name in files.items()}
+    pareto = folder / parquet(OptimizeFolder.table(OptimizeFolder.PARETO))
+    return Plan(optimization=_json(folder / OptimizeFolder.OPTIMIZATION),
                 pareto=_parquet(pareto) if pareto.exists() else None, **tables)
-
-
-STUDY_FILES = ("study.json", "study.yaml", "study_cases.parquet", "study_failures.parquet")
 
 
 def _stored_failures(folder: Path, errors: dict[str, str]) -> dict[str, dict[str, Any]]:
@@ -259,7 +254,7 @@ def _stored_failures(folder: Path, errors: dict[str, str]) -> dict[str, dict[str
     found: dict[str, dict[str, Any]] = {}
     if not errors:
         return found
-    for path in sorted((folder / "cases").glob("*.json")):
+    for path in sorted((folder / StudyFolder.CASE_STORE).glob("*" + StudyFolder.CASE_SUFFIX)):
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -289,15 +284,15 @@ def _parquet(path: Path) -> pd.DataFrame:
 
 
 def _read_study(folder: Path) -> StudyFiles:
-    missing = [name for name in STUDY_FILES if not (folder / name).exists()]
+    missing = [name for name in StudyFolder.REPORT_INPUTS if not (folder / name).exists()]
     if missing:
-        raise FileNotFoundError(f"{folder}: study.json without {', '.join(missing)}")
+        raise FileNotFoundError(f"{folder}: {StudyFolder.STUDY} without {', '.join(missing)}")
 
     def table(name: str) -> pd.DataFrame | None:
-        path = folder / f"study_{name}.parquet"
+        path = folder / parquet(StudyFolder.table(name))
         return _parquet(path) if path.exists() else None
 
-    failures_table = table("failures")
+    failures_table = table(StudyFolder.FAILURES)
     pairs = [(str(c), str(e)) for c, e in zip(failures_table["case"], failures_table["error"],
                                                 strict=True)] if len(failures_table) else []
     stored = _stored_failures(folder, dict(pairs))
@@ -307,10 +302,10 @@ def _read_study(folder: Path) -> StudyFiles:
         failures.append(FailedCase(name, error, str(record["key"]) if record else None,
                                    [(str(p), v) for p, v in record.get("params", [])]
                                    if record else None))
-    return StudyFiles(info=_json(folder / "study.json"),
-                      text=(folder / "study.yaml").read_text(encoding="utf-8"),
-                      cases=table("cases"), tornado=table("tornado"),
-                      sensitivity=table("sensitivity"), failures=failures)
+    return StudyFiles(info=_json(folder / StudyFolder.STUDY),
+                      text=(folder / StudyFolder.STUDY_FILE).read_text(encoding="utf-8"),
+                      cases=table(StudyFolder.CASES), tornado=table(StudyFolder.TORNADO),
+                      sensitivity=table(StudyFolder.SENSITIVITY), failures=failures)
 
 
 def read_folder(folder: Path) -> OutputFolder:
@@ -318,24 +313,24 @@ def read_folder(folder: Path) -> OutputFolder:
     files (all of them, when summary.json is there) and the optimizer's files (when
     optimization.json is there); at least one of the two."""
     folder = Path(folder)
-    if (folder / "study.json").exists():
+    if (folder / StudyFolder.STUDY).exists():
         return OutputFolder(folder, None, None, None, None, None, None, study=_read_study(folder))
     plan = _read_plan(folder)
-    if not (folder / "summary.json").exists():
+    if not (folder / RunFolder.SUMMARY).exists():
         if plan is None:
-            raise FileNotFoundError(f"{folder}: neither summary.json (planner run), "
-                                    "optimization.json (planner optimize) nor study.json "
-                                    "(planner study): not an output folder")
+            raise FileNotFoundError(f"{folder}: neither {RunFolder.SUMMARY} (planner run), "
+                                    f"{OptimizeFolder.OPTIMIZATION} (planner optimize) nor "
+                                    f"{StudyFolder.STUDY} (planner study): not an output folder")
         return OutputFolder(folder, None, None, None, None, None, plan)
-    missing = [name for name in RUN_FILES if not (folder / name).exists()]
+    missing = [name for name in RunFolder.REPORT_INPUTS if not (folder / name).exists()]
     if missing:
-        raise FileNotFoundError(f"{folder}: summary.json without {', '.join(missing)}")
+        raise FileNotFoundError(f"{folder}: {RunFolder.SUMMARY} without {', '.join(missing)}")
     return OutputFolder(
         path=folder,
-        summary=_json(folder / "summary.json"),
-        inputs=_json(folder / "inputs.json"),
-        scenario_text=(folder / "scenario.yaml").read_text(encoding="utf-8"),
-        timeseries=_parquet(folder / "timeseries.parquet"),
-        shocks=_parquet(folder / "shocks.parquet"),
+        summary=_json(folder / RunFolder.SUMMARY),
+        inputs=_json(folder / RunFolder.INPUTS),
+        scenario_text=(folder / RunFolder.SCENARIO).read_text(encoding="utf-8"),
+        timeseries=_parquet(folder / parquet(RunFolder.TIMESERIES)),
+        shocks=_parquet(folder / parquet(RunFolder.SHOCKS)),
         plan=plan,
     )

@@ -21,9 +21,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from planner.outputs.layout import RunFolder, StudyFolder
 from planner.reports.assumptions import cell, flatten
 from planner.reports.folder import OutputFolder, StudyFiles
-from planner.reports.tables import CASES_FIXED_COLUMNS, STUDY_SHEETS, _num, _text, _typed
+from planner.reports.tables import (
+    CASES_FIXED_COLUMNS,
+    STUDY_SHEETS,
+    number_cell,
+    text_cell,
+    typed_frame,
+)
 from planner.reports.units import study_metric_unit
 
 NO_PLAN_STUDY = ("No procurement plan: this folder is a study (planner study) whose cases ran "
@@ -69,10 +76,10 @@ def summary_sheet(study: StudyFiles) -> pd.DataFrame:
     for r in study.cases.to_dict("records"):
         metric = str(r["metric"])
         rows.append({"metric": metric, "key": r["case"], "unit": study_metric_unit(metric),
-                     "n": r["n"], **{s: _num(_value(r.get(s)))
+                     "n": r["n"], **{s: number_cell(_value(r.get(s)))
                                      for s in ("mean", "std", "p10", "p50", "p90",
                                                "ci95_low", "ci95_high")}})
-    return _typed(rows, "Summary")
+    return typed_frame(rows, "Summary")
 
 
 def _value(value: Any) -> Any:
@@ -90,11 +97,11 @@ def assumption_rows(study: StudyFiles) -> list[dict[str, Any]]:
         for path, leaf in flatten(value, field):
             number, text = cell(leaf)
             rows.append({"section": "run", "path": path, "value": number, "value_text": text,
-                         "source": "study.json"})
-    rows.append({"section": "scenario.yaml", "path": "scenario.yaml",
+                         "source": StudyFolder.STUDY})
+    rows.append({"section": RunFolder.SCENARIO, "path": RunFolder.SCENARIO,
                  "value_text": NO_BASE_SCENARIO.format(base=study.info.get("base") or "unknown")})
     for number, line in enumerate(study.text.splitlines(), start=1):
-        rows.append({"section": "study.yaml", "path": f"study.yaml:{number}",
+        rows.append({"section": StudyFolder.STUDY_FILE, "path": f"{StudyFolder.STUDY_FILE}:{number}",
                      "value_text": line or None})
     return rows
 
@@ -137,11 +144,11 @@ def cases_sheet(study: StudyFiles) -> pd.DataFrame:
         rows.append(row)
     frame = pd.DataFrame(rows).reindex(columns=[*CASES_FIXED_COLUMNS, *params, *means])
     for col in CASES_FIXED_COLUMNS:
-        frame[col] = frame[col].map(_text).astype(object)
+        frame[col] = frame[col].map(text_cell).astype(object)
     for col in params:
         dtype = _param_dtype([row.get(col) for row in rows])  # before missing cells made NaN
         if dtype == "object":
-            frame[col] = frame[col].map(_text).astype(object)
+            frame[col] = frame[col].map(text_cell).astype(object)
         elif dtype == "Int64":
             frame[col] = frame[col].map(_value).astype("Float64").astype("Int64")
         else:
@@ -186,7 +193,7 @@ def sensitivity_sheet(study: StudyFiles) -> pd.DataFrame:
         if not len(ranking):
             rows.append({"section": "ranking", "metric": study.info.get("sensitivity_metric"),
                          "note": NO_RANKING})
-    return _typed(rows, "Sensitivity")
+    return typed_frame(rows, "Sensitivity")
 
 
 def build_study_sheets(run: OutputFolder) -> dict[str, pd.DataFrame]:
@@ -195,11 +202,11 @@ def build_study_sheets(run: OutputFolder) -> dict[str, pd.DataFrame]:
     optimizer = study.optimizer_metrics
     sheets = {
         "Summary": summary_sheet(study),
-        "Plan": _typed([{"note": PLAN_IN_CASES if optimizer else NO_PLAN_STUDY}], "Plan"),
-        "Risk": _typed([{"note": RISK_IN_CASES if optimizer else NO_RISK_STUDY}], "Risk"),
-        "Capacity": _typed([{"pool": NO_CAPACITY_STUDY}], "Capacity"),
-        "Parts": _typed([{"sku": NO_PARTS_STUDY}], "Parts"),
-        "Assumptions": _typed(assumption_rows(study), "Assumptions"),
+        "Plan": typed_frame([{"note": PLAN_IN_CASES if optimizer else NO_PLAN_STUDY}], "Plan"),
+        "Risk": typed_frame([{"note": RISK_IN_CASES if optimizer else NO_RISK_STUDY}], "Risk"),
+        "Capacity": typed_frame([{"pool": NO_CAPACITY_STUDY}], "Capacity"),
+        "Parts": typed_frame([{"sku": NO_PARTS_STUDY}], "Parts"),
+        "Assumptions": typed_frame(assumption_rows(study), "Assumptions"),
         "Cases": cases_sheet(study),
         "Sensitivity": sensitivity_sheet(study),
     }

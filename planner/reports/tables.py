@@ -86,14 +86,14 @@ OPTIMIZATION_FACTS = ("scenario", "source", "version")
 _STATS = ("mean", "std", "p10", "p50", "p90")
 
 
-def _typed(rows: list[dict[str, Any]] | pd.DataFrame, sheet: str) -> pd.DataFrame:
-    """The frame with the sheet's columns in order and stable dtypes: text as str, dates as
+def typed_frame(rows: list[dict[str, Any]] | pd.DataFrame, sheet: str) -> pd.DataFrame:
+    """The rows of `sheet` with its columns in order and stable dtypes: text as str, dates as
     datetime64, `n` and `rank` as Int64 (nullable: empty for the optimizer's figures), every
     other column float64."""
     frame = pd.DataFrame(rows).reindex(columns=STUDY_SHEET_COLUMNS[sheet])
     for col in frame.columns:
         if col in TEXT_COLUMNS:
-            frame[col] = frame[col].map(_text).astype(object)
+            frame[col] = frame[col].map(text_cell).astype(object)
         elif col in DATE_COLUMNS:
             frame[col] = pd.to_datetime(frame[col]).astype("datetime64[ns]")
         elif col in INTEGER_COLUMNS:
@@ -103,8 +103,8 @@ def _typed(rows: list[dict[str, Any]] | pd.DataFrame, sheet: str) -> pd.DataFram
     return frame
 
 
-def _text(value: Any) -> str | None:
-    """Text cell: None when missing or empty (never the string "None" or "nan")."""
+def text_cell(value: Any) -> str | None:
+    """A text cell: None when missing or empty (never the string "None" or "nan")."""
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)) \
             or value == "":
         return None
@@ -156,13 +156,14 @@ def optimization_figures(optimization: dict[str, Any]) -> list[tuple[str, str | 
                 found.append((".".join(path), name, unit, child) if path
                              else (name, None, unit, child))
             else:
-                found.append((full, _text(child), "", None))
+                found.append((full, text_cell(child), "", None))
 
     walk(optimization, [])
     return found
 
 
-def _num(value: Any) -> float:
+def number_cell(value: Any) -> float:
+    """A number cell: NaN when missing."""
     return float(value) if value is not None else np.nan
 
 
@@ -174,13 +175,13 @@ def summary_sheet(run: OutputFolder) -> pd.DataFrame:
     if run.summary is not None:
         for metric, key, stats in summary_metrics(run.summary):
             ci = stats.get("ci95") or [None, None]
-            rows.append({"metric": metric, "key": key, "unit": metric_unit(metric),
-                         "n": stats["n"], **{s: _num(stats.get(s)) for s in _STATS},
-                         "ci95_low": _num(ci[0]), "ci95_high": _num(ci[1])})
+            rows.append({"metric": metric, "key": key, "unit": metric_unit(metric, key),
+                         "n": stats["n"], **{s: number_cell(stats.get(s)) for s in _STATS},
+                         "ci95_low": number_cell(ci[0]), "ci95_high": number_cell(ci[1])})
     elif run.plan is not None:
         for metric, key, unit, value in optimization_figures(run.plan.optimization):
-            rows.append({"metric": metric, "key": key, "unit": unit, "mean": _num(value)})
-    return _typed(rows, "Summary")
+            rows.append({"metric": metric, "key": key, "unit": unit, "mean": number_cell(value)})
+    return typed_frame(rows, "Summary")
 
 
 # --- Plan ---------------------------------------------------------------------------------------
@@ -191,7 +192,7 @@ def plan_sheet(run: OutputFolder) -> pd.DataFrame:
     platforms and the recourse orders of each scenario. Without a plan: one row saying so."""
     plan = run.plan
     if plan is None:
-        return _typed([{"note": NO_PLAN}], "Plan")
+        return typed_frame([{"note": NO_PLAN}], "Plan")
     vendor, platform = plan.vendors(), plan.platforms_of()
     per_node = plan.pflops_per_node()
     first = plan.quarters[0] if plan.quarters else None
@@ -226,7 +227,7 @@ def plan_sheet(run: OutputFolder) -> pd.DataFrame:
                              "cost (with the recourse premium) is in Risk recourse [USD]"})
     if not rows:
         rows.append({"note": "The plan orders nothing: no node, part or platform is bought."})
-    return _typed(rows, "Plan")
+    return typed_frame(rows, "Plan")
 
 
 # --- Risk ---------------------------------------------------------------------------------------
@@ -295,7 +296,7 @@ def _headline_rows(run: OutputFolder) -> list[dict[str, Any]]:
         if isinstance(value, str | bool):
             row.update(unit="", value_text=value)
         else:
-            row.update(unit=optimization_unit(path), value=_num(value))
+            row.update(unit=optimization_unit(path), value=number_cell(value))
             if value is None and path in _NOT_FINITE:
                 why = (opt.get("value_of_information") or {}).get("note")
                 row["value_text"] = "not finite"
@@ -342,7 +343,7 @@ def _shadow_rows(plan: Plan) -> list[dict[str, Any]]:
     scenarios = set(plan.probabilities)
     rows = []
     for r in prices[prices["binding"].astype(bool)].to_dict("records"):
-        index = [str(i) for i in (r["index_1"], r["index_2"]) if _text(i)]
+        index = [str(i) for i in (r["index_1"], r["index_2"]) if text_cell(i)]
         scenario = next((i for i in index if i in scenarios), None)
         rest = [i for i in index if i != scenario]
         rows.append({"section": "shadow_price", "measure": r["family"], "scenario": scenario,
@@ -376,10 +377,10 @@ def risk_sheet(run: OutputFolder) -> pd.DataFrame:
     """Headline figures of optimization.json, cost and shortfall per scenario, binding shadow
     prices and the Pareto front. Without a plan: one row saying so."""
     if run.plan is None:
-        return _typed([{"note": NO_RISK}], "Risk")
+        return typed_frame([{"note": NO_RISK}], "Risk")
     rows = [*_headline_rows(run), *_scenario_rows(run.plan), *_shadow_rows(run.plan),
             *_pareto_rows(run.plan)]
-    return _typed(rows, "Risk")
+    return typed_frame(rows, "Risk")
 
 
 # --- Capacity -----------------------------------------------------------------------------------
@@ -390,7 +391,7 @@ def capacity_sheet(run: OutputFolder) -> pd.DataFrame:
     folders: per quarter, the optimizer's capacity across scenarios (see _planned_capacity)."""
     if run.simulated:
         return _simulated_capacity(run)
-    return _planned_capacity(run.plan) if run.plan is not None else _typed([], "Capacity")
+    return _planned_capacity(run.plan) if run.plan is not None else typed_frame([], "Capacity")
 
 
 def _simulated_capacity(run: OutputFolder) -> pd.DataFrame:
@@ -413,7 +414,7 @@ def _simulated_capacity(run: OutputFolder) -> pd.DataFrame:
             frame["effective_compute_p90 [PFLOP/s]"] - frame["effective_compute_p10 [PFLOP/s]"])
         frame["quarter"] = [f"{d.year}Q{(d.month - 1) // 3 + 1}" for d in dates]
         frames.append(frame)
-    return _typed(pd.concat(frames, ignore_index=True) if frames else [], "Capacity")
+    return typed_frame(pd.concat(frames, ignore_index=True) if frames else [], "Capacity")
 
 
 def _quantiles(frame: pd.DataFrame, column: str, prob: dict[str, float]) -> dict[str, float]:
@@ -463,7 +464,7 @@ def _planned_capacity(plan: Plan) -> pd.DataFrame:
         for quarter in plan.quarters:
             cells = block[block["period"] == quarter]
             rows.append(row(str(sku), quarter, cells, cells, "effective_pflops"))
-    return _typed(rows, "Capacity")
+    return typed_frame(rows, "Capacity")
 
 
 # --- Parts --------------------------------------------------------------------------------------
@@ -476,7 +477,7 @@ def _part_price(run: OutputFolder, sku: str, part: str) -> float:
     entry = entry or catalog.get("parts", {}).get(part, {}).get("price_usd")
     if isinstance(entry, dict):
         entry = entry.get("value")
-    return _num(entry)
+    return number_cell(entry)
 
 
 def parts_sheet(run: OutputFolder) -> pd.DataFrame:
@@ -490,7 +491,7 @@ def parts_sheet(run: OutputFolder) -> pd.DataFrame:
         for r in run.plan.stockpile.itertuples(index=False):
             planned[f"{r.sku}/{r.part}"] = (float(r.units), float(r.price_usd))
     if not run.simulated:
-        return _typed([{"sku": name.partition("/")[0], "part": name.partition("/")[2],
+        return typed_frame([{"sku": name.partition("/")[0], "part": name.partition("/")[2],
                         "unit_price [USD]": price, "stockpile_planned [parts]": units}
                        for name, (units, price) in planned.items()], "Parts")
     stockouts = run.summary.get("stockout_days", {})
@@ -510,8 +511,8 @@ def parts_sheet(run: OutputFolder) -> pd.DataFrame:
         for label, source, unit in (("stockout", stockouts, "days"), ("consumed", consumed, "parts")):
             stats = source.get(name, {})
             for s in ("mean", "p10", "p50", "p90"):
-                row[f"{label}_{s} [{unit}]"] = _num(stats.get(s))
-        row["cannibalized_mean [parts]"] = _num(cannibalized.get(name, {}).get("mean"))
+                row[f"{label}_{s} [{unit}]"] = number_cell(stats.get(s))
+        row["cannibalized_mean [parts]"] = number_cell(cannibalized.get(name, {}).get("mean"))
         column = f"stock.{name}"
         if column in run.timeseries:
             row["final_stock_p50 [parts]"] = float(np.median(series.final_values(run.timeseries,
@@ -519,12 +520,12 @@ def parts_sheet(run: OutputFolder) -> pd.DataFrame:
         if name in planned:
             row["stockpile_planned [parts]"] = planned[name][0]
         rows.append(row)
-    return _typed(rows, "Parts")
+    return typed_frame(rows, "Parts")
 
 
 def assumptions_sheet(run: OutputFolder) -> pd.DataFrame:
     """Every input used, see planner.reports.assumptions."""
-    return _typed([dict(zip(SHEET_COLUMNS["Assumptions"], row, strict=True))
+    return typed_frame([dict(zip(SHEET_COLUMNS["Assumptions"], row, strict=True))
                    for row in assumption_rows(run)], "Assumptions")
 
 

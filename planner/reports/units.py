@@ -1,29 +1,11 @@
-"""Units of summary metrics, and how a number of each unit is shown (Excel format, HTML text)."""
+"""Units of metrics and of the optimizer's figures, and how a number of each unit is shown
+(Excel format, HTML text). Metric units come from the registry (planner/metrics.py)."""
 
 from __future__ import annotations
 
 import math
 
-# metric (summary.json path without its key) -> unit
-METRIC_UNITS: dict[str, str] = {
-    "ettr": "fraction",
-    "job_completed": "fraction",
-    "node_availability": "fraction",
-    "job_mttf_hours": "hours",
-    "time_to_train_days": "days",
-    "stockout_days": "days",
-    "job_interruptions": "count",
-    "interruptions": "count",
-    "interruptions.by_category": "count",
-    "node_failures": "count",
-    "goodput_gpu_hours": "GPU-hours",
-    "lost_gpu_hours": "GPU-hours",
-    "nodes_retired": "nodes",
-    "repair_backlog_max": "nodes",
-    "parts_consumed": "parts",
-    "parts_cannibalized": "parts",
-    "parts_spend_usd": "USD",
-}
+from planner.metrics import PLAN_PREFIX, unit_of
 
 # unit -> Excel number format
 EXCEL_FORMATS: dict[str, str] = {
@@ -56,10 +38,14 @@ def unit_by_suffix(name: str) -> str:
     return next((unit for suffix, unit in _SUFFIX_UNITS if name.endswith(suffix)), "")
 
 
-def metric_unit(metric: str) -> str:
-    """The unit of a summary metric; guessed from its name's suffix when not listed."""
-    if metric in METRIC_UNITS:
-        return METRIC_UNITS[metric]
+def metric_unit(metric: str, key: str | None = None) -> str:
+    """The unit of a summary metric (its path without the key, and the key: `interruptions`,
+    `total`) from the metric registry; guessed from the name's suffix when the registry does
+    not know it (a folder written by another version)."""
+    for name in ((f"{metric}.{key}", metric) if key is not None else (metric,)):
+        unit = unit_of(name)
+        if unit is not None:
+            return unit
     return unit_by_suffix(metric)
 
 
@@ -83,26 +69,16 @@ def optimization_unit(path: str) -> str:
     return unit_by_suffix(path)
 
 
-# a study's optimizer metric (`plan.<name>`, planner/study/worker.py) -> unit, where
-# optimization_unit does not tell: the first part of <name>
-_PLAN_METRIC_UNITS = {"share": "fraction", "ordered_pflops": "PFLOP/s",
-                      "stockpile_units": "parts", "ordered_nodes": "nodes"}
-
-
 def study_metric_unit(metric: str) -> str:
     """The unit of a metric of a study (its flat name in study_cases): `ettr.pretrain-8k` is
     an `ettr` (fraction), `stockout_days.H800/gpu_board` days, `plan.expected_cost_usd` USD,
     `plan.share.Nvidia` a fraction."""
-    if metric.startswith("plan."):
-        name = metric.removeprefix("plan.")
-        head = name.split(".")[0]
-        return _PLAN_METRIC_UNITS.get(head) or optimization_unit(name)
-    parts = metric.split(".")
-    for end in range(len(parts), 0, -1):
-        prefix = ".".join(parts[:end])
-        if prefix in METRIC_UNITS:
-            return METRIC_UNITS[prefix]
-    return metric_unit(parts[0])
+    unit = unit_of(metric)
+    if unit is not None:
+        return unit
+    if metric.startswith(PLAN_PREFIX):
+        return optimization_unit(metric.removeprefix(PLAN_PREFIX))
+    return unit_by_suffix(metric.split(".")[0])
 
 
 # plan_shadow_prices `unit` (what the row's right-hand side counts) -> unit of its shadow price

@@ -1,4 +1,4 @@
-"""Duration distributions used in scenario files, and their sampling.
+"""Duration distributions used in scenario files (sampled by planner/sim/draws.py).
 
 A duration field accepts a plain number (a fixed value) or a mapping such as
 `{dist: lognormal, median: 20, sigma: 0.6}`. The unit is in the parent field's name
@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # Largest duration parameter, in the parent field's unit (hours or days): beyond a century either
@@ -102,25 +101,3 @@ def as_distribution(value: Any) -> Any:
     if isinstance(value, int | float):
         return {"dist": "fixed", "value": value}
     return value
-
-
-def sample(dist: _Dist, rng: np.random.Generator, size: int | None = None) -> Any:
-    """Draw from `dist`; a float when size is None, else a numpy array."""
-    if isinstance(dist, Fixed):
-        return dist.value if size is None else np.full(size, dist.value)
-    if isinstance(dist, Exponential):
-        return rng.exponential(dist.mean, size)
-    if isinstance(dist, Lognormal):
-        return rng.lognormal(math.log(dist.median), dist.sigma, size)
-    if isinstance(dist, Gamma):
-        return rng.gamma(dist.shape, dist.mean / dist.shape, size)
-    if isinstance(dist, Uniform):
-        return rng.uniform(dist.low, dist.high, size)
-    if isinstance(dist, Weibull):
-        return dist.scale * rng.weibull(dist.shape, size)
-    raise TypeError(f"unknown distribution {dist!r}")
-
-
-def mean_of(dist: _Dist) -> float:
-    """Expected value of `dist`."""
-    return float(dist.mean)

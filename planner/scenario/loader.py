@@ -27,7 +27,7 @@ class LoadedScenario:
     overrides: tuple[str, ...] = ()
 
 
-def _message(error: dict) -> str:
+def pydantic_message(error: dict) -> str:
     """Pydantic error -> short lower-case message such as 'must be > 0'."""
     kind, ctx = error["type"], error.get("ctx", {})
     templates = {
@@ -53,7 +53,7 @@ def _message(error: dict) -> str:
     return msg[0].lower() + msg[1:] if msg else kind
 
 
-def _clean_loc(loc: Sequence) -> tuple[str | int, ...]:
+def clean_location(loc: Sequence) -> tuple[str | int, ...]:
     """Drop pydantic's union/validator tags from a location, keep field names and indices."""
     out: list[str | int] = []
     for part in loc:
@@ -87,7 +87,8 @@ def validate_data(data: object, source: str, lines: dict, overrides: Overrides =
         return Scenario.model_validate(data)
     except ValidationError as err:
         first = err.errors()[0]
-        raise _error(source, lines, _clean_loc(first["loc"]), _message(first), overrides) from None
+        raise _error(source, lines, clean_location(first["loc"]), pydantic_message(first),
+                     overrides) from None
 
 
 def load_scenario(

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 from planner.catalog.catalog import Catalog
+from planner.metrics import PER_JOB, PER_POOL, adaptive_names, resolve
 from planner.quarters import quarter_labels
 from planner.scenario.schema import Scenario
+from planner.units import HOURS_PER_DAY
 
 Problem = tuple[tuple[str | int, ...], str]
-
-ADAPTIVE_METRICS = (
-    "ettr",
-    "goodput_gpu_hours",
-    "time_to_train_days",
-    "interruptions",
-    "job_mttf_hours",
-    "node_availability",
-    "lost_gpu_hours",
-    "stockout_days",
-    "parts_consumed",
-    "repair_backlog_max",
-)
 
 
 def _pools(s: Scenario, cat: Catalog) -> Problem | None:
@@ -53,13 +42,11 @@ MAX_FAILURE_EVENTS = 100_000_000
 def _expected_failure_events(s: Scenario, cat: Catalog, pool) -> float:
     """Expected candidate failure events of `pool` over the horizon if every node were always in
     service (an upper bound of the events the simulator will process for it)."""
-    sku_multiplier = cat.skus[pool.sku].failure_rate_multiplier.value
-    rate_per_node_hour = sum(
-        c.rate_per_hour * sku_multiplier * pool.failure_rate_multipliers.get(name, 1.0)
-        for name, c in cat.categories.items())
+    rate_per_node_hour = sum(cat.failure_rates_per_hour(pool.sku,
+                                                        pool.failure_rate_multipliers).values())
     nodes = pool.nodes + sum(d.nodes for d in pool.deliveries)
     weight = 1.0 + pool.lemon_fraction * (pool.lemon_rate_multiplier - 1.0)
-    return rate_per_node_hour * nodes * weight * s.horizon_days * 24.0
+    return rate_per_node_hour * nodes * weight * s.horizon_days * HOURS_PER_DAY
 
 
 def _jobs(s: Scenario) -> Problem | None:
@@ -122,9 +109,24 @@ def _simulation(s: Scenario) -> Problem | None:
             f"gives {samples:,.0f} samples over {s.horizon_days:g} days; at most "
             f"{MAX_TIMESERIES_SAMPLES:,} per replication (take a larger step)")
     adaptive = s.simulation.adaptive
-    if adaptive is not None and adaptive.metric.split(".")[0] not in ADAPTIVE_METRICS:
-        known = ", ".join(ADAPTIVE_METRICS)
-        return ("simulation", "adaptive", "metric"), f"unknown metric (one of: {known})"
+    if adaptive is not None:
+        problem = _adaptive_metric(s, adaptive.metric)
+        if problem is not None:
+            return ("simulation", "adaptive", "metric"), problem
+    return None
+
+
+def _adaptive_metric(s: Scenario, name: str) -> str | None:
+    """What is wrong with `name` as the adaptive-stopping metric, or None. A metric with a key
+    may be named without it (its first key is used); a job's or pool's key must exist."""
+    found = resolve(name)
+    if found is None or not found[0].adaptive:
+        return f"unknown metric (one of: {', '.join(adaptive_names())})"
+    metric, key = found
+    names = {PER_JOB: [j.name for j in s.jobs], PER_POOL: [p.name for p in s.cluster.pools]}
+    known = names.get(metric.per or "")
+    if key is not None and known is not None and key not in known:
+        return f"no {metric.per} {key!r} in the scenario (known: {', '.join(known) or 'none'})"
     return None
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from planner.scenario.distributions import AnyDist, Fixed, as_distribution
+from planner.units import HOURS_PER_DAY
 
 Duration = Annotated[AnyDist, BeforeValidator(as_distribution)]
 Probability = Annotated[float, Field(ge=0, le=1)]
@@ -563,4 +564,4 @@ class Scenario(Strict):
 
     def hours_since_start(self, date: dt.date) -> float:
         """Hours from start_date to `date`."""
-        return (date - self.start_date).days * 24.0
+        return (date - self.start_date).days * HOURS_PER_DAY

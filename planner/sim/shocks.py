@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from planner.scenario.schema import Scenario
+from planner.units import HOURS_PER_DAY
 
 ORDERS, DELIVERIES, RMA, NODES = "orders", "deliveries", "rma", "nodes"
 
@@ -52,7 +53,7 @@ def sample_shocks(scenario: Scenario, rng: np.random.Generator) -> tuple[ShockWi
             lo = scenario.hours_since_start(shock.window_start_date)
             hi = scenario.hours_since_start(shock.window_end_date)
             start = lo + float(position) * (hi - lo)
-        end = math.inf if shock.duration_days is None else start + shock.duration_days * 24.0
+        end = math.inf if shock.duration_days is None else start + shock.duration_days * HOURS_PER_DAY
         blocks = {
             kind
             for kind, on in (

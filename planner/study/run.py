@@ -7,12 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 from pydantic import ValidationError
 
 from planner import __version__
 from planner.errors import InputError
-from planner.outputs import write_json, write_table, write_text
-from planner.scenario.loader import _clean_loc, _message, read_input
+from planner.outputs.atomic import write_json, write_table, write_text
+from planner.outputs.layout import StudyFolder
+from planner.scenario.loader import clean_location, pydantic_message, read_input
 from planner.scenario.yaml_lines import dotted, line_of, load_yaml_with_lines
 from planner.study import analysis
 from planner.study.cases import Case, expand, resolve
@@ -44,8 +46,9 @@ def load_study(path: str | Path) -> LoadedStudy:
         study = Study.model_validate(data)
     except ValidationError as err:
         first = err.errors()[0]
-        loc = _clean_loc(first["loc"])
-        raise InputError(source, _message(first), line_of(lines, loc), dotted(loc) or None) from None
+        loc = clean_location(first["loc"])
+        raise InputError(source, pydantic_message(first), line_of(lines, loc),
+                         dotted(loc) or None) from None
     base_path = Path(path).parent / study.base
     try:
         base_text = base_path.read_text(encoding="utf-8")
@@ -152,19 +155,20 @@ def _write_tables(ls: LoadedStudy, folder: Path, store: CaseStore, order: list[t
     summary = analysis.case_summary(table)
     metric = (ls.study.sensitivity.metric if ls.study.sensitivity is not None
               else (table["metric"].iloc[0] if len(table) else None))
-    write_table(folder, "study_results", table)
-    write_table(folder, "study_cases", summary)
+    write_table(folder, StudyFolder.table(StudyFolder.RESULTS), table)
+    write_table(folder, StudyFolder.table(StudyFolder.CASES), summary)
     if metric is not None and len(summary):
         sampled = frozenset(p.path for p in ls.study.samples.parameters) \
             if ls.study.samples is not None else frozenset()
-        write_table(folder, "study_tornado", analysis.tornado(summary, metric, sampled))
+        write_table(folder, StudyFolder.table(StudyFolder.TORNADO),
+                    analysis.tornado(summary, metric, sampled))
         if ls.study.samples is not None:
-            write_table(folder, "study_sensitivity", analysis.global_ranking(summary, metric))
-    import pandas as pd
-
-    write_table(folder, "study_failures", pd.DataFrame(failures, columns=["case", "error"]))
-    write_text(folder / "study.yaml", ls.text)
-    write_json(folder / "study.json", {
+            write_table(folder, StudyFolder.table(StudyFolder.SENSITIVITY),
+                        analysis.global_ranking(summary, metric))
+    write_table(folder, StudyFolder.table(StudyFolder.FAILURES),
+                pd.DataFrame(failures, columns=["case", "error"]))
+    write_text(folder / StudyFolder.STUDY_FILE, ls.text)
+    write_json(folder / StudyFolder.STUDY, {
         "study": ls.study.name, "source": ls.source, "base": ls.base_source,
         "seed": ls.study.seed, "command": ls.study.command, "cases": len(order) + len(invalid),
         "succeeded": len(records), "failed": len(failures), "ran_now": ran,

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
-from dataclasses import replace
 from typing import Any
+
+from planner.metrics import (
+    PLAN_ORDERED_NODES,
+    PLAN_ORDERED_PFLOPS,
+    PLAN_PREFIX,
+    PLAN_SHARE,
+    PLAN_STOCKPILE_UNITS,
+    PLAN_SUMMARY_METRICS,
+)
 
 
 def _keep(metric: str, wanted: list[str]) -> bool:
@@ -20,16 +29,21 @@ def _finite(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _optimizer_metrics(opt) -> dict[str, float | None]:
+def _plan_metrics(opt) -> dict[str, float | None]:
+    """A case's plan metrics (planner.metrics.PLAN_METRICS) from the optimizer's result."""
     r = opt.result
-    out = {f"plan.{k}": _finite(v) for k, v in r.summary.items() if _finite(v) is not None}
+    out = {}
+    for metric in PLAN_SUMMARY_METRICS:
+        value = _finite(r.summary.get(metric.name.removeprefix(PLAN_PREFIX)))
+        if value is not None:
+            out[metric.flat()] = value
     pflops = r.orders.groupby("vendor")["effective_pflops"].sum()
     total = float(pflops.sum())
     for vendor, value in pflops.items():
-        out[f"plan.ordered_pflops.{vendor}"] = float(value)
-        out[f"plan.share.{vendor}"] = float(value) / total if total > 0 else 0.0
-    out["plan.stockpile_units"] = float(r.stockpile["units"].sum())
-    out["plan.ordered_nodes"] = float(r.orders["nodes"].sum())
+        out[PLAN_ORDERED_PFLOPS.flat(str(vendor))] = float(value)
+        out[PLAN_SHARE.flat(str(vendor))] = float(value) / total if total > 0 else 0.0
+    out[PLAN_STOCKPILE_UNITS.flat()] = float(r.stockpile["units"].sum())
+    out[PLAN_ORDERED_NODES.flat()] = float(r.orders["nodes"].sum())
     return out
 
 
@@ -46,39 +60,26 @@ def run_case(payload: dict) -> dict:
 
 
 def _run(p: dict) -> dict[str, dict[str, float | None]]:
-    from planner.scenario.loader import load_scenario_text
+    from planner import pipeline
 
     sets = [*p["overrides"], f"seed={p['seed']}", f"simulation.replications={p['replications']}"]
     if p.get("adaptive"):
-        import json
-
         sets.append("simulation.adaptive=" + json.dumps(p["adaptive"]))
-    loaded = load_scenario_text(p["base_text"], p["base_source"], sets)
+    loaded = pipeline.load_text(p["base_text"], p["base_source"], sets)
     wanted = p["metrics"]
+    optimize_first = p["command"] in ("optimize", "both")
+    result = pipeline.run(
+        loaded, optimize_first=optimize_first, simulate_after=p["command"] != "optimize",
+        settings=pipeline.solver_settings(loaded, threads=1) if optimize_first else None,
+        analyses=False, workers=1)
     plan_metrics: dict[str, float | None] = {}
-    if p["command"] in ("optimize", "both"):
-        from planner.bridge import apply_plan
-        from planner.procurement import build_input
-        from solvers.highs import load_profile, merge
-        from solvers.optimize import optimize
-        from solvers.problem import SolverSettings
-
-        proc = loaded.scenario.procurement
-        if proc is None:
-            raise ValueError("the case's scenario has no procurement section")
-        settings = merge(load_profile(proc.solver.profile), SolverSettings(
-            time_limit_s=proc.solver.time_limit_s, mip_rel_gap=proc.solver.mip_rel_gap, threads=1))
-        opt = optimize(build_input(loaded.scenario, loaded.catalog), settings, analyses=False)
-        plan_metrics = {k: v for k, v in _optimizer_metrics(opt).items() if _keep(k, wanted)}
-        if p["command"] == "optimize":
-            return {"0": plan_metrics}
-        loaded = replace(loaded, scenario=apply_plan(loaded.scenario, opt.result.orders,
-                                                     opt.result.stockpile))
-    from planner.montecarlo import run_monte_carlo
-
-    mc = run_monte_carlo(loaded, workers=1)
+    if result.plan is not None:
+        plan_metrics = {k: v for k, v in _plan_metrics(result.plan.optimization).items()
+                        if _keep(k, wanted)}
+    if result.simulation is None:
+        return {"0": plan_metrics}
     rows = {}
-    for r in mc.results:
+    for r in result.simulation.results:
         row = {k: _finite(v) for k, v in r.metrics.items() if _keep(k, wanted)}
         row.update(plan_metrics)
         rows[str(r.replication)] = row

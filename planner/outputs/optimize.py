@@ -8,10 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from planner import __version__
-from planner.outputs import write_json, write_table, write_text
+from planner.outputs.atomic import write_json, write_table, write_text
+from planner.outputs.layout import TABLE_SUFFIXES, OptimizeFolder
 from solvers.optimize import Optimization
-
-TABLES = ("orders", "recourse", "stockpile", "platforms", "fleet", "capacity", "costs")
 
 
 def _finite(value):
@@ -23,15 +22,16 @@ def write_optimization(opt: Optimization, folder: Path, scenario_name: str, sour
     """plan_*.csv/parquet tables, shadow prices, Pareto front, optimization.json, highs.log."""
     folder.mkdir(parents=True, exist_ok=True)
     r = opt.result
-    for name in TABLES:
-        write_table(folder, f"plan_{name}", getattr(r, name))
-    write_table(folder, "plan_shadow_prices", opt.shadow_prices)
+    for name in OptimizeFolder.TABLES:
+        table = opt.shadow_prices if name == OptimizeFolder.SHADOW_PRICES else getattr(r, name)
+        write_table(folder, OptimizeFolder.table(name), table)
+    pareto_stem = OptimizeFolder.table(OptimizeFolder.PARETO)
     if pareto is not None:
-        write_table(folder, "plan_pareto", pareto)
+        write_table(folder, pareto_stem, pareto)
     else:  # a front traced by an earlier run belongs to another plan
-        for suffix in (".csv", ".parquet"):
-            (folder / f"plan_pareto{suffix}").unlink(missing_ok=True)
-    write_text(folder / "highs.log", opt.log)
+        for suffix in TABLE_SUFFIXES:
+            (folder / (pareto_stem + suffix)).unlink(missing_ok=True)
+    write_text(folder / OptimizeFolder.HIGHS_LOG, opt.log)
     info = {k: (_finite(v) if isinstance(v, float) else v) for k, v in opt.value_of_information.items()}
     if info and not info.get("ev_plan_feasible", True):
         info["note"] = ("the expected-value plan is infeasible in at least one scenario: the "
@@ -45,7 +45,7 @@ def write_optimization(opt: Optimization, folder: Path, scenario_name: str, sour
         "timings_s": opt.timings_s,
         "orders_by_vendor_nodes": r.orders.groupby("vendor")["nodes"].sum().to_dict(),
     }
-    write_json(folder / "optimization.json", summary)
+    write_json(folder / OptimizeFolder.OPTIMIZATION, summary)
     return summary
 
 
@@ -53,8 +53,8 @@ def remove_plan_files(folder: Path) -> None:
     """Delete optimizer outputs left in `folder` by an earlier run."""
     if not folder.is_dir():
         return
-    for path in folder.glob("plan_*"):
-        if path.suffix in (".csv", ".parquet"):
+    for path in folder.glob(OptimizeFolder.TABLE_PREFIX + "*"):
+        if path.suffix in TABLE_SUFFIXES:
             path.unlink()
-    for name in ("optimization.json", "highs.log"):
+    for name in (OptimizeFolder.OPTIMIZATION, OptimizeFolder.HIGHS_LOG):
         (folder / name).unlink(missing_ok=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from planner.montecarlo import MonteCarloResult
-from planner.outputs import write_json, write_table, write_text
-from planner.summary import (
+from planner.outputs.atomic import write_json, write_table, write_text
+from planner.outputs.layout import RunFolder
+from planner.outputs.summary import (
     build_summary,
     events_table,
     inputs_record,
@@ -21,12 +22,12 @@ def write_run(mc: MonteCarloResult, folder: Path) -> dict:
     input with its source) and the scenario file as run."""
     summary = build_summary(mc)
     folder.mkdir(parents=True, exist_ok=True)
-    write_table(folder, "replications", metrics_table(mc))
-    write_table(folder, "timeseries", timeseries_table(mc))
+    write_table(folder, RunFolder.REPLICATIONS, metrics_table(mc))
+    write_table(folder, RunFolder.TIMESERIES, timeseries_table(mc))
     if mc.loaded.scenario.simulation.record_events:
-        write_table(folder, "events", events_table(mc))
-    write_table(folder, "shocks", shocks_table(mc))
-    write_json(folder / "inputs.json", inputs_record(mc))
-    write_text(folder / "scenario.yaml", mc.loaded.text)
-    write_json(folder / "summary.json", summary)  # last: its presence means the run is complete
+        write_table(folder, RunFolder.EVENTS, events_table(mc))
+    write_table(folder, RunFolder.SHOCKS, shocks_table(mc))
+    write_json(folder / RunFolder.INPUTS, inputs_record(mc))
+    write_text(folder / RunFolder.SCENARIO, mc.loaded.text)
+    write_json(folder / RunFolder.SUMMARY, summary)  # last: its presence means the run is complete
     return summary

@@ -1,4 +1,5 @@
-"""Write run outputs atomically: a temp file in the target folder, then rename over the name."""
+"""Write output files atomically: a temp file in the target folder, then rename over the name,
+so a reader never sees half a file."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from planner.outputs.layout import TEMP_SUFFIX, csv, parquet
+
+if TYPE_CHECKING:  # only annotations: the CLI imports this module before it needs pandas
+    import pandas as pd
 
 
 def _clean(value: Any) -> Any:
@@ -27,7 +31,7 @@ def _clean(value: Any) -> Any:
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call write(tmp) for a temp file beside `path`, then replace `path` with it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -40,6 +44,17 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
+def remove_stale_temps(folder: Path) -> int:
+    """Delete temp files that a killed writer left in `folder` (an atomic write that never got
+    to its rename); returns how many. Never touches a finished file."""
+    removed = 0
+    for path in folder.glob(f".*{TEMP_SUFFIX}"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def write_json(path: Path, data: Any) -> None:
     text = json.dumps(_clean(data), indent=2, sort_keys=False) + "\n"
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
@@ -47,8 +62,8 @@ def write_json(path: Path, data: Any) -> None:
 
 def write_table(folder: Path, stem: str, table: pd.DataFrame) -> None:
     """`stem`.parquet and its CSV twin `stem`.csv."""
-    atomic_write(folder / f"{stem}.parquet", lambda tmp: table.to_parquet(tmp, index=False))
-    atomic_write(folder / f"{stem}.csv", lambda tmp: table.to_csv(tmp, index=False))
+    atomic_write(folder / parquet(stem), lambda tmp: table.to_parquet(tmp, index=False))
+    atomic_write(folder / csv(stem), lambda tmp: table.to_csv(tmp, index=False))
 
 
 def write_text(path: Path, text: str) -> None:

@@ -7,25 +7,19 @@ from typing import Any
 import pandas as pd
 
 from planner import __version__
+from planner.metrics import summary_path
 from planner.montecarlo import MonteCarloResult
 from planner.sim.failure_log import EVENT_COLUMNS
 from planner.stats import describe
-
-# metrics whose key after the prefix contains one more level (interruptions.by_category.gpu)
-_NESTED = {"interruptions": ("by_category",)}
+from planner.units import HOURS_PER_DAY
 
 
-def _insert(tree: dict, key: str, value: Any) -> None:
-    head, _, rest = key.partition(".")
-    if not rest:
-        tree[head] = value
-        return
-    node = tree.setdefault(head, {})
-    sub, _, leaf = rest.partition(".")
-    if leaf and sub in _NESTED.get(head, ()):
-        node.setdefault(sub, {})[leaf] = value
-    else:
-        node[rest] = value
+def _insert(tree: dict, flat_name: str, value: Any) -> None:
+    """Put a metric's statistics where summary.json nests it (planner.metrics.summary_path)."""
+    *parents, leaf = summary_path(flat_name)
+    for name in parents:
+        tree = tree.setdefault(name, {})
+    tree[leaf] = value
 
 
 def build_summary(mc: MonteCarloResult) -> dict[str, Any]:
@@ -80,7 +74,7 @@ def events_table(mc: MonteCarloResult) -> pd.DataFrame:
         frame.insert(0, "replication", r.replication)
         frames.append(frame)
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=EVENT_COLUMNS)
-    table["time_days"] = table["time_hours"] / 24.0
+    table["time_days"] = table["time_hours"] / HOURS_PER_DAY
     return table.astype({"node": "int64", "replication": "int64"})
 
 
@@ -92,8 +86,8 @@ def shocks_table(mc: MonteCarloResult) -> pd.DataFrame:
         for name, vendor, start_h, end_h in r.shocks:
             rows.append({
                 "replication": r.replication, "shock": name, "vendor": vendor,
-                "start_day": start_h / 24.0,
-                "end_day": end_h / 24.0 if end_h != float("inf") else None,
+                "start_day": start_h / HOURS_PER_DAY,
+                "end_day": end_h / HOURS_PER_DAY if end_h != float("inf") else None,
                 "start_date": (pd.Timestamp(start) + pd.Timedelta(hours=start_h)).date().isoformat(),
                 "permanent": end_h == float("inf"),
             })

@@ -1,0 +1,105 @@
+"""The name of every file planner writes into an output folder, and nothing else.
+
+Writers, reports, the study store and the CLI all take their file names from here
+(docs/outputs.md describes each file). A table is written twice, `<stem>.parquet` and
+`<stem>.csv`, with the same columns.
+"""
+
+from __future__ import annotations
+
+PARQUET, CSV = ".parquet", ".csv"
+TABLE_SUFFIXES = (PARQUET, CSV)
+TEMP_SUFFIX = ".tmp"  # an atomic write's temp file: `.<name>.<random>.tmp` beside the target
+WRITE_PROBE = ".planner-write-check"  # touched and removed to check a folder is writable
+
+
+def parquet(stem: str) -> str:
+    return stem + PARQUET
+
+
+def csv(stem: str) -> str:
+    return stem + CSV
+
+
+class RunFolder:
+    """`planner run`: the simulation's files."""
+
+    SUMMARY = "summary.json"  # written last: its presence means the run is complete
+    INPUTS = "inputs.json"
+    SCENARIO = "scenario.yaml"
+    # table stems
+    REPLICATIONS = "replications"
+    TIMESERIES = "timeseries"
+    EVENTS = "events"
+    SHOCKS = "shocks"
+    TABLES = (REPLICATIONS, TIMESERIES, EVENTS, SHOCKS)
+    # what the reports need of a run folder
+    REPORT_INPUTS = (SUMMARY, INPUTS, SCENARIO, TIMESERIES + PARQUET, SHOCKS + PARQUET)
+
+
+class OptimizeFolder:
+    """`planner optimize` (and `planner run` of a scenario with a procurement section)."""
+
+    OPTIMIZATION = "optimization.json"  # written last by the optimizer
+    HIGHS_LOG = "highs.log"
+    TABLE_PREFIX = "plan_"
+    # plan_<name> tables the optimizer always writes, and the front written only with --pareto
+    SHADOW_PRICES = "shadow_prices"  # of the plan's analysis; the others are the plan itself
+    TABLES = ("orders", "recourse", "stockpile", "platforms", "fleet", "capacity", "costs",
+              SHADOW_PRICES)
+    PARETO = "pareto"
+
+    @classmethod
+    def table(cls, name: str) -> str:
+        """The stem of plan table `name`: plan_orders, plan_pareto, ..."""
+        return cls.TABLE_PREFIX + name
+
+
+class StudyFolder:
+    """`planner study`: the study's files and its per-case store."""
+
+    STUDY = "study.json"
+    STUDY_FILE = "study.yaml"
+    TABLE_PREFIX = "study_"
+    RESULTS, CASES, TORNADO, SENSITIVITY, FAILURES = (
+        "results", "cases", "tornado", "sensitivity", "failures")
+    TABLES = (RESULTS, CASES, TORNADO, SENSITIVITY, FAILURES)
+    CASE_STORE = "cases"  # a folder: one <key>.json per finished case
+    CASE_SUFFIX = ".json"
+    # what the reports need of a study folder
+    REPORT_INPUTS = (STUDY, STUDY_FILE, TABLE_PREFIX + CASES + PARQUET,
+                     TABLE_PREFIX + FAILURES + PARQUET)
+
+    @classmethod
+    def table(cls, name: str) -> str:
+        """The stem of study table `name`: study_results, study_cases, ..."""
+        return cls.TABLE_PREFIX + name
+
+    @classmethod
+    def case_file(cls, key: str) -> str:
+        """A stored case's file name inside CASE_STORE."""
+        return key + cls.CASE_SUFFIX
+
+
+class ReportFiles:
+    """What `planner report` (and every command) writes from a folder's files."""
+
+    WORKBOOK = "report.xlsx"
+    PAGE = "report.html"
+    SHEET_PREFIX = "report_"  # report_<Sheet> tables: the workbook's sheets as Parquet + CSV
+    PLOT_PREFIX = "plot_"
+    PLOT_SUFFIX = ".png"
+
+    @classmethod
+    def sheet(cls, name: str) -> str:
+        """The stem of the table twin of sheet `name`."""
+        return cls.SHEET_PREFIX + name
+
+    @classmethod
+    def plot(cls, name: str) -> str:
+        """The file name of plot `name`."""
+        return cls.PLOT_PREFIX + name + cls.PLOT_SUFFIX
+
+
+# the files whose presence tells which kind of output folder this is
+FOLDER_MARKERS = (RunFolder.SUMMARY, OptimizeFolder.OPTIMIZATION, StudyFolder.STUDY)
