@@ -7,6 +7,10 @@ Peak memory is the child's maximum resident set (interpreter and imports include
 
     python benchmarks/bench_sim.py            # print the table
     python benchmarks/bench_sim.py --update   # also rewrite the section in BENCHMARKS.md
+    python benchmarks/bench_sim.py --against ../base --rounds 5 [--update]
+        # this checkout against another one (say a worktree of the commit before a change):
+        # the two run alternately, each case in a fresh pinned child, so both see the same
+        # machine; reported as medians and the after/before ratio (section bench_sim_compare)
 """
 
 from __future__ import annotations
@@ -167,10 +171,42 @@ def child(scenario: str, reps: int) -> dict:
     }
 
 
-def run_case(scenario: str, reps: int) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", scenario, "--reps", str(reps)],
-                          capture_output=True, text=True, cwd=ROOT, check=True)
+def run_case(scenario: str, reps: int, root: Path = ROOT) -> dict:
+    """One case in a fresh child process of the checkout at `root` (its own copy of this
+    script, its own `planner`), pinned to one core."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    script = root / "benchmarks" / Path(__file__).name
+    proc = subprocess.run([sys.executable, str(script), "--child", scenario, "--reps", str(reps)],
+                          capture_output=True, text=True, cwd=root, check=True, env=env)
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def compare(other: Path, rounds: int, reps: int) -> str:
+    """Median wall per replication of this checkout (after) and `other` (before), measured in
+    alternating children, `rounds` times per case; the order flips every round."""
+    walls: dict[str, dict[str, list[float]]] = {name: {"before": [], "after": []}
+                                                for name in CASES}
+    for r in range(rounds):
+        for name, (path, _) in CASES.items():
+            sides = [("before", other), ("after", ROOT)]
+            for side, root in (sides if r % 2 == 0 else sides[::-1]):
+                walls[name][side].append(statistics.median(run_case(path, reps, root)["walls_s"]))
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, Python "
+        f"{platform.python_version()}: this checkout (after) against `{other.name}` (before), "
+        f"{rounds} rounds, the two alternating in fresh children pinned to one core, "
+        f"{reps} replications per child (a round's figure = the median of its replications).",
+        "",
+        "| case | before: median wall per replication | after | after / before | "
+        "after / before per round (min-max) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, w in walls.items():
+        before, after = statistics.median(w["before"]), statistics.median(w["after"])
+        per_round = [a / b for a, b in zip(w["after"], w["before"], strict=True)]
+        lines.append(f"| {name}, 365 days | {before:.4f} s | {after:.4f} s | {after / before:.3f} "
+                     f"| {min(per_round):.3f}-{max(per_round):.3f} |")
+    return "\n".join(lines)
 
 
 def table_head(intro: str, columns: list[str]) -> list[str]:
@@ -246,9 +282,17 @@ def main() -> None:
     parser.add_argument("--child")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--update", action="store_true")
+    parser.add_argument("--against", type=Path, help="another checkout to compare with")
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.reps)))
+        return
+    if args.against is not None:
+        section = compare(args.against.resolve(), args.rounds, args.reps)
+        print(section)
+        if args.update:
+            update_section("bench_sim_compare", section)
         return
     results = {name: run_case(path, args.reps) for name, (path, _) in CASES.items()}
     section = table(results, args.reps)

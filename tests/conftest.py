@@ -1,8 +1,13 @@
-"""Shared builders: small scenarios written as dicts, validated through the real loader."""
+"""Shared builders: small scenarios written as dicts, validated through the real loader, and the
+command line run as a user runs it."""
 
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +17,9 @@ from planner.catalog.catalog import shipped_catalog
 from planner.scenario.loader import LoadedScenario, load_scenario_text
 from planner.sim.model import ClusterModel
 from planner.sim.setup import build_setup
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI_TIMEOUT_S = 600
 
 BASE: dict[str, Any] = {
     "name": "test",
@@ -73,3 +81,27 @@ def write_yaml(tmp_path):
         path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False))
         return path
     return _write
+
+
+def run_planner(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """`planner ARGS` in a fresh interpreter, from the repository root unless `cwd` says
+    otherwise; stdout and stderr captured as text."""
+    return subprocess.run([sys.executable, "-m", "planner.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=CLI_TIMEOUT_S)
+
+
+@pytest.fixture(scope="session")
+def planner_cli() -> Callable[..., subprocess.CompletedProcess]:
+    """The command line as a user runs it (run_planner); session-scoped, so module fixtures
+    that prepare an output folder can use it too."""
+    return run_planner
+
+
+def invoke_planner(*args: str):
+    """`planner ARGS` in this process (typer's CliRunner): quick, and an uncaught exception is
+    kept in `.exception` rather than printed, so tests can tell a traceback from a clean exit."""
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+
+    return CliRunner().invoke(app, list(args))

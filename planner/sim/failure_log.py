@@ -4,11 +4,25 @@ closed when the node is back in service or retired (events.parquet, docs/outputs
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
-EVENT_COLUMNS = (
-    "time_hours", "pool", "node", "category", "kind", "job", "outcome", "downtime_hours",
-    "part_wait_hours",
-)
+
+class FailureRecord(NamedTuple):
+    """A row of the log read by its column names (rows themselves are plain lists, filled in
+    place when the repair ends)."""
+
+    time_hours: float
+    pool: str
+    node: int
+    category: str
+    kind: str  # HARD, TRANSIENT or MISDIAGNOSIS
+    job: str  # the job the node was running, '' if none
+    outcome: str
+    downtime_hours: float
+    part_wait_hours: float
+
+
+EVENT_COLUMNS = FailureRecord._fields
 _OUTCOME, _DOWNTIME, _PART_WAIT = 6, 7, 8  # the columns filled when the repair ends
 STILL_IN_REPAIR = "in_repair_at_end"  # outcome of a row not closed by the horizon
 
@@ -30,6 +44,10 @@ class FailureLog:
         row = [now, pool, node, category, kind, job, STILL_IN_REPAIR, math.nan, 0.0]
         self.rows.append(row)
         return row
+
+    def records(self) -> list[FailureRecord]:
+        """Every row as a FailureRecord."""
+        return [FailureRecord(*row) for row in self.rows]
 
     @staticmethod
     def failed_at(row: list) -> float:

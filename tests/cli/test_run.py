@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from planner.cli import app
+from tests.conftest import ROOT, invoke_planner, run_planner
 
-ROOT = Path(__file__).resolve().parents[2]
+SCENARIO = str(ROOT / "scenarios/h800-10k.yaml")
 SHORT = ("--set", "horizon_days=90", "-r", "3")
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    """`planner ARGS` in a fresh interpreter."""
-    return subprocess.run([sys.executable, "-m", "planner.cli", *args], capture_output=True,
-                          text=True, timeout=300)
-
-
-def _run(out: Path, *extra: str) -> subprocess.CompletedProcess:
-    proc = _cli("run", str(ROOT / "scenarios/h800-10k.yaml"), "--out", str(out), *SHORT, *extra)
+def _run(out: Path, *extra: str):
+    proc = run_planner("run", SCENARIO, "--out", str(out), *SHORT, *extra)
     assert proc.returncode == 0, proc.stderr
     return proc
 
@@ -36,6 +27,7 @@ def run_dir(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_run_writes_every_output(run_dir):
     names = {p.name for p in run_dir.iterdir()}
     for stem in ("timeseries", "events", "replications"):
@@ -65,6 +57,7 @@ def test_run_writes_every_output(run_dir):
     assert len(csv_events) == len(events)
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_summary_whatever_the_workers(run_dir, tmp_path):
     _run(tmp_path / "b", "--workers", "1")
     _run(tmp_path / "c", "--workers", "2")
@@ -77,7 +70,7 @@ def test_same_seed_gives_identical_summary_whatever_the_workers(run_dir, tmp_pat
 
 
 def test_schema_is_json_schema_with_field_docs():
-    result = CliRunner().invoke(app, ["schema"])
+    result = invoke_planner("schema")
     assert result.exit_code == 0
     schema = json.loads(result.stdout)
     pool = schema["$defs"]["Pool"]
@@ -85,17 +78,19 @@ def test_schema_is_json_schema_with_field_docs():
     assert "description" in pool["properties"]["nodes"]
 
 
-def test_catalog_lists_required_skus():
-    result = CliRunner().invoke(app, ["catalog"], env={"COLUMNS": "250"})
+def test_catalog_lists_required_skus(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    result = invoke_planner("catalog")
     assert result.exit_code == 0
     for sku in ("H100", "H800", "H20", "A800", "Ascend-910B", "Ascend-910C", "MLU370-X8",
                 "MLU590"):
         assert sku in result.stdout
 
 
-def test_adaptive_replications_stop_on_the_target(tmp_path):
+@pytest.mark.slow
+def test_adaptive_replications_stop_on_the_target(planner_cli, tmp_path):
     out = tmp_path / "adaptive"
-    proc = _cli("run", str(ROOT / "scenarios/h800-10k.yaml"), "--out", str(out),
+    proc = planner_cli("run", SCENARIO, "--out", str(out),
                 "--set", "horizon_days=30", "-w", "1",
                 "--set", "simulation.adaptive={metric: goodput_gpu_hours, target_rel_half_width: 0.5,"
                          " min_replications: 3, max_replications: 9, batch_replications: 2}")
@@ -105,9 +100,10 @@ def test_adaptive_replications_stop_on_the_target(tmp_path):
     assert "half-width" in summary["adaptive_stop"]
 
 
-def test_adaptive_replications_stop_at_the_maximum(tmp_path):
+@pytest.mark.slow
+def test_adaptive_replications_stop_at_the_maximum(planner_cli, tmp_path):
     out = tmp_path / "adaptive-max"
-    proc = _cli("run", str(ROOT / "scenarios/h800-10k.yaml"), "--out", str(out),
+    proc = planner_cli("run", SCENARIO, "--out", str(out),
                 "--set", "horizon_days=30", "-w", "1",
                 "--set", "simulation.adaptive={metric: interruptions.total, "
                          "target_rel_half_width: 0.0001, min_replications: 3, max_replications: 7, "
@@ -121,21 +117,21 @@ def test_adaptive_replications_stop_at_the_maximum(tmp_path):
 def test_an_output_folder_that_cannot_be_written_is_a_one_line_error(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    proc = _cli("run", str(ROOT / "scenarios/h800-10k.yaml"), "-r", "1", "-q",
-                "--out", str(blocker / "out"))
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
+    result = invoke_planner("run", SCENARIO, "-r", "1", "-q", "--out", str(blocker / "out"))
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"{blocker / 'out'} --out: cannot write"), lines
 
 
+@pytest.mark.slow
 def test_report_on_a_damaged_folder_is_a_one_line_error(run_dir, tmp_path):
     import shutil
 
     damaged = tmp_path / "damaged"
     shutil.copytree(run_dir, damaged)
     (damaged / "summary.json").write_text("{not json")
-    proc = _cli("report", str(damaged))
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
+    result = invoke_planner("report", str(damaged))
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    lines = result.stderr.strip().splitlines()
     assert lines == [f"{damaged} cannot rebuild the reports: summary.json: not valid JSON "
                      "(Expecting property name enclosed in double quotes: line 1 column 2 (char 1))"]

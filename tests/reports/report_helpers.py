@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,8 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+
+from tests.conftest import run_planner
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,8 +65,7 @@ LO_CSV = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,f
 
 
 def _planner(*args: str) -> None:
-    cmd = [sys.executable, "-m", "planner.cli", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    proc = run_planner(*args)
     assert proc.returncode == 0, proc.stderr
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import math
 
+import pytest
+from report_helpers import require_soffice
+
 from planner.reports.assumptions import _origin, cell, flatten
 from planner.reports.html import text
 from planner.reports.series import weighted_quantile
@@ -91,3 +94,30 @@ def test_origin_of_scenario_fields():
 def test_page_text_is_escaped_and_never_holds_a_url():
     assert text("<b> & https://example.org") == "&lt;b&gt; &amp; https:&#47;&#47;example.org"
     assert "://" not in text("see http://x")
+
+
+def test_study_metric_units_follow_the_metric_name():
+    from planner.reports.units import study_metric_unit
+
+    assert study_metric_unit("ettr.pretrain-8k") == "fraction"
+    assert study_metric_unit("interruptions.by_category.gpu") == "count"
+    assert study_metric_unit("interruptions.total") == "count"
+    assert study_metric_unit("stockout_days.H800/gpu_board") == "days"
+    assert study_metric_unit("lost_gpu_hours.failure") == "GPU-hours"
+    assert study_metric_unit("goodput_gpu_hours") == "GPU-hours"
+    assert study_metric_unit("plan.expected_cost_usd") == "USD"
+    assert study_metric_unit("plan.gap") == "fraction"
+    assert study_metric_unit("plan.worst_case_shortfall_pflops") == "PFLOP/s"
+    assert study_metric_unit("plan.ordered_pflops.Nvidia") == "PFLOP/s"
+    assert study_metric_unit("plan.share.Huawei") == "fraction"
+    assert study_metric_unit("plan.ordered_nodes") == "nodes"
+
+
+def test_missing_soffice_skips_without_ci_and_fails_with_ci(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        require_soffice()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception):
+        require_soffice()

@@ -37,6 +37,9 @@ from report_helpers import (
 
 from planner.reports import write_reports
 
+# every test here reads folders the command line writes in a subprocess
+pytestmark = pytest.mark.slow
+
 SCENARIO = "scenarios/procurement-2027.yaml"
 OPT_PLOTS = ("plan_capacity", "orders", "pareto")
 RUN_PLOTS = (*SIMULATION_PLOTS, "orders")

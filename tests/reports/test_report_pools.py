@@ -15,6 +15,9 @@ from report_helpers import planner_run
 
 from planner.reports import write_reports
 
+# every test here reads folders the command line writes in a subprocess
+pytestmark = pytest.mark.slow
+
 # what reports read; everything else of a run folder (events, replications) is not needed
 READ = ("summary.json", "inputs.json", "scenario.yaml", "timeseries.parquet", "shocks.parquet")
 

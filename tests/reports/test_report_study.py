@@ -38,6 +38,9 @@ from report_helpers import (
 
 from planner.reports import PLOTS, STUDY_SHEET_COLUMNS, STUDY_SHEETS, write_reports
 
+# every test here reads folders the command line writes in a subprocess
+pytestmark = pytest.mark.slow
+
 STUDY_PLOTS = ("tornado",)
 DATE = "supply_shocks[0].date"
 STOCK = "cluster.spares.items[0].initial_stock"
@@ -277,20 +280,3 @@ def test_an_optimizer_study_says_its_plan_metrics_are_in_cases(study_dir, tmp_pa
         "plan.expected_cost_usd": "USD", "plan.share.Huawei": "fraction",
         "plan.stockpile_units": "parts"}
     assert "plan.expected_cost_usd mean" in pd.read_parquet(copy / "report_Cases.parquet")
-
-
-def test_study_metric_units_follow_the_metric_name():
-    from planner.reports.units import study_metric_unit
-
-    assert study_metric_unit("ettr.pretrain-8k") == "fraction"
-    assert study_metric_unit("interruptions.by_category.gpu") == "count"
-    assert study_metric_unit("interruptions.total") == "count"
-    assert study_metric_unit("stockout_days.H800/gpu_board") == "days"
-    assert study_metric_unit("lost_gpu_hours.failure") == "GPU-hours"
-    assert study_metric_unit("goodput_gpu_hours") == "GPU-hours"
-    assert study_metric_unit("plan.expected_cost_usd") == "USD"
-    assert study_metric_unit("plan.gap") == "fraction"
-    assert study_metric_unit("plan.worst_case_shortfall_pflops") == "PFLOP/s"
-    assert study_metric_unit("plan.ordered_pflops.Nvidia") == "PFLOP/s"
-    assert study_metric_unit("plan.share.Huawei") == "fraction"
-    assert study_metric_unit("plan.ordered_nodes") == "nodes"

@@ -26,11 +26,13 @@ from report_helpers import (
     lo_number,
     planner_run,
     read_csv_dicts,
-    require_soffice,
     sheet_rows,
 )
 
 from planner.reports import write_reports
+
+# every test here reads folders the command line writes in a subprocess
+pytestmark = pytest.mark.slow
 
 PLOTS = SIMULATION_PLOTS
 
@@ -240,13 +242,3 @@ def test_html_is_self_contained_and_every_image_decodes(run_dir):
     for words in ("Headline figures", "ettr", "nvidia-export-block", "interruptions"):
         assert words in page
     assert "Procurement plan" not in page  # a run without procurement has no plan section
-
-
-def test_missing_soffice_skips_without_ci_and_fails_with_ci(monkeypatch, tmp_path):
-    monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.delenv("CI", raising=False)
-    with pytest.raises(pytest.skip.Exception):
-        require_soffice()
-    monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception):
-        require_soffice()

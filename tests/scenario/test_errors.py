@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import copy
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT, invoke_planner
+
 EXAMPLE = (ROOT / "scenarios" / "h800-10k.yaml").read_text()
-
-
-def _planner(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "planner.cli", *args], capture_output=True,
-                          text=True, cwd=ROOT, timeout=120)
 
 
 def _edit(path_fn):
@@ -108,20 +101,36 @@ CASES = {
 }
 
 
+def _one_line_exit_2(result, path) -> str:
+    """The command exited with code 2 and one line on stderr naming `path`, no traceback."""
+    assert result.exit_code == 2, (result.stderr, result.exception)
+    assert isinstance(result.exception, SystemExit), result.exception  # not an uncaught error
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"{path}:") or lines[0].startswith(f"{path} "), lines[0]
+    return lines[0]
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_file_gives_one_line_error_and_exit_2(case, tmp_path):
     text, pattern = CASES[case]
     path = tmp_path / "bad.yaml"
     path.write_text(text)
     for args in (("validate",), ("run", "--out", str(tmp_path / "out"))):
-        proc = _planner(args[0], str(path), *args[1:])
-        assert proc.returncode == 2, proc.stderr
-        lines = proc.stderr.strip().splitlines()
-        assert len(lines) == 1, proc.stderr
-        assert lines[0].startswith(f"{path}:") or lines[0].startswith(f"{path} "), lines[0]
-        assert re.search(pattern, lines[0]), lines[0]
-        assert "Traceback" not in proc.stderr
+        line = _one_line_exit_2(invoke_planner(args[0], str(path), *args[1:]), path)
+        assert re.search(pattern, line), line
         assert not (tmp_path / "out").exists(), "nothing may be written for a bad input"
+
+
+@pytest.mark.slow
+def test_the_installed_command_prints_the_one_line_too(planner_cli, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(CASES["negative count"][0])
+    proc = planner_cli("run", str(path), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+    assert re.search(CASES["negative count"][1], proc.stderr)
+    assert not (tmp_path / "out").exists()
 
 
 def test_error_names_the_line_of_the_field(tmp_path):
@@ -129,19 +138,19 @@ def test_error_names_the_line_of_the_field(tmp_path):
     path.write_text(CASES["negative count"][0])
     line = next(i for i, text in enumerate(CASES["negative count"][0].splitlines(), 1)
                 if "nodes: -4" in text)
-    proc = _planner("validate", str(path))
-    assert proc.stderr.startswith(f"{path}:{line} cluster.pools[0].nodes: must be >= 0")
+    result = invoke_planner("validate", str(path))
+    assert result.stderr.startswith(f"{path}:{line} cluster.pools[0].nodes: must be >= 0")
 
 
 def test_missing_file_and_bad_override(tmp_path):
-    proc = _planner("validate", str(tmp_path / "nope.yaml"))
-    assert proc.returncode == 2 and "file not found" in proc.stderr
+    result = invoke_planner("validate", str(tmp_path / "nope.yaml"))
+    assert "file not found" in _one_line_exit_2(result, tmp_path / "nope.yaml")
     good = tmp_path / "good.yaml"
     good.write_text(EXAMPLE)
-    proc = _planner("validate", str(good), "--set", "cluster.pools[5].nodes=3")
-    assert proc.returncode == 2 and "no list element [5]" in proc.stderr
-    proc = _planner("validate", str(good), "--set", "cluster.pools[0].nodes=-3")
-    assert proc.returncode == 2 and "cluster.pools[0].nodes: must be >= 0" in proc.stderr
+    result = invoke_planner("validate", str(good), "--set", "cluster.pools[5].nodes=3")
+    assert "no list element [5]" in _one_line_exit_2(result, good)
+    result = invoke_planner("validate", str(good), "--set", "cluster.pools[0].nodes=-3")
+    assert "cluster.pools[0].nodes: must be >= 0" in _one_line_exit_2(result, good)
 
 
 def test_an_input_error_survives_a_contextmanager_as_itself():
@@ -171,6 +180,7 @@ def _leaf_paths(node, prefix=()):
         yield from _leaf_paths(value, (*prefix, key))
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(MUTANTS)), min_size=1, max_size=3))
 def test_any_mutated_scenario_runs_or_gives_the_one_line_error(mutations):

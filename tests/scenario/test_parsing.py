@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
@@ -32,6 +33,7 @@ def _paths(data, prefix=()):
             yield from _paths(v, (*prefix, i))
 
 
+@pytest.mark.slow
 @given(st.dictionaries(keys, trees, min_size=1, max_size=4))
 def test_every_mapping_key_maps_to_its_own_line(data):
     text = yaml.safe_dump(data, default_flow_style=False, sort_keys=False)

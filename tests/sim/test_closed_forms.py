@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 from planner.sim.checkpoint import daly_interval_hours, expected_ettr
+from planner.sim.failure_log import HARD, STILL_IN_REPAIR, FailureRecord
 from planner.sim.model import simulate
 from planner.sim.setup import build_setup
 from tests.conftest import load, make_scenario, only_categories
@@ -54,6 +55,7 @@ def test_interruptions_match_poisson_expectation_of_summed_rates():
     assert abs(total - expected_total) < 4 * math.sqrt(expected_total)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("interval", "write", "restart"),
     [(2.0, 0.2, 0.5), ("auto", 0.0, 1.0)],  # the second: no lost work, ETTR = exp(-rate R)
@@ -75,6 +77,7 @@ def test_ettr_matches_closed_form_with_instant_repairs(interval, write, restart)
     assert abs(ettr.mean() - expected) < max(4 * se, 0.002), (ettr.mean(), expected)
 
 
+@pytest.mark.slow
 def test_swept_best_checkpoint_interval_is_within_10_percent_of_daly():
     nodes, rate_per_hour, write = 20, 0.1, 0.1
     data = make_scenario(
@@ -112,10 +115,10 @@ def test_share_of_failures_waiting_for_a_part_matches_palm():
     }
     waited = demanded = 0
     for r in _run(data, reps):
-        for event in r.events:
-            if event[4] == "hard" and event[6] != "in_repair_at_end":
+        for event in map(FailureRecord._make, r.events):
+            if event.kind == HARD and event.outcome != STILL_IN_REPAIR:
                 demanded += 1
-                waited += event[8] > 0
+                waited += event.part_wait_hours > 0
     expected = stats.poisson.sf(base_stock - 1, demand_per_day * lead_days)  # P(N >= S)
     share = waited / demanded
     assert demanded > 0.9 * demand_per_day * horizon_days * reps

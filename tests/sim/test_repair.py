@@ -18,7 +18,7 @@ from planner.sim.context import SimContext
 from planner.sim.draws import Draws
 from planner.sim.failure_log import HARD, MISDIAGNOSIS, TRANSIENT, FailureLog
 from planner.sim.fleet import Backlog, NodeState, PoolState
-from planner.sim.repair import AUTO_REPAIR, PART_REPLACED, Crew, RepairShop
+from planner.sim.repair import AUTO_REPAIR, NO_FAULT_FOUND, PART_REPLACED, Crew, RepairShop
 from planner.sim.scheduler import JobPlacement, Scheduler
 from planner.sim.setup import CategoryParams, PoolSetup
 from planner.sim.shocks import ShockBook
@@ -73,10 +73,10 @@ def test_a_hard_failure_waits_for_its_part_then_a_technician_replaces_it():
     assert pool.state[2] == NodeState.WAITING_PARTS  # diagnosed after 1 h, no part on the shelf
     ctx.env.run(until=10 * 24 + 10.0)
     assert pool.state[2] == NodeState.IDLE
-    (row,) = ctx.log.rows
-    assert row[4] == HARD and row[6] == PART_REPLACED
-    assert row[8] == pytest.approx(10 * 24)  # the part, ordered at diagnosis, came 10 days later
-    assert row[7] == pytest.approx(1.0 + 10 * 24 + 3.0 + 2.0)  # + hands-on 3 h, validation 2 h
+    (row,) = ctx.log.records()
+    assert row.kind == HARD and row.outcome == PART_REPLACED
+    assert row.part_wait_hours == pytest.approx(10 * 24)  # ordered at diagnosis, came on day 10
+    assert row.downtime_hours == pytest.approx(1.0 + 10 * 24 + 3.0 + 2.0)  # + hands-on, validation
     assert inventories.get("H800", "gpu_board").consumed == 1
     assert pool.failures == 1 and pool.backlog.count == 0
 
@@ -88,8 +88,8 @@ def test_a_blast_takes_down_every_healthy_node_of_its_group_and_interrupts_their
     assert [pool.state[n] for n in range(4, 8)] == [NodeState.IN_REPAIR] * 4
     assert all(NodeState.IDLE <= pool.state[n] <= NodeState.STANDBY for n in range(4))
     ctx.env.run(until=4.0)  # diagnosis 1 h + automated repair 1 h
-    assert [row[6] for row in ctx.log.rows] == [AUTO_REPAIR] * 4
-    assert {row[4] for row in ctx.log.rows} == {TRANSIENT}
+    assert [row.outcome for row in ctx.log.records()] == [AUTO_REPAIR] * 4
+    assert {row.kind for row in ctx.log.records()} == {TRANSIENT}
     assert scheduler.jobs[0].interruptions == {"switch": 1}  # one event, one interruption
     assert pool.count[NodeState.IN_REPAIR] == 0
 
@@ -98,13 +98,13 @@ def test_misdiagnosis_drains_a_healthy_node_and_the_faulty_one_fails_again():
     ctx, pool, _, _, shop = _shop(16, stock=0, misdiagnosis_probability=1.0,
                                   misdiagnosis_refail_hours=5.0)
     shop.on_failure(pool, 3, replace(SWITCH, blast_radius_nodes=1))
-    (blamed,) = ctx.log.rows
-    assert blamed[4] == MISDIAGNOSIS and blamed[2] != 3  # another node was drained ...
+    (blamed,) = ctx.log.records()
+    assert blamed.kind == MISDIAGNOSIS and blamed.node != 3  # another node was drained ...
     assert pool.state[3] == NodeState.IDLE and pool.failures == 0  # ... the faulty one runs on
     ctx.env.run(until=500.0)
-    refail = ctx.log.rows[1]  # until it fails again, hours later, and is repaired itself
-    assert refail[2] == 3 and refail[4] == TRANSIENT and refail[0] > 0
-    assert blamed[6] == "no_fault_found" and pool.failures == 1
+    blamed, refail = ctx.log.records()[:2]  # until it fails again, later, and is repaired itself
+    assert refail.node == 3 and refail.kind == TRANSIENT and refail.time_hours > 0
+    assert blamed.outcome == NO_FAULT_FOUND and pool.failures == 1
 
 
 def test_the_crew_serves_repairs_first_come_first_served():

@@ -13,6 +13,7 @@ import simpy
 from planner.scenario.distributions import Fixed
 from planner.scenario.spare_policy import ResolvedSparePolicy
 from planner.sim.draws import Draws
+from planner.sim.failure_log import HARD, FailureRecord
 from planner.sim.shocks import DELIVERIES, ORDERS, ShockBook, ShockWindow
 from planner.sim.spares import Inventory, RepairTicket
 from tests.conftest import model_of
@@ -112,8 +113,8 @@ def test_parts_lent_between_waiting_nodes_are_not_counted_as_consumption():
     part_of = {c.name: c.part for c in model.setup.pools[0].categories}
     for part in ("gpu_board", "nic"):
         inventory = model.inventories.get("H800", part)
-        hard_failures = sum(1 for e in result.events
-                            if e[4] == "hard" and part_of[e[3]] == part)
+        hard_failures = sum(1 for e in map(FailureRecord._make, result.events)
+                            if e.kind == HARD and part_of[e.category] == part)
         consumed = result.metrics[f"parts_consumed.H800/{part}"]
         assert result.metrics[f"parts_cannibalized.H800/{part}"] > 0
         # every hard failure asks for one part; a lend only moves a part between nodes

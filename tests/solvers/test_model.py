@@ -47,6 +47,7 @@ def _brute_force(inp) -> float:
     return best
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("demand", "block_probability", "job"),
     [(75.0, 0.7, 0.0), (60.0, 0.5, 30.0)],
@@ -69,6 +70,7 @@ def test_milp_matches_brute_force_enumeration(demand, block_probability, job):
     assert _objective(m) == pytest.approx(_brute_force(inp), rel=1e-7)
 
 
+@pytest.mark.slow
 def test_two_period_milp_matches_brute_force():
     inp = instance(periods=2, demand_pflops=70.0, block_probability=0.5, block_from=1)
     inp = replace(inp, supply_caps=inp.supply_caps.assign(supply_cap_nodes=3.0))

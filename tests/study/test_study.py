@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,8 +18,7 @@ import yaml
 
 from planner.errors import InputError
 from planner.study.run import load_study, run_study
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT, invoke_planner
 
 STUDY = {
     "name": "t-study",
@@ -68,11 +68,13 @@ def serial(tmp_path_factory) -> dict[str, pd.DataFrame]:
     return _tables(tmp / "out")
 
 
+@pytest.mark.slow
 def test_two_local_workers_give_identical_tables(serial, tmp_path):
     run_study(load_study(_write(tmp_path, STUDY)), tmp_path / "out", workers=2)
     _assert_same(serial, _tables(tmp_path / "out"))
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_over_tcp_gives_identical_tables(serial, tmp_path):
     from distributed import LocalCluster
 
@@ -97,9 +99,11 @@ def test_results_have_one_row_per_case_replication_metric(serial):
     assert (tornado["swing"].diff().dropna() <= 0).all()
 
 
+@pytest.mark.slow
 def test_sigkill_mid_study_then_resume_loses_and_duplicates_nothing(serial, tmp_path):
     path = _write(tmp_path, {**STUDY, "replications": 2})
     out = tmp_path / "out"
+    # Popen, not the planner_cli fixture: the test kills the study while it runs
     proc = subprocess.Popen([sys.executable, "-m", "planner.cli", "study", str(path), "--out",
                              str(out), "-w", "1", "-q"], cwd=ROOT, start_new_session=True)
     deadline = time.time() + 120
@@ -124,12 +128,12 @@ def test_sigkill_mid_study_then_resume_loses_and_duplicates_nothing(serial, tmp_
     _assert_same(serial, _tables(out))
 
 
-def test_a_failing_case_is_reported_and_the_study_goes_on(tmp_path):
+@pytest.mark.slow
+def test_a_failing_case_is_reported_and_the_study_goes_on(planner_cli, tmp_path):
     # 10 nodes cannot hold the jobs: that case is invalid, the 1,280-node case is fine
     data = {**STUDY, "cases": [], "grid": {"cluster.pools[0].nodes": [10, 1280]}}
-    proc = subprocess.run([sys.executable, "-m", "planner.cli", "study",
-                           str(_write(tmp_path, data)), "--out", str(tmp_path / "out"), "-w", "1"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    proc = planner_cli("study", str(_write(tmp_path, data)), "--out", str(tmp_path / "out"),
+                       "-w", "1")
     assert proc.returncode == 0, proc.stderr
     failures = pd.read_csv(tmp_path / "out" / "study_failures.csv")
     assert list(failures["case"]) == ["grid-10"]
@@ -162,14 +166,10 @@ def test_bad_study_file_gets_one_line_error_and_exit_2(tmp_path, change, pattern
     path = _write(tmp_path, {**STUDY, **change})
     with pytest.raises(InputError):
         run_study(load_study(path), tmp_path / "unused", workers=1)
-    proc = subprocess.run([sys.executable, "-m", "planner.cli", "study", str(path), "-q"],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in proc.stderr
-    import re
-
-    assert re.search(pattern, lines[0]), lines[0]
+    result = invoke_planner("study", str(path), "-q", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and re.search(pattern, lines[0]), lines
 
 
 def test_sampled_study_ranks_parameters_and_bins_them_for_the_tornado(tmp_path):
@@ -201,6 +201,7 @@ def test_changed_metrics_or_seed_rerun_cases_and_unchanged_study_does_not(tmp_pa
     assert run_study(load_study(path), out, workers=1).ran == 2
 
 
+@pytest.mark.slow
 def test_failed_cases_are_run_again_on_resume(tmp_path):
     data = OPT_STUDY
     path = _write(tmp_path, data)
