@@ -7,15 +7,18 @@ Peak memory is the child's maximum resident set (interpreter and imports include
 
     python benchmarks/bench_sim.py            # print the table
     python benchmarks/bench_sim.py --update   # also rewrite the section in BENCHMARKS.md
-    python benchmarks/bench_sim.py --against ../base --rounds 5 [--update]
+    python benchmarks/bench_sim.py --against ../base --rounds 5 [--instructions] [--update]
         # this checkout against another one (say a worktree of the commit before a change):
         # the two run alternately, each case in a fresh pinned child, so both see the same
-        # machine; reported as medians and the after/before ratio (section bench_sim_compare)
+        # machine; reported as medians and the after/before ratio (section bench_sim_compare).
+        # --instructions adds instructions per replication counted by valgrind's callgrind,
+        # which no other load on the machine changes.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -181,12 +184,46 @@ def run_case(scenario: str, reps: int, root: Path = ROOT) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def compare(other: Path, rounds: int, reps: int) -> str:
+def count_child(scenario: str, reps: int) -> None:
+    """Runs under callgrind: imports, the scenario's setup, then `reps` replications (the
+    instruction count of reps=0 is subtracted). Works with a checkout before planner.sim.setup
+    existed (build_setup was in planner.sim.model)."""
+    from planner.scenario.loader import load_scenario
+    from planner.sim.model import simulate
+
+    try:
+        from planner.sim.setup import build_setup
+    except ImportError:  # an older checkout compared against
+        from planner.sim.model import build_setup  # type: ignore[attr-defined,no-redef]
+
+    loaded = load_scenario(scenario)  # relative to the checkout: the child runs in it
+    setup = build_setup(loaded.scenario, loaded.catalog)
+    # the cyclic collector runs after so many allocations, whatever allocated them (imports
+    # included): off, so that the count is the replications' own work
+    gc.collect()
+    gc.disable()
+    for i in range(reps):
+        simulate(setup, i)
+
+
+def instructions(root: Path, scenario: str, reps: int) -> float:
+    """Instructions per replication of the checkout at `root` (callgrind, hash seed fixed)."""
+    def collected(n: int) -> int:
+        env = {**os.environ, "PYTHONPATH": str(root), "PYTHONHASHSEED": "0"}
+        proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                               sys.executable, __file__, "--count", scenario, "--reps", str(n)],
+                              capture_output=True, text=True, cwd=root, env=env, check=True)
+        return int(proc.stderr.split("Collected :")[1].split()[0])
+
+    return (collected(reps) - collected(0)) / reps
+
+
+def compare(other: Path, rounds: int, reps: int, count: bool = False) -> str:
     """Median wall per replication of this checkout (after) and `other` (before), measured in
     alternating children, `rounds` times per case; the order flips every round."""
     walls: dict[str, dict[str, list[float]]] = {name: {"before": [], "after": []}
                                                 for name in CASES}
-    for r in range(rounds):
+    for r in range(rounds):  # rounds = 0: instructions only
         for name, (path, _) in CASES.items():
             sides = [("before", other), ("after", ROOT)]
             for side, root in (sides if r % 2 == 0 else sides[::-1]):
@@ -202,10 +239,23 @@ def compare(other: Path, rounds: int, reps: int) -> str:
         "|---|---|---|---|---|",
     ]
     for name, w in walls.items():
+        if not rounds:
+            break
         before, after = statistics.median(w["before"]), statistics.median(w["after"])
         per_round = [a / b for a, b in zip(w["after"], w["before"], strict=True)]
         lines.append(f"| {name}, 365 days | {before:.4f} s | {after:.4f} s | {after / before:.3f} "
                      f"| {min(per_round):.3f}-{max(per_round):.3f} |")
+    if count:
+        lines += table_head(
+            "Instructions per replication (valgrind callgrind, Python's cyclic collector off; a "
+            "run of the replications minus a run of imports and setup alone; load on the machine "
+            "does not change them):",
+            ["case", "before", "after", "after / before"])
+        for name, (path, _) in CASES.items():
+            n = 3 if "10,240" in name else 1
+            before_i, after_i = instructions(other, path, n), instructions(ROOT, path, n)
+            lines.append(f"| {name}, 365 days | {before_i / 1e6:,.1f} M | {after_i / 1e6:,.1f} M | "
+                         f"{after_i / before_i:.3f} |")
     return "\n".join(lines)
 
 
@@ -284,12 +334,17 @@ def main() -> None:
     parser.add_argument("--update", action="store_true")
     parser.add_argument("--against", type=Path, help="another checkout to compare with")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--instructions", action="store_true")
+    parser.add_argument("--count", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.reps)))
         return
+    if args.count:
+        count_child(args.count, args.reps)
+        return
     if args.against is not None:
-        section = compare(args.against.resolve(), args.rounds, args.reps)
+        section = compare(args.against.resolve(), args.rounds, args.reps, args.instructions)
         print(section)
         if args.update:
             update_section("bench_sim_compare", section)

@@ -50,10 +50,6 @@ class FailureLog:
         return [FailureRecord(*row) for row in self.rows]
 
     @staticmethod
-    def failed_at(row: list) -> float:
-        return row[0]
-
-    @staticmethod
     def close(row: list, outcome: str, downtime_hours: float, part_wait_hours: float) -> None:
         """The repair of the row's node ended with `outcome`."""
         row[_OUTCOME] = outcome

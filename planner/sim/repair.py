@@ -108,21 +108,14 @@ class RepairShop:
             self._fail(pool, victim, cat, hard)
 
     def _fail(self, pool: PoolState, node: int, cat: CategoryParams, hard: bool) -> None:
-        """Take a failed healthy node out of service and start its repair."""
-        job = self._take_down(pool, node, cat.name)
-        row = self._record(pool, node, cat.name, HARD if hard else TRANSIENT, job)
+        """Take a failed healthy node out of service (interrupting its job), log the failure
+        and start its repair."""
+        job = self.scheduler.take_node(pool, node, cat.name)
+        now = self.env.now
+        pool.set_state(node, NodeState.IN_REPAIR, now)
+        pool.failures += 1
+        row = self.log.open(now, pool.name, node, cat.name, HARD if hard else TRANSIENT, job)
         Repair(self, pool, node, cat, hard, row)
-
-    def _take_down(self, pool: PoolState, node: int, cause: str) -> str:
-        """Remove a healthy node from service; interrupt its job. Returns the job's name or ''."""
-        job = self.scheduler.take_node(pool, node, cause)
-        pool.set_state(node, NodeState.IN_REPAIR, self.env.now)
-        return job
-
-    def _record(self, pool: PoolState, node: int, category: str, kind: str, job: str) -> list:
-        if kind != MISDIAGNOSIS:
-            pool.failures += 1
-        return self.log.open(self.env.now, pool.name, node, category, kind, job)
 
     def _misdiagnose(self, pool: PoolState, faulty: int, cat: CategoryParams,
                      exclude: list[int]) -> None:
@@ -130,9 +123,11 @@ class RepairShop:
         is blamed and drained; the faulty node fails again later."""
         self.scheduler.interrupt_holder(pool, faulty, cat.name)
         wrong = self._random_healthy(pool, exclude=set(exclude))
-        if wrong is not None:
-            job = self._take_down(pool, wrong, MISDIAGNOSIS)
-            row = self._record(pool, wrong, cat.name, MISDIAGNOSIS, job)
+        if wrong is not None:  # drained as if it had failed, but not counted as a failure
+            job = self.scheduler.take_node(pool, wrong, MISDIAGNOSIS)
+            now = self.env.now
+            pool.set_state(wrong, NodeState.IN_REPAIR, now)
+            row = self.log.open(now, pool.name, wrong, cat.name, MISDIAGNOSIS, job)
             Repair(self, pool, wrong, cat, False, row, no_fault=True)
         delay = self.ctx.repair_draws.exponential() * self.misdiagnosis_refail_hours
         After(self.env, delay, lambda _e: self._refail(pool, faulty, cat))
@@ -149,13 +144,9 @@ class RepairShop:
                 return n
         return None
 
-    # --- the end of a repair ------------------------------------------------------------------
-
-    def back_in_service(self, pool: PoolState, node: int, now: float) -> None:
-        pool.set_state(node, NodeState.IDLE, now)
-        self.scheduler.nodes_freed(pool)
-
     def retire(self, pool: PoolState, node: int, now: float) -> None:
+        """A repaired node met the retirement rule: out of service for good; its parts may be
+        cannibalized."""
         pool.set_state(node, NodeState.RETIRED, now)
         for inventory in self.inventories.of_sku(pool.sku):
             inventory.add_retired_node()
@@ -258,9 +249,10 @@ class Repair:
         now = shop.env.now
         outcome = self.outcome
         if not self.no_fault and pool.record_failure_and_check_retirement(
-                node, FailureLog.failed_at(row), now):
+                node, self.start_hours, now):  # the repair started at the failure
             shop.retire(pool, node, now)
             outcome += RETIRED_SUFFIX
         else:
-            shop.back_in_service(pool, node, now)
+            pool.set_state(node, NodeState.IDLE, now)
+            shop.scheduler.nodes_freed(pool)
         FailureLog.close(row, outcome, now - self.start_hours, self.part_wait_hours)
