@@ -1,37 +1,78 @@
 """The `planner` command line: run, optimize, study, report, validate, schema, catalog.
 
-Exit codes: 0 done; 2 bad input (one line naming the file, the field and what is wrong); 3 the
-procurement problem is infeasible (with the reason); 4 the time limit came before any plan;
-1 HiGHS failed otherwise.
+Every refusal is one line on stderr and an exit code of planner.exit_codes.ExitCode
+(docs/errors.md): 2 bad input, 3 infeasible, 4 no plan within the time limit, 1 the solver
+failed otherwise, 5 a study with failed cases, 6 a fault outside the input (a worker died, the
+disk is full, the Dask scheduler does not answer), 7 another planner process writes the folder.
+Output folders are written whole or not at all (planner/outputs/publish.py).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
 from planner.errors import InputError
-from planner.outputs.atomic import remove_stale_temps
-from planner.outputs.layout import FOLDER_MARKERS, WRITE_PROBE
+from planner.exit_codes import ExitCode
+from planner.outputs.layout import COMPLETE, FOLDER_MARKERS, is_report_file
 from planner.scenario.schema import Scenario
 
+out = Console()
+err = Console(stderr=True)
+
+
+def _say(text: str) -> None:
+    """One line on stderr, as written (no markup, no wrapping)."""
+    err.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+class _OneLineErrors(TyperGroup):
+    """Usage errors (an unknown option, a value that is not a number, a missing argument) as
+    one line and exit code 2, like every other refusal."""
+
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        try:
+            result = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                                  standalone_mode=False, **extra)
+        except typer.TyperException as e:
+            if not standalone_mode:
+                raise
+            ctx = getattr(e, "ctx", None)
+            if type(e).__name__ == "NoArgsIsHelpError" and ctx is not None:
+                out.print(ctx.get_help(), markup=False, highlight=False)
+            else:
+                where = ctx.command_path if ctx is not None else "planner"
+                _say(f"{where}: {' '.join(e.format_message().split())}")
+            sys.exit(e.exit_code)
+        except typer.Abort:
+            if not standalone_mode:
+                raise
+            _say("planner: aborted")
+            sys.exit(ExitCode.FAULT)
+        if standalone_mode:
+            sys.exit(result if isinstance(result, int) else ExitCode.OK)
+        return result
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     add_completion=False,
     no_args_is_help=True,
     help="Plan very large AI-training clusters under supply risk.",
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
 
 SetOption = Annotated[
     list[str] | None,
@@ -41,26 +82,78 @@ SeedOption = Annotated[int | None, typer.Option("--seed", help="Override the sce
 RepsOption = Annotated[
     int | None, typer.Option("--replications", "-r", help="Override simulation.replications.")
 ]
+WorkersOption = Annotated[
+    int | None, typer.Option("--workers", "-w", help="Local processes (default: all cores).")
+]
 
 
-def _fail(error: InputError) -> None:
-    err.print(str(error), markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
+def _fail(error: InputError) -> NoReturn:
+    _stop(str(error), ExitCode.BAD_INPUT)
 
 
-def _output_folder(out_dir: Path | None, name: str) -> Path:
-    """The output folder, created and checked writable before any work is done."""
-    folder = out_dir if out_dir is not None else Path("runs") / name
+def _stop(line: str, code: ExitCode) -> NoReturn:
+    _say(line)
+    raise typer.Exit(code)
+
+
+def _at_least(value: int | None, least: int, option: str, source: str) -> None:
+    """A count option below its least value is bad input (never silently raised to it)."""
+    if value is not None and value < least:
+        _fail(InputError(source, f"must be at least {least}", option=f"{option} {value}"))
+
+
+def _target(out_dir: Path | None, name: str) -> Path:
+    return out_dir if out_dir is not None else Path("runs") / name
+
+
+@contextmanager
+def _folder_errors(target: Path) -> Iterator[None]:
+    """What can go wrong with an output folder, as one line: busy (7), not a planner folder or
+    not writable (2), no space or another I/O fault (6; the folder is left as it was)."""
+    from planner.outputs.publish import FolderBusy, NotAnOutputFolder
+
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / WRITE_PROBE
-        probe.touch()
-        probe.unlink()
-        remove_stale_temps(folder)  # left by a run that was killed mid-write
+        yield
+    except FolderBusy as e:
+        _stop(f"{target} {e}", ExitCode.FOLDER_BUSY)
+    except NotAnOutputFolder as e:
+        _fail(InputError(str(target), str(e), option="--out"))
     except OSError as e:
-        _fail(InputError(str(folder), f"--out: cannot write the output folder here "
-                                      f"({e.strerror or e})"))
-    return folder
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            _stop(f"{target}: no space left on the device; the folder was left as it was",
+                  ExitCode.FAULT)
+        if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR,
+                       errno.ENAMETOOLONG, errno.EEXIST):
+            _fail(InputError(str(target), f"cannot write the output folder here "
+                             f"({e.strerror or e})", option="--out"))
+        _stop(f"{target}: {e.strerror or e} ({e.filename}); the folder was left as it was",
+              ExitCode.FAULT)
+
+
+# what a damaged or hand-edited output folder makes report building raise: its files are not of
+# the shape planner writes (a folder planner just wrote raising one of these is a bug instead)
+_DAMAGED = (ValueError, FileNotFoundError, KeyError, TypeError, IndexError, AttributeError)
+
+
+class _Abandon(Exception):
+    """Leave the new folder unpublished and the old one as it was."""
+
+
+@contextmanager
+def _publishing(target: Path, command: str,
+                keep: Callable[[Path], bool] | None = None) -> Iterator[Path]:
+    """A new folder to write `target`'s files into, published whole at the end (locked,
+    repaired after an earlier crash, never over a folder planner did not write)."""
+    from planner.outputs.publish import FolderLock, check_replaceable, recover, staged
+
+    with _folder_errors(target), FolderLock(target):
+        recover(target, _say)
+        check_replaceable(target)
+        try:
+            with staged(target, keep=keep, marker_text=f"{command}\n") as staging:
+                yield staging
+        except _Abandon:
+            pass
 
 
 @app.command()
@@ -69,15 +162,11 @@ def validate(
     set_: SetOption = None,
 ) -> None:
     """Check a scenario file without running it."""
-    from planner.scenario.loader import load_scenario
-
-    try:
-        loaded = load_scenario(scenario, set_ or ())
-    except InputError as e:
-        _fail(e)
+    loaded = _load(scenario, set_)
     s = loaded.scenario
     out.print(f"{scenario}: ok ({len(s.cluster.pools)} pools, {len(s.jobs)} jobs, "
-              f"{len(s.supply_shocks)} supply shocks, {s.horizon_days:g} days)", highlight=False)
+              f"{len(s.supply_shocks)} supply shocks, {s.horizon_days:g} days)", highlight=False,
+              soft_wrap=True)
 
 
 @app.command()
@@ -188,7 +277,8 @@ def _headline(summary: dict) -> Table:
 
 @contextmanager
 def _solver_outcomes(source: str) -> Iterator[None]:
-    """The optimizer's outcomes as one line and their exit codes."""
+    """The pipeline's outcomes other than results, as one line and their exit codes."""
+    from planner.parallel import WorkerLost
     from solvers.optimize import Infeasible, NoPlanInTime, SolverFailed
 
     try:
@@ -196,15 +286,13 @@ def _solver_outcomes(source: str) -> Iterator[None]:
     except InputError as e:
         _fail(e)
     except Infeasible as e:
-        err.print(f"{source}: infeasible: {e}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(3) from None
+        _stop(f"{source}: infeasible: {e}", ExitCode.INFEASIBLE)
     except NoPlanInTime as e:
-        err.print(f"{source}: no plan: {e}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(4) from None
+        _stop(f"{source}: no plan: {e}", ExitCode.NO_PLAN_IN_TIME)
     except SolverFailed as e:
-        err.print(f"{source}: no plan: {e}; nothing written", markup=False,
-                  highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        _stop(f"{source}: no plan: {e}; nothing written", ExitCode.SOLVER_FAILED)
+    except WorkerLost as e:
+        _stop(f"{source}: {e}", ExitCode.FAULT)
 
 
 def _plan_table(opt, summary: dict) -> Table:
@@ -321,16 +409,19 @@ def optimize(
 ) -> None:
     """Choose what to buy and when: orders, stockpiles, platforms; cost, risk, shadow prices."""
     from planner.pipeline import NO_PROCUREMENT, PROCUREMENT
+    from planner.reports import write_reports
 
     loaded = _load(scenario, set_)
+    _at_least(pareto, 0, "--pareto", loaded.source)
     if loaded.scenario.procurement is None:
         _fail(InputError(loaded.source, NO_PROCUREMENT, field=PROCUREMENT))
-    folder = _output_folder(out_dir, loaded.scenario.name)
-    _pass(loaded, folder, optimize_first=True, simulate_after=False, profile=profile,
-          pareto=pareto, workers=None, quiet=quiet)
-    _reports(folder)
+    target = _target(out_dir, loaded.scenario.name)
+    with _publishing(target, "optimize") as folder:
+        _pass(loaded, folder, optimize_first=True, simulate_after=False, profile=profile,
+              pareto=pareto, workers=None, quiet=quiet)
+        write_reports(folder, require_complete=False)
     if not quiet:
-        out.print(f"outputs in {folder}/", highlight=False)
+        out.print(f"outputs in {target}/", highlight=False)
 
 
 @app.command()
@@ -342,37 +433,33 @@ def run(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Output folder (default runs/<scenario name>/).")
     ] = None,
-    workers: Annotated[
-        int | None, typer.Option("--workers", "-w", help="Local processes (default: all cores).")
-    ] = None,
+    workers: WorkersOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
     profile: ProfileOption = None,
 ) -> None:
     """Simulate a scenario and write summary.json, timeseries and events (Parquet + CSV).
     With a procurement section, optimize first and simulate the chosen deliveries."""
-    from planner.outputs.optimize import remove_plan_files
     from planner.outputs.run import write_run
+    from planner.reports import write_reports
 
     loaded = _load(scenario, set_, seed, replications)
-    folder = _output_folder(out_dir, loaded.scenario.name)
-    optimize_first = loaded.scenario.procurement is not None
-    if not optimize_first:
-        remove_plan_files(folder)  # a plan left by an earlier run is not this run's
-    result = _pass(loaded, folder, optimize_first=optimize_first, simulate_after=True,
-                   profile=profile, pareto=0, workers=workers, quiet=quiet)
-    summary = write_run(result.simulation, folder)
-    _reports(folder)
+    _at_least(workers, 1, "--workers", loaded.source)
+    target = _target(out_dir, loaded.scenario.name)
+    with _publishing(target, "run") as folder:
+        result = _pass(loaded, folder, optimize_first=loaded.scenario.procurement is not None,
+                       simulate_after=True, profile=profile, pareto=0, workers=workers,
+                       quiet=quiet)
+        summary = write_run(result.simulation, folder)
+        write_reports(folder, require_complete=False)
     if not quiet:
         out.print(_headline(summary))
-        out.print(f"outputs in {folder}/", highlight=False)
+        out.print(f"outputs in {target}/", highlight=False)
 
 
 @app.command()
 def study(
     study_file: Annotated[Path, typer.Argument(help="Study YAML file.")],
-    workers: Annotated[
-        int | None, typer.Option("--workers", "-w", help="Local processes (default: all cores).")
-    ] = None,
+    workers: WorkersOption = None,
     scheduler: Annotated[
         str | None, typer.Option("--scheduler", help="Dask: `local` (start a LocalCluster) or "
                                  "the address of a running scheduler, tcp://host:port.")
@@ -380,61 +467,96 @@ def study(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Output folder (default runs/<study name>/).")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+    max_cases: Annotated[
+        int | None, typer.Option("--max-cases", help="Most cases a study may have "
+                                 "(default 10,000).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table; failed "
+                                        "cases are listed all the same.")] = False,
 ) -> None:
-    """Run a what-if study: every case of a grid, named cases or samples; resumable."""
+    """Run a what-if study: every case of a grid, named cases or samples; resumable. Exit code 5
+    when a case failed (the others are written)."""
     from planner.montecarlo import default_workers
+    from planner.reports import write_reports
+    from planner.study.cases import MAX_CASES
+    from planner.study.execute import SchedulerUnreachable, WorkerLost, check_scheduler
     from planner.study.run import load_study, run_study
 
     try:
         ls = load_study(study_file)
     except InputError as e:
         _fail(e)
-    folder = _output_folder(out_dir, ls.study.name)
-    n = default_workers() if workers is None else max(1, workers)
+    _at_least(workers, 1, "--workers", ls.source)
+    _at_least(max_cases, 1, "--max-cases", ls.source)
+    if scheduler is not None and check_scheduler(scheduler) is not None:
+        _fail(InputError(ls.source, check_scheduler(scheduler) or "",
+                         option=f"--scheduler {scheduler}"))
+    target = _target(out_dir, ls.study.name)
+    n = default_workers() if workers is None else workers
+    limit = MAX_CASES if max_cases is None else max_cases
     show = not quiet and err.is_terminal
+
+    def go(progress=None):
+        return run_study(ls, target, n, scheduler, progress, max_cases=limit,
+                         finish=lambda folder: write_reports(folder, require_complete=False),
+                         notice=_say)
+
     try:
-        if show:
-            with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TimeRemainingColumn(), console=err, transient=True) as bar:
-                task = bar.add_task(f"study {ls.study.name}", total=None)
-                result = run_study(ls, folder, n, scheduler,
-                                   lambda done, total: bar.update(task, completed=done, total=total))
-        else:
-            result = run_study(ls, folder, n, scheduler)
+        with _folder_errors(target):
+            if show:
+                with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                              MofNCompleteColumn(), TimeRemainingColumn(), console=err,
+                              transient=True) as bar:
+                    task = bar.add_task(f"study {ls.study.name}", total=None)
+                    result = go(lambda done, total: bar.update(task, completed=done, total=total))
+            else:
+                result = go()
     except InputError as e:
         _fail(e)
-    _reports(folder)
+    except (WorkerLost, SchedulerUnreachable) as e:
+        _stop(f"{ls.source}: {e}", ExitCode.FAULT)
     if not quiet:
         out.print(f"{result.cases} cases ({result.ran} run now, the rest already stored), "
-                  f"{len(result.failures)} failed; outputs in {folder}/", highlight=False)
-        for name, message in result.failures:
-            err.print(f"  failed: {name}: {message}", markup=False, highlight=False)
-
-
-def _reports(folder: Path) -> None:
-    from planner.reports import write_reports
-
-    write_reports(folder)
+                  f"{len(result.failures)} failed; outputs in {target}/", highlight=False)
+    for name, message in result.failures:
+        _say(f"{ls.source}: case {name} failed: {message}")
+    if result.failures:
+        raise typer.Exit(ExitCode.CASES_FAILED)
 
 
 @app.command()
 def report(
-    folder: Annotated[Path, typer.Argument(help="An output folder of planner run/optimize.")],
+    folder: Annotated[Path, typer.Argument(help="An output folder of planner run, optimize or "
+                                           "study.")],
 ) -> None:
     """Rebuild report.xlsx, report.html, the sheet twins and the plots of an output folder of
     planner run, optimize or study."""
+    from planner.reports import write_reports
+
     if not folder.is_dir():
         _fail(InputError(str(folder), "not a folder"))
     if not any((folder / name).exists() for name in FOLDER_MARKERS):
         _fail(InputError(str(folder), f"holds no {', '.join(FOLDER_MARKERS[:-1])} or "
                          f"{FOLDER_MARKERS[-1]}: not an output folder of planner run, optimize "
                          "or study"))
-    try:
-        _reports(folder)
-    except (OSError, ValueError) as e:  # a damaged or incomplete folder (files named in e)
-        message = " ".join(str(e).split())
-        _fail(InputError(str(folder), f"cannot rebuild the reports: {message}"))
+    if not (folder / COMPLETE).exists():
+        _fail(InputError(str(folder), f"is not complete (no `{COMPLETE}` file: the command that "
+                         "wrote it did not finish, or an older version wrote it); run that "
+                         "command again to rebuild it"))
+    command = (folder / COMPLETE).read_text(encoding="utf-8").strip() or "report"
+    damaged: Exception | None = None
+    with _publishing(folder, command,
+                     keep=lambda rel: rel.name != COMPLETE and not is_report_file(rel.name)) as new:
+        try:
+            write_reports(new, require_complete=False)
+        except _DAMAGED as e:  # the folder's files, not the command: nothing is replaced
+            damaged = e
+            staging_name = str(new)
+            raise _Abandon from None
+    if damaged is not None:
+        detail = " ".join(str(damaged).replace(staging_name, str(folder)).split()) \
+            or type(damaged).__name__
+        _fail(InputError(str(folder), f"cannot rebuild the reports: {detail}"))
     out.print(f"reports rebuilt in {folder}/", highlight=False)
 
 

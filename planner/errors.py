@@ -18,6 +18,11 @@ class InputError(Exception):
     def __str__(self) -> str:
         where = self.source if self.line is None else f"{self.source}:{self.line}"
         if self.option:
-            where = f"{where} {self.option}:"
+            where = f"{where} {_shown(self.option)}:"
         what = f"{self.field}: {self.message}" if self.field else self.message
         return f"{where} {what}"
+
+
+def _shown(text: str, limit: int = 66) -> str:
+    """A long option (a --set value of thousands of characters) cut for the one line."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."

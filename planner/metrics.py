@@ -180,3 +180,18 @@ def markdown_table() -> str:
         lines.append(f"| `{m.name}` | {key} | {m.unit or 'as the risk measure'} | "
                      f"{'yes' if m.adaptive else 'no'} | {m.label} | {m.doc} |")
     return "\n".join(lines)
+
+
+def study_metrics(command: str) -> tuple[Metric, ...]:
+    """The metrics a study case of `command` (simulate, optimize, both) reports."""
+    return {"simulate": SIMULATION_METRICS, "optimize": PLAN_METRICS}.get(command, METRICS)
+
+
+def collectable(name: str, command: str) -> bool:
+    """Whether `name` (a metric, a prefix of metrics such as `plan` or `interruptions`, or a
+    flat name with its key) names something a study case of `command` reports."""
+    for m in study_metrics(command):
+        if name == m.name or m.name.startswith(name + ".") or (
+                m.per is not None and name.startswith(m.name + ".")):
+            return True
+    return False

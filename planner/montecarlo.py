@@ -10,9 +10,10 @@ import math
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from multiprocessing import get_context
 
+from planner.parallel import WorkerLost, process_pool
 from planner.scenario.loader import LoadedScenario
 from planner.sim.model import simulate
 from planner.sim.results import ReplicationResult
@@ -55,9 +56,14 @@ def _run_batch(setup: SimSetup, indices: Iterable[int], pool: ProcessPoolExecuto
             on_done()
         return out
     out = []
-    for result in pool.map(_simulate_index, [(setup, i) for i in indices]):
-        out.append(result)
-        on_done()
+    try:
+        for result in pool.map(_simulate_index, [(setup, i) for i in indices]):
+            out.append(result)
+            on_done()
+    except BrokenProcessPool:
+        lost = [str(i) for i in indices[len(out):]]
+        raise WorkerLost(lost, f"a worker process died (killed, or out of memory) while "
+                         f"replication {lost[0]} was running; nothing was written") from None
     return out
 
 
@@ -90,8 +96,7 @@ def run_monte_carlo(loaded: LoadedScenario, workers: int | None = None,
         if progress is not None:
             progress(done, planned)
 
-    executor = (ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
-                if workers > 1 else None)
+    executor = process_pool(workers) if workers > 1 else None
     try:
         if adaptive is None:
             results = _run_batch(setup, range(sim.replications), executor, tick)

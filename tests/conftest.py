@@ -4,6 +4,7 @@ command line run as a user runs it."""
 from __future__ import annotations
 
 import copy
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -12,11 +13,18 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import settings as hypothesis_settings
 
 from planner.catalog.catalog import shipped_catalog
 from planner.scenario.loader import LoadedScenario, load_scenario_text
 from planner.sim.model import ClusterModel
 from planner.sim.setup import build_setup
+
+# In CI (CI set, as .ci/run does) Hypothesis draws the same examples every run: a failure there
+# is reproducible, not a matter of luck.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI_TIMEOUT_S = 600
@@ -104,4 +112,4 @@ def invoke_planner(*args: str):
 
     from planner.cli import app
 
-    return CliRunner().invoke(app, list(args))
+    return CliRunner().invoke(app, list(args), prog_name="planner")

@@ -17,15 +17,26 @@ if TYPE_CHECKING:  # only annotations: the CLI imports this module before it nee
     import pandas as pd
 
 
-def _clean(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """JSON-safe: NaN and inf become null; tuples become lists."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
+
+
+def _file_mode() -> int:
+    """The mode a normal file write gets: 0666 less the process's umask (mkstemp's 0600 would
+    keep colleagues on a shared drive from opening the reports)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+FILE_MODE = _file_mode()
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -38,6 +49,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         write(tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -56,7 +68,7 @@ def remove_stale_temps(folder: Path) -> int:
 
 
 def write_json(path: Path, data: Any) -> None:
-    text = json.dumps(_clean(data), indent=2, sort_keys=False) + "\n"
+    text = json.dumps(json_safe(data), indent=2, sort_keys=False) + "\n"
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 

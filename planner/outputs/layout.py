@@ -10,7 +10,12 @@ from __future__ import annotations
 PARQUET, CSV = ".parquet", ".csv"
 TABLE_SUFFIXES = (PARQUET, CSV)
 TEMP_SUFFIX = ".tmp"  # an atomic write's temp file: `.<name>.<random>.tmp` beside the target
-WRITE_PROBE = ".planner-write-check"  # touched and removed to check a folder is writable
+COMPLETE = "complete"  # written last into a finished output folder; readers refuse one without
+# beside an output folder <name> (planner/outputs/publish.py): its lock, the new folder being
+# built, and the old one set aside during the swap
+LOCK_SUFFIX = ".lock"  # .<name>.lock
+STAGING_INFIX = ".new-"  # .<name>.new-<pid>
+ASIDE_INFIX = ".old-"  # .<name>.old-<pid>
 
 
 def parquet(stem: str) -> str:
@@ -103,3 +108,7 @@ class ReportFiles:
 
 # the files whose presence tells which kind of output folder this is
 FOLDER_MARKERS = (RunFolder.SUMMARY, OptimizeFolder.OPTIMIZATION, StudyFolder.STUDY)
+# the files `planner report` rewrites (the rest of a folder is the results it reads)
+def is_report_file(name: str) -> bool:
+    return (name in (ReportFiles.WORKBOOK, ReportFiles.PAGE)
+            or name.startswith((ReportFiles.SHEET_PREFIX, ReportFiles.PLOT_PREFIX)))

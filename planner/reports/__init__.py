@@ -31,12 +31,14 @@ __all__ = ["PLOTS", "SHEETS", "SHEET_COLUMNS", "STUDY_SHEETS", "STUDY_SHEET_COLU
 PLOTS: tuple[str, ...] = (*plots.SIMULATION_PLOTS, *plots.PLAN_PLOTS, *plots.STUDY_PLOTS)
 
 
-def write_reports(folder: Path) -> None:
+def write_reports(folder: Path, require_complete: bool = True) -> None:
     """Read an output folder (a run's summary.json, inputs.json, scenario.yaml, timeseries and
     shocks tables; the optimizer's optimization.json and plan_* tables; or both; or a study's
-    study.json, study.yaml and study_* tables) and write the reports beside them."""
+    study.json, study.yaml and study_* tables) and write the reports beside them. A finished
+    folder has its `complete` marker; a command writing a new folder (not yet marked) passes
+    require_complete=False."""
     folder = Path(folder)
-    run = read_folder(folder)
+    run = read_folder(folder, require_complete=require_complete)
     if run.study is not None:
         sheets = build_study_sheets(run)
         title = f"Study report: {run.name}"
@@ -45,7 +47,9 @@ def write_reports(folder: Path) -> None:
         title = f"{'Planning report' if run.simulated else 'Procurement plan'}: {run.name}"
     for name, frame in sheets.items():
         write_table(folder, ReportFiles.sheet(name), frame)
-    atomic_write(folder / ReportFiles.WORKBOOK, lambda tmp: write_workbook(tmp, sheets, title))
+    created = run.start_date.to_pydatetime() if run.inputs is not None else None
+    atomic_write(folder / ReportFiles.WORKBOOK,
+                 lambda tmp: write_workbook(tmp, sheets, title, created))
     if run.study is not None:
         pngs = plots.render_study(sheets["Sensitivity"])
     else:

@@ -8,10 +8,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import yaml
-
+from planner.errors import InputError
 from planner.outputs.layout import OptimizeFolder, RunFolder
 from planner.reports.folder import OutputFolder
+from planner.scenario.yaml_lines import load_yaml
 
 # Row = (section, path, value, value_text, source)
 Row = tuple[str, str, float | None, str | None, str | None]
@@ -93,8 +93,8 @@ def _origin(path: str, file_data: Any, overrides: list[str]) -> str:
 
 def _file_data(text: str) -> Any:
     try:
-        return yaml.safe_load(text) or {}
-    except yaml.YAMLError:
+        return load_yaml(text, RunFolder.SCENARIO) or {}
+    except InputError:
         return {}
 
 

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
-from planner.outputs.layout import OptimizeFolder, RunFolder, StudyFolder, parquet
+from planner.errors import InputError
+from planner.outputs.layout import COMPLETE, OptimizeFolder, RunFolder, StudyFolder, parquet
 from planner.quarters import quarter_start
+from planner.scenario.yaml_lines import load_yaml
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,8 @@ class StudyFiles:
     def file_data(self) -> dict[str, Any]:
         """The study file parsed (empty when it does not parse)."""
         try:
-            data = yaml.safe_load(self.text)
-        except yaml.YAMLError:
+            data = load_yaml(self.text, StudyFolder.STUDY_FILE)
+        except InputError:
             return {}
         return data if isinstance(data, dict) else {}
 
@@ -267,12 +268,33 @@ def _stored_failures(folder: Path, errors: dict[str, str]) -> dict[str, dict[str
     return found
 
 
-def _json(path: Path):
-    """A JSON file of the folder; a damaged one is a ValueError naming it."""
+# what a report needs of each JSON file: (dotted path, type) that must be there
+_JSON_SHAPES: dict[str, tuple[tuple[str, type | tuple[type, ...]], ...]] = {
+    RunFolder.SUMMARY: (("scenario", str), ("replications", int), ("seed", int)),
+    RunFolder.INPUTS: (("scenario", dict), ("scenario.start_date", str),
+                       ("scenario.horizon_days", (int, float)), ("scenario.cluster.pools", list),
+                       ("catalog", dict), ("catalog.skus", dict)),
+    OptimizeFolder.OPTIMIZATION: (("status", str),),
+    StudyFolder.STUDY: (("study", str), ("command", str)),
+}
+
+
+def _json(path: Path) -> dict[str, Any]:
+    """A JSON file of the folder, of the shape planner writes; a damaged or reshaped one is a
+    ValueError naming it and what is wrong."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as e:
         raise ValueError(f"{path.name}: not valid JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path.name}: not a JSON object (it holds {type(data).__name__})")
+    for dotted_path, kind in _JSON_SHAPES.get(path.name, ()):
+        node: Any = data
+        for step in dotted_path.split("."):
+            node = node.get(step) if isinstance(node, dict) else None
+        if not isinstance(node, kind) or isinstance(node, bool):
+            raise ValueError(f"{path.name}: no {dotted_path} of the kind planner writes")
+    return data
 
 
 def _parquet(path: Path) -> pd.DataFrame:
@@ -292,6 +314,7 @@ def _read_study(folder: Path) -> StudyFiles:
         path = folder / parquet(StudyFolder.table(name))
         return _parquet(path) if path.exists() else None
 
+    info = _json(folder / StudyFolder.STUDY)
     failures_table = table(StudyFolder.FAILURES)
     pairs = [(str(c), str(e)) for c, e in zip(failures_table["case"], failures_table["error"],
                                                 strict=True)] if len(failures_table) else []
@@ -302,17 +325,21 @@ def _read_study(folder: Path) -> StudyFiles:
         failures.append(FailedCase(name, error, str(record["key"]) if record else None,
                                    [(str(p), v) for p, v in record.get("params", [])]
                                    if record else None))
-    return StudyFiles(info=_json(folder / StudyFolder.STUDY),
+    return StudyFiles(info=info,
                       text=(folder / StudyFolder.STUDY_FILE).read_text(encoding="utf-8"),
                       cases=table(StudyFolder.CASES), tornado=table(StudyFolder.TORNADO),
                       sensitivity=table(StudyFolder.SENSITIVITY), failures=failures)
 
 
-def read_folder(folder: Path) -> OutputFolder:
+def read_folder(folder: Path, require_complete: bool = True) -> OutputFolder:
     """Load what the folder holds: a study's files (when study.json is there); else the run
     files (all of them, when summary.json is there) and the optimizer's files (when
-    optimization.json is there); at least one of the two."""
+    optimization.json is there); at least one of the two. A folder without its `complete`
+    marker is refused unless `require_complete` is False (the command still writing it)."""
     folder = Path(folder)
+    if require_complete and not (folder / COMPLETE).exists():
+        raise FileNotFoundError(f"{folder}: no `{COMPLETE}` marker: the command that wrote it "
+                                "did not finish; run it again to rebuild the folder")
     if (folder / StudyFolder.STUDY).exists():
         return OutputFolder(folder, None, None, None, None, None, None, study=_read_study(folder))
     plan = _read_plan(folder)

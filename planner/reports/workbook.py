@@ -6,6 +6,7 @@ folder) the tornado: swing per parameter."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from pathlib import Path
@@ -281,11 +282,20 @@ def _add_tornado_chart(workbook: xlsxwriter.Workbook, ws: Worksheet, frame: pd.D
     ws.insert_chart(1, len(columns) + 1, chart, {"x_offset": 10, "y_offset": 5})
 
 
-def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], title: str) -> None:
-    """Write every sheet, in the given order, to the .xlsx file `path` (any file name)."""
+# the workbook's "created" property when the folder names no date: a constant, so that the same
+# folder always gives the same bytes (xlsxwriter would write the time of writing)
+UNDATED = dt.datetime(2000, 1, 1)
+
+
+def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], title: str,
+                   created: dt.datetime | None = None) -> None:
+    """Write every sheet, in the given order, to the .xlsx file `path` (any file name).
+    `created`: the date the workbook says it was made (the scenario's start date: the same
+    inputs give the same bytes)."""
     workbook = xlsxwriter.Workbook(str(path))
     workbook.set_properties({"title": title, "subject": "Cluster planning report",
-                             "comments": "Written by planner.reports from an output folder"})
+                             "comments": "Written by planner.reports from an output folder",
+                             "created": created or UNDATED})
     formats = _Formats(workbook)
     for sheet, frame in sheets.items():
         ws = workbook.add_worksheet(sheet)

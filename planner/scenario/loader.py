@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,14 +103,41 @@ def load_scenario(
     return load_scenario_text(read_input(path), str(path), sets, seed, replications)
 
 
-def read_input(path: str | Path) -> str:
-    """The text of an input file; a missing or unreadable one is an InputError naming it."""
+MAX_INPUT_BYTES = 4 * 1024 * 1024  # a scenario or study file; the largest example is 4 KB
+
+
+def read_input(path: str | Path, source: str | None = None) -> str:
+    """The text of an input file; a missing, unreadable or oversized one, or one that is not a
+    regular file (a folder, a FIFO, /dev/zero), is an InputError naming `source` (default:
+    the path). Nothing is opened before it is known to be a regular file, so a FIFO cannot
+    block."""
+    name = str(path) if source is None else source
     try:
-        return Path(path).read_text(encoding="utf-8")
+        info = os.stat(path)
     except FileNotFoundError:
-        raise InputError(str(path), "file not found") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(str(path), f"cannot read: {err}") from None
+        raise InputError(name, "file not found") from None
+    except OSError as err:
+        raise InputError(name, f"cannot read: {err.strerror or err}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(name, "is a folder, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(name, "is not a regular file (a device, pipe or socket)")
+    if info.st_size > MAX_INPUT_BYTES:
+        raise InputError(name, f"is {info.st_size:,} bytes; an input file may have at most "
+                         f"{MAX_INPUT_BYTES:,}")
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_INPUT_BYTES + 1)
+    except OSError as err:
+        raise InputError(name, f"cannot read: {err.strerror or err}") from None
+    if len(raw) > MAX_INPUT_BYTES:  # grew since stat
+        raise InputError(name, f"has more than {MAX_INPUT_BYTES:,} bytes")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        raise InputError(name, f"is not UTF-8 text (byte 0x{raw[err.start]:02x})",
+                         line=line) from None
 
 
 def load_scenario_text(
@@ -131,7 +160,7 @@ def load_scenario_text(
             field_path, value = parse_assignment(item)
             apply_override(data, field_path, value)
         except OverrideError as err:
-            raise InputError(source, f"--set {item}: {err}") from None
+            raise InputError(source, str(err), option=label) from None
         overrides.append((field_path, label))
     scenario = validate_data(data, source, lines, overrides)
     try:

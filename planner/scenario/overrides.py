@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import yaml
+from planner.errors import InputError
+from planner.scenario.yaml_lines import load_yaml
 
 _TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
 class OverrideError(ValueError):
-    """A malformed or inapplicable --set expression."""
+    """A malformed or inapplicable --set expression (the message does not repeat it)."""
 
 
 def parse_path(path: str) -> tuple[str | int, ...]:
@@ -40,13 +41,14 @@ def parse_path(path: str) -> tuple[str | int, ...]:
 def parse_assignment(text: str) -> tuple[tuple[str | int, ...], Any]:
     """'a.b=3' -> (('a', 'b'), 3); the value is read as a YAML scalar or flow collection."""
     if "=" not in text:
-        raise OverrideError(f"--set {text!r}: expected FIELD=VALUE")
+        raise OverrideError("expected FIELD=VALUE")
     path_text, value_text = text.split("=", 1)
     path = parse_path(path_text.strip())
     try:
-        value = yaml.safe_load(value_text) if value_text.strip() else ""
-    except yaml.YAMLError:
-        raise OverrideError(f"--set {text!r}: value is not valid YAML") from None
+        value = load_yaml(value_text, "--set") if value_text.strip() else ""
+    except InputError as err:
+        detail = err.message.removeprefix("malformed YAML: ")
+        raise OverrideError(f"the value is not valid YAML ({detail})") from None
     return path, value
 
 

@@ -7,9 +7,19 @@ Units are in field names (`_days`, `_hours`, `_usd`, `_kw`, `_tflops`). Dates ar
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+import types
+import typing
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from planner.scenario.distributions import AnyDist, Fixed, as_distribution
 from planner.units import HOURS_PER_DAY
@@ -23,10 +33,81 @@ MAX_PARTS = 1_000_000
 Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")]
 
 
+# Largest magnitude of any decimal number in a scenario: the optimizer's limit
+# (solvers.problem.MAX_MAGNITUDE; HiGHS reads 1e20 as infinity). USD, PFLOP/s, GPUs, hours and
+# rates of any real plan are far below it, so a larger one is a typo, named here with its line.
+MAX_MAGNITUDE = 1e15
+
+
+def _admits_bool(tp: Any) -> bool:
+    """Whether a field of type `tp` may hold true/false (numbers never do)."""
+    origin = get_origin(tp)
+    if origin is Annotated:
+        return _admits_bool(get_args(tp)[0])
+    if origin in (Union, types.UnionType):
+        return any(_admits_bool(member) for member in get_args(tp))
+    if origin is Literal:
+        return any(isinstance(a, bool) for a in get_args(tp))
+    return tp in (bool, Any, object)
+
+
+def _misplaced_bool(value: Any, tp: Any) -> bool:
+    """A true/false where `tp` wants a number, at the top or inside a list or mapping."""
+    origin = get_origin(tp)
+    if origin is Annotated:
+        return _misplaced_bool(value, get_args(tp)[0])
+    if isinstance(value, bool):
+        return not _admits_bool(tp)
+    if origin in (Union, types.UnionType):
+        fitting = [m for m in get_args(tp) if _container_kind(m) is type(value)]
+        return bool(fitting) and all(_misplaced_bool(value, m) for m in fitting)
+    if isinstance(value, dict) and origin in (dict, typing.Mapping):
+        item = get_args(tp)[1] if get_args(tp) else Any
+        return any(_misplaced_bool(v, item) for v in value.values())
+    if isinstance(value, list) and origin in (list, tuple, typing.Sequence):
+        item = get_args(tp)[0] if get_args(tp) else Any
+        return any(_misplaced_bool(v, item) for v in value)
+    return False
+
+
+def _container_kind(tp: Any) -> type | None:
+    origin = get_origin(tp)
+    if origin is Annotated:
+        return _container_kind(get_args(tp)[0])
+    return {dict: dict, list: list, typing.Mapping: dict, typing.Sequence: list}.get(origin)
+
+
+def _too_large(value: Any) -> float | None:
+    """A decimal number beyond MAX_MAGNITUDE in a field's value (lists and maps included)."""
+    if isinstance(value, float) and abs(value) > MAX_MAGNITUDE:
+        return value
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) \
+        else ()
+    return next((v for v in map(_too_large, items) if v is not None), None)
+
+
 class Strict(BaseModel):
-    """Base: unknown keys are errors, models are immutable once validated."""
+    """Base: unknown keys are errors, models are immutable once validated; true/false is never
+    taken for a number, and no decimal number exceeds MAX_MAGNITUDE."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool | list | dict) and info.field_name in cls.model_fields \
+                and _misplaced_bool(value, cls.model_fields[info.field_name].annotation):
+            raise ValueError("must be a number, not true/false")
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _sane_magnitude(cls, value: Any) -> Any:
+        big = _too_large(value)
+        if big is not None:
+            raise ValueError(f"{big:g} is beyond {MAX_MAGNITUDE:g}, the largest number "
+                             "planner takes")
+        return value
 
 
 # --- simulation settings -------------------------------------------------------------------------

@@ -14,6 +14,8 @@ import numpy as np
 import yaml
 from scipy.stats import qmc
 
+from planner.errors import InputError
+from planner.pipeline import NO_PROCUREMENT, PROCUREMENT
 from planner.scenario.loader import load_scenario_text
 from planner.study.schema import Study
 
@@ -64,6 +66,16 @@ def _sampled(study: Study) -> list[Case]:
     return cases
 
 
+MAX_CASES = 10_000  # cases a study may have unless `planner study --max-cases` raises it
+
+
+def count_cases(study: Study) -> int:
+    """How many cases `expand` would make, without making them (a grid of 10^12 is counted,
+    not built)."""
+    return len(study.cases) + (math.prod(len(v) for v in study.grid.values()) if study.grid
+                               else 0) + (study.samples.n if study.samples is not None else 0)
+
+
 def expand(study: Study) -> list[Case]:
     """Named cases, then the grid's combinations, then the samples."""
     cases = [Case(c.name, tuple(sorted(c.set.items())), tuple(_set_expr(k, v) for k, v in c.set.items()))
@@ -98,14 +110,19 @@ def case_seed(study_seed: int, key: str) -> int:
     return int(hashlib.sha256(f"{study_seed}/{key}".encode()).hexdigest()[:12], 16)
 
 
-def resolve(study: Study, base_text: str, base_source: str, cases: list[Case]) -> list[Case | Exception]:
-    """Validate each case's scenario; return the case with key and seed, or the error."""
+def resolve_cases(study: Study, base_text: str, base_source: str,
+                  cases: list[Case]) -> list[Case | Exception]:
+    """Validate each case's scenario (and that it can serve the study's command); return the
+    case with key and seed, or the error."""
     out: list[Case | Exception] = []
     for case in cases:
         try:
             loaded = load_scenario_text(base_text, base_source, (*case.overrides, "seed=0"))
         except Exception as err:  # noqa: BLE001 - recorded as the case's failure
             out.append(err)
+            continue
+        if study.command != "simulate" and loaded.scenario.procurement is None:
+            out.append(InputError(base_source, NO_PROCUREMENT, field=PROCUREMENT))
             continue
         scenario_json = json.dumps(loaded.scenario.model_dump(mode="json"), sort_keys=True)
         key = case_key(scenario_json, study)

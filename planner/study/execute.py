@@ -3,34 +3,58 @@ completes (the caller stores it at once, so an interrupted study keeps what fini
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
+from concurrent.futures import as_completed
+from concurrent.futures.process import BrokenProcessPool
 
+from planner.parallel import WorkerLost, process_pool
 from planner.study.worker import run_case
+
+__all__ = ["SCHEDULER_TIMEOUT_S", "SchedulerUnreachable", "WorkerLost", "check_scheduler",
+           "run_dask", "run_local"]
+
+SCHEDULER_TIMEOUT_S = 5.0  # to connect to a running Dask scheduler
+_ADDRESS = re.compile(r"^(tcp|tls)://[A-Za-z0-9.\-_\[\]:]+:\d{1,5}$")
+
+
+class SchedulerUnreachable(Exception):
+    """No Dask scheduler answered at the address given."""
+
+
+def check_scheduler(scheduler: str) -> str | None:
+    """What is wrong with a --scheduler value, or None: `local`, or tcp://host:port."""
+    if scheduler == "local" or _ADDRESS.match(scheduler):
+        return None
+    return "must be `local` or the address of a running scheduler, tcp://host:port"
 
 
 def run_local(payloads: dict[str, dict], workers: int) -> Iterator[tuple[str, dict]]:
-    """(key, result) as cases finish, on `workers` local processes (1 = in this process)."""
+    """(key, result) as cases finish, on `workers` local processes (1 = in this process).
+    A worker that dies ends the run with WorkerLost naming the cases not finished."""
     if workers <= 1:
         for key, payload in payloads.items():
             yield key, run_case(payload)
         return
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+    with process_pool(workers) as pool:
         futures = {pool.submit(run_case, payload): key for key, payload in payloads.items()}
         try:
             for future in as_completed(futures):
                 yield futures[future], future.result()
-        except BaseException:
+        except BrokenProcessPool:
+            lost = [key for future, key in futures.items()
+                    if not future.done() or future.exception() is not None]
+            raise WorkerLost(lost, "a worker process died (killed, or out of memory)") from None
+        finally:
             for future in futures:
                 future.cancel()
-            raise
 
 
 def run_dask(payloads: dict[str, dict], scheduler: str, workers: int,
              on_client: Callable[[object], None] | None = None) -> Iterator[tuple[str, dict]]:
     """The same on Dask: `scheduler` is `local` (start a LocalCluster of `workers` single-thread
-    processes) or the address of a running scheduler (tcp://host:port)."""
+    processes) or the address of a running scheduler (tcp://host:port), reached within
+    SCHEDULER_TIMEOUT_S or SchedulerUnreachable."""
     from distributed import Client, LocalCluster
     from distributed import as_completed as dask_completed
 
@@ -40,7 +64,12 @@ def run_dask(payloads: dict[str, dict], scheduler: str, workers: int,
                                dashboard_address=None)
         client = Client(cluster)
     else:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        except (OSError, TimeoutError) as err:
+            raise SchedulerUnreachable(
+                f"no Dask scheduler answered at {scheduler} within {SCHEDULER_TIMEOUT_S:g} s "
+                f"({' '.join(str(err).split())[:120]})") from None
     try:
         if on_client is not None:
             on_client(client)
@@ -48,8 +77,16 @@ def run_dask(payloads: dict[str, dict], scheduler: str, workers: int,
         futures = client.map(run_case, [payloads[k] for k in keys],
                              key=[f"case-{k}" for k in keys], pure=False)
         by_future = dict(zip(futures, keys, strict=True))
+        pending = set(keys)
         for future in dask_completed(futures):
-            yield by_future[future], future.result()
+            key = by_future[future]
+            try:
+                result = future.result()
+            except Exception as err:  # noqa: BLE001 - KilledWorker and the like
+                raise WorkerLost(sorted(pending), f"Dask lost case work: {type(err).__name__}") \
+                    from None
+            pending.discard(key)
+            yield key, result
     finally:
         client.close()
         if cluster is not None:

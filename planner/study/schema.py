@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from planner.scenario.schema import Adaptive, Name, Strict
 
@@ -77,16 +77,27 @@ class Study(Strict):
     samples: Samples | None = Field(None, description="Sampled cases.")
     sensitivity: Sensitivity | None = Field(None, description="Metric for the tornado and ranking.")
 
+    @field_validator("grid")
+    @classmethod
+    def _grid_values(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for path, values in grid.items():
+            if not values:
+                raise ValueError(f"{path!r} has no values")
+        return grid
+
+    @field_validator("cases")
+    @classmethod
+    def _unique_names(cls, cases: list[NamedCase]) -> list[NamedCase]:
+        names = [c.name for c in cases]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"case names must be unique ({', '.join(duplicates)} twice)")
+        return cases
+
     @model_validator(mode="after")
     def _has_cases(self) -> Study:
-        for path, values in self.grid.items():
-            if not values:
-                raise ValueError(f"grid {path!r} has no values")
         if not (self.grid or self.cases or self.samples):
             raise ValueError("a study needs grid, cases or samples")
-        names = [c.name for c in self.cases]
-        if len(set(names)) != len(names):
-            raise ValueError("case names must be unique")
         return self
 
 

@@ -64,9 +64,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 LO_CSV = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
 
 
-def _planner(*args: str) -> None:
+def _planner(*args: str, codes: tuple[int, ...] = (0,)) -> None:
     proc = run_planner(*args)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode in codes, proc.stderr
 
 
 def planner_run(scenario: str, out: Path, *args: str) -> Path:
@@ -82,8 +82,9 @@ def planner_optimize(scenario: str, out: Path, *args: str) -> Path:
 
 
 def planner_study(study_file: Path, out: Path, *args: str) -> Path:
-    """`planner study study_file --out out -w 1 -q args...` in a subprocess; returns out."""
-    _planner("study", str(study_file), "--out", str(out), "-w", "1", "-q", *args)
+    """`planner study study_file --out out -w 1 -q args...` in a subprocess; returns out (exit
+    code 5, a case failed, is fine: the folder is written all the same)."""
+    _planner("study", str(study_file), "--out", str(out), "-w", "1", "-q", *args, codes=(0, 5))
     return out
 
 

@@ -227,3 +227,20 @@ def test_an_unknown_pool_sku_is_reported_even_with_a_procurement_section():
     text = (ROOT / "scenarios" / "procurement-2027.yaml").read_text()
     with pytest.raises(InputError, match=r"cluster\.pools\[0\]\.sku: unknown SKU 'NOPE'"):
         load_scenario_text(text, "p.yaml", ("cluster.pools[0].sku=NOPE",))
+
+
+def test_an_unreadable_file_is_one_line(tmp_path, monkeypatch):
+    import builtins
+
+    path = tmp_path / "locked.yaml"
+    path.write_text(EXAMPLE)
+    real_open = builtins.open
+
+    def denied(file, *args, **kwargs):
+        if str(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", denied)
+    line = _one_line_exit_2(invoke_planner("validate", str(path)), path)
+    assert line == f"{path} cannot read: Permission denied"

@@ -133,12 +133,12 @@ def test_a_failing_case_is_reported_and_the_study_goes_on(planner_cli, tmp_path)
     # 10 nodes cannot hold the jobs: that case is invalid, the 1,280-node case is fine
     data = {**STUDY, "cases": [], "grid": {"cluster.pools[0].nodes": [10, 1280]}}
     proc = planner_cli("study", str(_write(tmp_path, data)), "--out", str(tmp_path / "out"),
-                       "-w", "1")
-    assert proc.returncode == 0, proc.stderr
+                       "-w", "1", "-q")  # failures are listed even when quiet
+    assert proc.returncode == 5, proc.stderr  # a case failed; the others are written
     failures = pd.read_csv(tmp_path / "out" / "study_failures.csv")
     assert list(failures["case"]) == ["grid-10"]
     assert "exceed pool" in failures["error"].iloc[0]
-    assert "failed: grid-10" in proc.stderr
+    assert "case grid-10 failed: " in proc.stderr
     results = pd.read_parquet(tmp_path / "out" / "study_results.parquet")
     assert set(results["case"]) == {"grid-1280"}
 
@@ -157,9 +157,9 @@ def test_optimizer_case_that_is_infeasible_is_a_failure_not_a_crash(tmp_path):
      r"study\.yaml:\d+ grid\.cluster\.repair\.technicians: must be >= 1"),
     ({"cases": [{"name": "x", "set": {"cluster.pools[0].nodez": 3}}]},
      r"study\.yaml:\d+ cases\[0\]\.set\.cluster\.pools\[0\]\.nodez: unknown field"),
-    ({"base": "missing.yaml"}, r"study\.yaml:\d+ base: base scenario .*missing\.yaml not found"),
+    ({"base": "missing.yaml"}, r"study\.yaml:\d+ base: base scenario .*missing\.yaml file not found"),
     ({"base": ""}, r"study\.yaml:\d+ base: "),
-    ({"base": "."}, r"study\.yaml:\d+ base: cannot read the base scenario "),
+    ({"base": "."}, r"study\.yaml:\d+ base: base scenario .* is a folder, not a file"),
     ({"replications": 0}, r"study\.yaml:\d+ replications: must be >= 1"),
 ])
 def test_bad_study_file_gets_one_line_error_and_exit_2(tmp_path, change, pattern):
