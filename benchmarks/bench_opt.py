@@ -1,13 +1,22 @@
-"""Optimizer benchmark: 8 SKUs x 12 quarters x 1, 10, 100, 1,000 scenarios, LP relaxation and MILP,
-against HiGHS alone on the same model.
+"""Optimizer benchmark: the `optimize()` call with its analyses against HiGHS alone doing the
+same solves, on the benchmark instance (8 SKUs x 12 quarters x N random sanction scenarios).
 
-Each case runs in a fresh child process: tables -> Pyomo model -> hand-off to HiGHS -> solve,
-with the time of each step and the peak resident memory. The child then writes the very model
-HiGHS received to MPS (not timed), and a second fresh child reads that file with highspy and
-solves it with the same options: the ratio of the two totals is the cost of our modelling layer.
-Both use one thread.
+Cases (each side in a fresh child process, one HiGHS thread, the ratio measured in one run):
+- plan: N scenarios, whole nodes, default profile gap, default analyses (prices): ours = Pyomo
+  build + hand-off + MILP + the LP with the integers fixed + ranging + result tables; HiGHS
+  alone = read the MILP from MPS, solve, fix its integers, solve the LP, ranging.
+- lp: N scenarios, LP relaxation (every integer relaxed): ours = build + hand-off + solve;
+  alone = read MPS + solve. Both by interior point.
+- diagnose: N scenarios made infeasible (demand must be met on a budget too small): ours =
+  the diagnosis (elastic model built, handed off and solved); alone = the elastic LP read from
+  MPS and solved.
+- example: `planner optimize scenarios/procurement-2027.yaml` as a user runs it (start-up,
+  imports, reports), against the optimize() call inside it.
 
-    python benchmarks/bench_opt.py [--sizes 1,10,100,1000] [--update]
+Targets (issue 12): plan at 100 scenarios <= 1.3 x alone + 2 s; lp at 1,000 scenarios <= 1.2 x
+alone's time and <= 1.6 x its peak memory; diagnose <= 2 x alone.
+
+    python benchmarks/bench_opt.py [--plan 100] [--lp 1000] [--diagnose 100] [--update]
 """
 
 from __future__ import annotations
@@ -21,67 +30,175 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from sections import update_section
 
 ROOT = Path(__file__).resolve().parents[1]
-LIMITS_S = {"lp": 900.0, "milp": 300.0}
-MILP_GAP = 0.01
-OPTIONS = {"lp": {"solver": "ipm"}, "milp": {}}  # large stochastic LPs: interior point, both sides
+TIME_LIMIT_S = 900.0
+LP_OPTIONS = {"solver": "ipm"}  # large stochastic LPs: interior point, both sides
+PLAN_TARGET = (1.3, 2.0)  # ratio, seconds
+LP_TARGET = (1.2, 1.6)  # time ratio, memory ratio
+DIAGNOSE_TARGET = 2.0
 
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def ours(n: int, kind: str, mps: str) -> dict:
+def _settings(gap: float | None, options: dict | None = None):
+    from solvers.highs import load_profile, merge
+    from solvers.problem import SolverSettings
+
+    return merge(load_profile("default"), SolverSettings(
+        time_limit_s=TIME_LIMIT_S, threads=1, mip_rel_gap=gap, options=dict(options or {})))
+
+
+def _instance(n: int, integer: bool, infeasible: bool = False):
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from opt_instance import instance
 
-    from solvers.highs import Solver
+    inp = instance(n, integer=integer)
+    if infeasible:
+        inp = replace(inp, allow_unmet=False,
+                      periods=inp.periods.assign(budget_usd=5e6, rental_cap_gpus=0.0))
+    return inp
+
+
+# --- our side -------------------------------------------------------------------------------------
+
+
+def ours_plan(n: int, mps: str) -> dict:
+    from solvers.highs import HighsModel
     from solvers.model import build_model
-    from solvers.problem import SolverSettings
+    from solvers.optimize import optimize
 
     t0 = time.perf_counter()
-    inp = instance(n, integer=kind == "milp")
+    inp = _instance(n, integer=True)
+    t1 = time.perf_counter()
+    settings = _settings(None)
+    opt = optimize(inp, settings, analyses="prices")
+    t2 = time.perf_counter()
+    peak = _peak_mb()
+    hm = HighsModel(build_model(inp), settings)  # the same model again, to write it (not timed)
+    hm.h.writeModel(mps)
+    return {"tables_s": t1 - t0, "total_s": t2 - t1, "peak_mb": peak,
+            "rows": hm.h.getNumRow(), "cols": hm.h.getNumCol(), "status": opt.result.status,
+            "gap": opt.result.gap, "objective": opt.result.objective,
+            **{f"{k}_s": v for k, v in opt.timings_s.items()}}
+
+
+def ours_lp(n: int, mps: str) -> dict:
+    from solvers.highs import HighsModel
+    from solvers.model import build_model
+
+    inp = _instance(n, integer=False)
     t1 = time.perf_counter()
     m = build_model(inp)
     t2 = time.perf_counter()
-    solver = Solver(SolverSettings(time_limit_s=LIMITS_S[kind], threads=1,
-                                   mip_rel_gap=MILP_GAP if kind == "milp" else None,
-                                   options=dict(OPTIONS[kind])))
-    out = solver.solve(m)
+    hm = HighsModel(m, _settings(None, LP_OPTIONS))
+    hm.relax_integrality()
     t3 = time.perf_counter()
+    out = hm.solve()
+    t4 = time.perf_counter()
     peak = _peak_mb()
-    solver.highs._solver_model.writeModel(mps)
-    rows = solver.highs._solver_model.getNumRow()
-    cols = solver.highs._solver_model.getNumCol()
-    return {"tables_s": t1 - t0, "build_s": t2 - t1, "handoff_s": out.solve_seconds - out.highs_seconds,
-            "solve_s": out.highs_seconds, "total_s": t3 - t1, "status": out.status, "gap": out.gap,
-            "objective": out.objective, "peak_mb": peak, "rows": rows, "cols": cols}
+    hm.h.writeModel(mps)
+    return {"build_s": t2 - t1, "handoff_s": t3 - t2, "solve_s": t4 - t3, "total_s": t4 - t1,
+            "peak_mb": peak, "rows": hm.h.getNumRow(), "cols": hm.h.getNumCol(),
+            "status": out.status, "objective": out.objective}
 
 
-def alone(mps: str, kind: str) -> dict:
+def ours_diagnose(n: int, mps: str) -> dict:
+    from dataclasses import replace as copy
+
+    from solvers.diagnose import explain_infeasible
+    from solvers.highs import HighsModel
+    from solvers.model import build_model
+
+    inp = _instance(n, integer=True, infeasible=True)
+    settings = _settings(None)
+    t1 = time.perf_counter()
+    message = explain_infeasible(inp, settings)
+    t2 = time.perf_counter()
+    relaxed = copy(inp, integer_orders=False, integer_recourse=False)
+    hm = HighsModel(build_model(relaxed, elastic=True), settings)
+    hm.relax_integrality()
+    hm.h.writeModel(mps)
+    return {"total_s": t2 - t1, "message": message, "peak_mb": _peak_mb(),
+            "rows": hm.h.getNumRow(), "cols": hm.h.getNumCol()}
+
+
+# --- HiGHS alone ----------------------------------------------------------------------------------
+
+
+def _highs(options: dict):
     import highspy
 
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
-    h.setOptionValue("time_limit", LIMITS_S[kind])
-    if kind == "milp":
-        h.setOptionValue("mip_rel_gap", MILP_GAP)
-    for name, value in OPTIONS[kind].items():
+    h.setOptionValue("time_limit", TIME_LIMIT_S)
+    for name, value in options.items():
         h.setOptionValue(name, value)
+    return h
+
+
+def alone_plan(mps: str) -> dict:
+    """Read, solve the MILP, fix its integers, solve the LP, rank its rows: the solves
+    optimize(analyses="prices") makes."""
+    import highspy
+    import numpy as np
+
+    settings = _settings(None)
+    h = _highs({"mip_rel_gap": settings.mip_rel_gap})
+    t0 = time.perf_counter()
+    h.readModel(mps)
+    h.run()
+    objective = h.getInfo().objective_function_value
+    values = np.asarray(h.getSolution().col_value)
+    integer = np.flatnonzero(np.asarray(
+        [v == highspy.HighsVarType.kInteger for v in h.getLp().integrality_], dtype=bool))
+    idx = integer.astype(np.int32)
+    rounded = np.round(values[idx])
+    h.changeColsBounds(len(idx), idx, rounded, rounded)
+    h.changeColsIntegrality(len(idx), idx,
+                            np.array([highspy.HighsVarType.kContinuous] * len(idx)))
+    h.run()
+    h.getRanging()
+    t1 = time.perf_counter()
+    return {"total_s": t1 - t0, "objective": objective, "peak_mb": _peak_mb()}
+
+
+def alone_solve(mps: str, kind: str) -> dict:
+    h = _highs(LP_OPTIONS if kind == "lp" else {})
     t0 = time.perf_counter()
     h.readModel(mps)
     t1 = time.perf_counter()
     h.run()
     t2 = time.perf_counter()
-    info = h.getInfo()
     return {"read_s": t1 - t0, "solve_s": t2 - t1, "total_s": t2 - t0,
             "status": h.modelStatusToString(h.getModelStatus()),
-            "objective": info.objective_function_value, "peak_mb": _peak_mb()}
+            "objective": h.getInfo().objective_function_value, "peak_mb": _peak_mb()}
+
+
+# --- the example, as a user runs it ---------------------------------------------------------------
+
+
+def example() -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "planner.cli", "optimize",
+                        "scenarios/procurement-2027.yaml", "--out", tmp, "-q"], cwd=ROOT,
+                       check=True, capture_output=True)
+        wall = time.perf_counter() - t0
+        summary = json.loads((Path(tmp) / "optimization.json").read_text())
+        log = (Path(tmp) / "highs.log").read_text().lower()
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import planner.cli"], cwd=ROOT, check=True)
+    imports = time.perf_counter() - t0
+    return {"wall_s": wall, "imports_s": imports, "optimize_s": summary["timings_s"]["total"],
+            "timings": summary["timings_s"], "scaling_warning": "scal" in log}
 
 
 def _child(*args: str) -> dict:
@@ -90,56 +207,103 @@ def _child(*args: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def table(rows: list[dict]) -> str:
-    lines = [
-        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, Python "
-        f"{platform.python_version()}, one HiGHS thread; each side in a fresh process. `ours` = "
-        "Pyomo build + hand-off + HiGHS solve (tables from the planner not counted, shown apart); "
-        "`HiGHS alone` = read the same model from MPS + solve. Time limits: LP "
-        f"{LIMITS_S['lp']:.0f} s, MILP {LIMITS_S['milp']:.0f} s (gap {MILP_GAP:.0%}); LPs by "
-        "interior point on both sides.",
-        "",
-        "| scenarios | kind | rows x cols | tables | build | hand-off | solve | ours total | status (gap) "
-        "| HiGHS alone: read + solve | time ratio | peak MB ours / alone | memory ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
+def report(rows: dict) -> str:
+    lines = [f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, Python "
+             f"{platform.python_version()}, {os.cpu_count()} cores, one HiGHS thread; each side "
+             "in a fresh process, the two sides of a row in the same run.", ""]
+    if "plan" in rows:
+        r = rows["plan"]
         o, a = r["ours"], r["alone"]
-        gap = f" ({o['gap']:.2%})" if o.get("gap") is not None and r["kind"] == "milp" else ""
-        lines.append(
-            f"| {r['n']:,} | {r['kind'].upper()} | {o['rows']:,} x {o['cols']:,} | {o['tables_s']:.1f} s "
-            f"| {o['build_s']:.1f} s | {o['handoff_s']:.1f} s | {o['solve_s']:.1f} s | {o['total_s']:.1f} s "
-            f"| {o['status']}{gap} | {a['read_s']:.1f} + {a['solve_s']:.1f} = {a['total_s']:.1f} s "
-            f"| {o['total_s'] / a['total_s']:.2f} | {o['peak_mb']:.0f} / {a['peak_mb']:.0f} "
-            f"| {o['peak_mb'] / a['peak_mb']:.2f} |")
+        limit = PLAN_TARGET[0] * a["total_s"] + PLAN_TARGET[1]
+        lines += [
+            f"**Plan with default analyses, {r['n']:,} scenarios** ({o['rows']:,} rows x "
+            f"{o['cols']:,} columns, whole nodes, default profile gap; status {o['status']}, "
+            f"gap {o['gap']:.2%}):", "",
+            "| | build | hand-off | HiGHS (plan) | plan total | prices | total |",
+            "|---|---|---|---|---|---|---|",
+            f"| optimize() | {o['build_s']:.1f} s | {o['handoff_s']:.1f} s | {o['highs_s']:.1f} s "
+            f"| {o['plan_s']:.1f} s | {o['shadow_prices_s']:.1f} s | {o['total_s']:.1f} s |",
+            f"| HiGHS alone (read MPS, MILP, fix, LP, ranging) | | | | | | {a['total_s']:.1f} s |",
+            "",
+            f"Target <= 1.3 x alone + 2 s = {limit:.1f} s: {o['total_s']:.1f} s, "
+            f"{'met' if o['total_s'] <= limit else 'NOT met'} (ratio "
+            f"{o['total_s'] / a['total_s']:.2f}). Tables from the planner (not counted): "
+            f"{o['tables_s']:.1f} s.", ""]
+    if "lp" in rows:
+        r = rows["lp"]
+        o, a = r["ours"], r["alone"]
+        t, mem = o["total_s"] / a["total_s"], o["peak_mb"] / a["peak_mb"]
+        lines += [
+            f"**LP relaxation, {r['n']:,} scenarios** ({o['rows']:,} rows x {o['cols']:,} "
+            f"columns, interior point; status {o['status']}):", "",
+            "| | build | hand-off | solve | total | peak memory |", "|---|---|---|---|---|---|",
+            f"| ours | {o['build_s']:.1f} s | {o['handoff_s']:.1f} s | {o['solve_s']:.1f} s "
+            f"| {o['total_s']:.1f} s | {o['peak_mb']:.0f} MB |",
+            f"| HiGHS alone | | read {a['read_s']:.1f} s | {a['solve_s']:.1f} s "
+            f"| {a['total_s']:.1f} s | {a['peak_mb']:.0f} MB |", "",
+            f"Time ratio {t:.2f} (target <= 1.2: {'met' if t <= LP_TARGET[0] else 'NOT met'}), "
+            f"memory ratio {mem:.2f} (target <= 1.6: {'met' if mem <= LP_TARGET[1] else 'NOT met'}).",
+            ""]
+    if "diagnose" in rows:
+        r = rows["diagnose"]
+        o, a = r["ours"], r["alone"]
+        ratio = o["total_s"] / a["total_s"]
+        lines += [
+            f"**Diagnosis of an infeasible plan, {r['n']:,} scenarios** (elastic LP "
+            f"{o['rows']:,} x {o['cols']:,}): {o['total_s']:.1f} s against HiGHS alone "
+            f"{a['total_s']:.1f} s on the elastic LP, ratio {ratio:.2f} (target <= 2: "
+            f"{'met' if ratio <= DIAGNOSE_TARGET else 'NOT met'}). Message: \"{o['message']}\"",
+            ""]
+    if "example" in rows:
+        e = rows["example"]
+        lines += [
+            f"**The example as a user runs it** (`planner optimize "
+            f"scenarios/procurement-2027.yaml -q`, reports included): {e['wall_s']:.1f} s wall, of "
+            f"which `import planner.cli` {e['imports_s']:.1f} s and optimize() "
+            f"{e['optimize_s']:.2f} s (plan {e['timings']['plan']:.2f} s, prices "
+            f"{e['timings'].get('shadow_prices', 0):.2f} s); the rest is loading, tables and "
+            f"reports. Scaling warning in highs.log: {'yes' if e['scaling_warning'] else 'none'}."]
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--ours", nargs=3)
-    parser.add_argument("--alone", nargs=2)
-    parser.add_argument("--sizes", default="1,10,100,1000")
-    parser.add_argument("--kinds", default="lp,milp")
+    parser.add_argument("--child", nargs="+")
+    parser.add_argument("--plan", type=int, default=100)
+    parser.add_argument("--lp", type=int, default=1000)
+    parser.add_argument("--diagnose", type=int, default=100)
+    parser.add_argument("--skip", default="", help="comma-separated cases to skip")
     parser.add_argument("--update", action="store_true")
     args = parser.parse_args()
-    if args.ours:
-        n, kind, mps = args.ours
-        print(json.dumps(ours(int(n), kind, mps)))
+    if args.child:
+        what, *rest = args.child
+        fn = {"ours_plan": ours_plan, "ours_lp": ours_lp, "ours_diagnose": ours_diagnose,
+              "alone_plan": alone_plan, "alone_solve": alone_solve}[what]
+        print(json.dumps(fn(*[int(x) if x.isdigit() else x for x in rest])))
         return
-    if args.alone:
-        print(json.dumps(alone(*args.alone)))
-        return
-    rows = []
+    skip = set(args.skip.split(",")) if args.skip else set()
+    rows: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for n in (int(x) for x in args.sizes.split(",")):
-            for kind in args.kinds.split(","):
-                mps = os.path.join(tmp, f"m{n}{kind}.mps")
-                o = _child("--ours", str(n), kind, mps)
-                a = _child("--alone", mps, kind)
-                rows.append({"n": n, "kind": kind, "ours": o, "alone": a})
-                print(json.dumps(rows[-1]), flush=True)
-    section = table(rows)
+        if "plan" not in skip:
+            mps = os.path.join(tmp, "plan.mps")
+            rows["plan"] = {"n": args.plan, "ours": _child("ours_plan", str(args.plan), mps),
+                            "alone": _child("alone_plan", mps)}
+            print(json.dumps(rows["plan"]), flush=True)
+        if "diagnose" not in skip:
+            mps = os.path.join(tmp, "elastic.mps")
+            rows["diagnose"] = {"n": args.diagnose,
+                                "ours": _child("ours_diagnose", str(args.diagnose), mps),
+                                "alone": _child("alone_solve", mps, "elastic")}
+            print(json.dumps(rows["diagnose"]), flush=True)
+        if "example" not in skip:
+            rows["example"] = example()
+            print(json.dumps(rows["example"]), flush=True)
+        if "lp" not in skip:
+            mps = os.path.join(tmp, "lp.mps")
+            rows["lp"] = {"n": args.lp, "ours": _child("ours_lp", str(args.lp), mps),
+                          "alone": _child("alone_solve", mps, "lp")}
+            print(json.dumps(rows["lp"]), flush=True)
+    section = report(rows)
     print(section)
     if args.update:
         update_section("bench_opt", section)

@@ -1,30 +1,58 @@
 """Where optimization meets simulation: the chosen order plan becomes dated node deliveries.
 
-Only first-stage orders are known before the sanction outcome, so only they are simulated; the
-scenario's own supply shocks then decide, replication by replication, which deliveries arrive.
+First-stage orders become plain deliveries: the scenario's own supply shocks decide, replication
+by replication, whether they arrive. Recourse orders become contingent deliveries: a
+replication gets the recourse of the sanction scenario its sampled shocks fall in (each shock's
+outcome by planning quarter, as the optimizer derived the scenarios). Recourse of scenarios
+listed by hand (procurement.scenarios) has no such link to the shocks and is not simulated.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 
+from planner.procurement import derive_scenarios
 from planner.quarters import quarter_labels, quarter_start
-from planner.scenario.schema import Delivery, Pool, Scenario, SpareItem
+from planner.scenario.schema import Delivery, Pool, Scenario, ShockOutcome, SpareItem
 
 
-def plan_deliveries(scenario: Scenario, orders: pd.DataFrame) -> Scenario:
+def _delivery_date(scenario: Scenario, labels: list[str], lead: dict[str, int], sku: str,
+                   period: str) -> dt.date | None:
+    """Start of the arrival quarter of an order of `sku` placed in `period` (None: after the
+    horizon)."""
+    index = labels.index(period) + lead[sku]
+    if index >= len(labels):
+        return None
+    return max(quarter_start(labels[index]), scenario.start_date)
+
+
+def plan_deliveries(scenario: Scenario, orders: pd.DataFrame,
+                    recourse: pd.DataFrame | None = None,
+                    outcomes: dict[str, tuple] | None = None) -> Scenario:
     """The scenario with each ordered SKU's nodes delivered at the start of their arrival
-    quarter: into the existing pool of that SKU, else into a new pool named after the SKU."""
+    quarter (into the existing pool of that SKU, else a new pool named after the SKU): the
+    first-stage `orders` always, each `recourse` row (sku, period, scenario, nodes) only when
+    the replication's shocks turn out as `outcomes[scenario]` says ((shock, quarters) pairs)."""
     proc = scenario.procurement
     labels = quarter_labels(proc.start_quarter, proc.quarters)
     lead = {c.sku: c.lead_time_quarters for c in proc.candidates}
     arrivals: dict[str, list[Delivery]] = {}
     for row in orders[orders["nodes"] > 0.5].itertuples(index=False):
-        index = labels.index(row.period) + lead[row.sku]
-        if index >= len(labels):
-            continue
-        date = max(quarter_start(labels[index]), scenario.start_date)
-        arrivals.setdefault(row.sku, []).append(Delivery(date=date, nodes=int(round(row.nodes))))
+        date = _delivery_date(scenario, labels, lead, row.sku, row.period)
+        if date is not None:
+            arrivals.setdefault(row.sku, []).append(Delivery(date=date, nodes=int(round(row.nodes))))
+    if recourse is not None and outcomes is not None:
+        for row in recourse[recourse["nodes"] > 0.5].itertuples(index=False):
+            date = _delivery_date(scenario, labels, lead, row.sku, row.period)
+            if date is None or row.scenario not in outcomes:
+                continue
+            when = [ShockOutcome(shock=name, from_quarter=None if key is None else key[0],
+                                 until_quarter=None if key is None else key[1])
+                    for name, key in outcomes[row.scenario]]
+            arrivals.setdefault(row.sku, []).append(
+                Delivery(date=date, nodes=int(round(row.nodes)), when=when))
     pools = list(scenario.cluster.pools)
     for sku, deliveries in arrivals.items():
         index = next((i for i, p in enumerate(pools) if p.sku == sku), None)
@@ -37,6 +65,16 @@ def plan_deliveries(scenario: Scenario, orders: pd.DataFrame) -> Scenario:
             pools[index] = pools[index].model_copy(update={"deliveries": merged})
     cluster = scenario.cluster.model_copy(update={"pools": pools})
     return scenario.model_copy(update={"cluster": cluster})
+
+
+def scenario_outcomes(scenario: Scenario) -> dict[str, tuple] | None:
+    """Derived scenario name -> its shocks' outcomes; None when the scenarios are listed by
+    hand (their recourse cannot be matched to the simulator's shocks)."""
+    proc = scenario.procurement
+    if proc.scenarios is not None:
+        return None
+    labels = quarter_labels(proc.start_quarter, proc.quarters)
+    return {d.scenario.name: d.outcomes for d in derive_scenarios(scenario, labels)}
 
 
 def plan_stockpile(scenario: Scenario, stockpile: pd.DataFrame) -> Scenario:
@@ -65,6 +103,9 @@ def plan_stockpile(scenario: Scenario, stockpile: pd.DataFrame) -> Scenario:
     return scenario.model_copy(update={"cluster": cluster})
 
 
-def apply_plan(scenario: Scenario, orders: pd.DataFrame, stockpile: pd.DataFrame) -> Scenario:
-    """Deliveries and stockpile of a plan, applied to the scenario to simulate."""
-    return plan_stockpile(plan_deliveries(scenario, orders), stockpile)
+def apply_plan(scenario: Scenario, orders: pd.DataFrame, stockpile: pd.DataFrame,
+               recourse: pd.DataFrame | None = None) -> Scenario:
+    """Deliveries (first stage and, for derived scenarios, contingent recourse) and stockpile
+    of a plan, applied to the scenario to simulate."""
+    outcomes = scenario_outcomes(scenario) if recourse is not None else None
+    return plan_stockpile(plan_deliveries(scenario, orders, recourse, outcomes), stockpile)

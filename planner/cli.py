@@ -14,6 +14,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -315,10 +316,75 @@ def _plan_table(opt, summary: dict) -> Table:
     return table
 
 
+def _sensitivity_table(table) -> Table:
+    """The utilization sensitivity: per SKU and end of its range, what the plan does."""
+    out_table = Table("SKU", "end", "MFU", "expected cost", "first-stage orders",
+                      title="plan at each SKU's low and high utilization")
+    for row in table.to_dict("records"):
+        cost = row.get("expected_cost_usd")
+        money = f"${cost / 1e6:,.1f}M" if isinstance(cost, float) and cost == cost else "-"
+        mfu = row.get("utilization")
+        out_table.add_row(row["sku"] or "(base)", row["level"],
+                          f"{mfu:.2f}" if isinstance(mfu, float) and mfu == mfu else "",
+                          money, "the plan above" if row["level"] == "base"
+                          else row["change"] or row["status"] or "")
+    return out_table
+
+
 ProfileOption = Annotated[
     str | None, typer.Option("--profile", help="Solver profile: default, fast, exact.")]
 ParetoOption = Annotated[
     int, typer.Option("--pareto", help="Also trace N points of the cost-risk Pareto front.")]
+
+
+class AnalysesLevel(StrEnum):
+    """How much to work out beyond the plan (planner.pipeline.Analyses)."""
+
+    none = "none"
+    prices = "prices"
+    all = "all"
+
+
+AnalysesOption = Annotated[
+    AnalysesLevel, typer.Option(
+        "--analyses", help="Beyond the plan: none; prices (shadow prices with their validity "
+        "ranges); all (and the value of the stochastic solution and of perfect information).")]
+ReoptimizeOption = Annotated[
+    bool, typer.Option("--reoptimize-prices", help="Price each limit shared by the scenarios "
+                       "(budget, power, racks, supply) by re-solving with it moved up and down.")]
+PriceStepOption = Annotated[
+    float, typer.Option("--price-step", help="How far --reoptimize-prices moves a limit, as a "
+                        "share of its value.")]
+MAX_PRICE_STEP = 0.5  # a larger move is no longer a price at the limit
+
+
+class SensitivityKind(StrEnum):
+    """What `--sensitivity` varies."""
+
+    utilization = "utilization"
+
+
+SensitivityOption = Annotated[
+    SensitivityKind | None, typer.Option(
+        "--sensitivity", help="utilization: re-plan with each SKU's utilization at the low and "
+        "the high end of its range (catalog or scenario) and show how the plan changes.")]
+
+
+def _analyses(level: AnalysesLevel, reoptimize: bool, step: float, pareto: int, source: str,
+              sensitivity: SensitivityKind | None = None):
+    """The pipeline's Analyses from the options, checked."""
+    from planner.pipeline import Analyses
+
+    _at_least(pareto, 0, "--pareto", source)
+    if not 0 < step <= MAX_PRICE_STEP:
+        _fail(InputError(source, f"must be above 0 and at most {MAX_PRICE_STEP:g}",
+                         option=f"--price-step {step:g}"))
+    if reoptimize and level == AnalysesLevel.none:
+        _fail(InputError(source, "needs --analyses prices or all, not none",
+                         option="--reoptimize-prices"))
+    return Analyses(level=level.value, reoptimize_prices=reoptimize, price_step=step,
+                    pareto_points=pareto,
+                    sensitivity=sensitivity.value if sensitivity is not None else None)
 
 
 class _Terminal:
@@ -339,12 +405,17 @@ class _Terminal:
 
     def planned(self, plan) -> None:
         from planner.outputs.optimize import write_optimization
+        from planner.pipeline import plan_notes
 
         self._stop_status()
-        summary = write_optimization(plan.optimization, self.folder, self.loaded.scenario.name,
-                                     self.loaded.source, plan.pareto)
+        summary = write_optimization(plan.optimization, plan.inputs, self.folder,
+                                     self.loaded.scenario.name, self.loaded.source, plan.pareto,
+                                     notes=plan_notes(self.loaded.scenario, plan),
+                                     sensitivity=plan.sensitivity)
         if not self.quiet:
             out.print(_plan_table(plan.optimization, summary))
+            if plan.sensitivity is not None:
+                out.print(_sensitivity_table(plan.sensitivity))
 
     def simulating(self) -> None:
         if self.show:
@@ -371,7 +442,7 @@ class _Terminal:
 
 
 def _pass(loaded, folder: Path, *, optimize_first: bool, simulate_after: bool,
-          profile: str | None, pareto: int, workers: int | None, quiet: bool):
+          profile: str | None, analyses, workers: int | None, quiet: bool):
     """Run the pipeline with its outcomes as exit codes and its progress on the terminal."""
     from planner import pipeline
 
@@ -381,7 +452,7 @@ def _pass(loaded, folder: Path, *, optimize_first: bool, simulate_after: bool,
             settings = pipeline.solver_settings(loaded, profile) if optimize_first else None
             return pipeline.run(loaded, optimize_first=optimize_first,
                                 simulate_after=simulate_after, settings=settings,
-                                pareto_points=pareto, workers=workers, observer=terminal)
+                                analyses=analyses, workers=workers, observer=terminal)
     finally:
         terminal.close()
 
@@ -405,6 +476,10 @@ def optimize(
     ] = None,
     profile: ProfileOption = None,
     pareto: ParetoOption = 0,
+    analyses: AnalysesOption = AnalysesLevel.prices,
+    reoptimize_prices: ReoptimizeOption = False,
+    price_step: PriceStepOption = 0.01,
+    sensitivity: SensitivityOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
 ) -> None:
     """Choose what to buy and when: orders, stockpiles, platforms; cost, risk, shadow prices."""
@@ -412,13 +487,14 @@ def optimize(
     from planner.reports import write_reports
 
     loaded = _load(scenario, set_)
-    _at_least(pareto, 0, "--pareto", loaded.source)
+    chosen = _analyses(analyses, reoptimize_prices, price_step, pareto, loaded.source,
+                       sensitivity)
     if loaded.scenario.procurement is None:
         _fail(InputError(loaded.source, NO_PROCUREMENT, field=PROCUREMENT))
     target = _target(out_dir, loaded.scenario.name)
     with _publishing(target, "optimize") as folder:
         _pass(loaded, folder, optimize_first=True, simulate_after=False, profile=profile,
-              pareto=pareto, workers=None, quiet=quiet)
+              analyses=chosen, workers=None, quiet=quiet)
         write_reports(folder, require_complete=False)
     if not quiet:
         out.print(f"outputs in {target}/", highlight=False)
@@ -436,6 +512,7 @@ def run(
     workers: WorkersOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
     profile: ProfileOption = None,
+    analyses: AnalysesOption = AnalysesLevel.prices,
 ) -> None:
     """Simulate a scenario and write summary.json, timeseries and events (Parquet + CSV).
     With a procurement section, optimize first and simulate the chosen deliveries."""
@@ -444,10 +521,11 @@ def run(
 
     loaded = _load(scenario, set_, seed, replications)
     _at_least(workers, 1, "--workers", loaded.source)
+    chosen = _analyses(analyses, False, 0.01, 0, loaded.source)
     target = _target(out_dir, loaded.scenario.name)
     with _publishing(target, "run") as folder:
         result = _pass(loaded, folder, optimize_first=loaded.scenario.procurement is not None,
-                       simulate_after=True, profile=profile, pareto=0, workers=workers,
+                       simulate_after=True, profile=profile, analyses=chosen, workers=workers,
                        quiet=quiet)
         summary = write_run(result.simulation, folder)
         write_reports(folder, require_complete=False)

@@ -117,9 +117,12 @@ PLAN_SUMMARY_METRICS: tuple[Metric, ...] = (
           "largest unmet demand of any scenario over the horizon"),
     _plan("worst_case_shortfall_pflops", "PFLOP/s", None, "worst quarterly shortfall",
           "largest unmet demand of any scenario in any quarter"),
-    _plan("cvar_model", "", None, "CVaR term",
-          "the CVaR term as the model holds it (eta + sum p xi / (1 - alpha)), in the risk "
-          "measure's unit (USD or PFLOP/s-hours); only with a risk weight or CVaR cap"),
+    _plan("cvar_term_usd", "USD", None, "CVaR term (cost)",
+          "the CVaR of cost as the objective holds it (eta + sum p xi / (1 - alpha)), "
+          "discounted; only with a risk weight or CVaR cap on cost"),
+    _plan("cvar_term_pflops_hours", "PFLOP/s-hours", None, "CVaR term (shortfall)",
+          "the CVaR of shortfall as the objective holds it (eta + sum p xi / (1 - alpha)); "
+          "only with a risk weight or CVaR cap on shortfall"),
 )
 PLAN_ORDERED_PFLOPS = _plan("ordered_pflops", "PFLOP/s", PER_VENDOR, "compute ordered",
                             "effective compute of the first-stage orders of the vendor")

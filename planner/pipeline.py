@@ -62,14 +62,34 @@ class PlanResult:
     """The optimizer's plan with its analyses, and the Pareto front when one was traced."""
 
     optimization: Optimization
+    inputs: pd.DataFrame  # every input with its source (planner/plan_inputs.py)
     pareto: pd.DataFrame | None = None
+    sensitivity: pd.DataFrame | None = None  # planner/plan_sensitivity.py
 
 
-def optimize(loaded: LoadedScenario, settings: SolverSettings, *, analyses: bool = True,
-             pareto_points: int = 0) -> PlanResult:
-    """Build the optimizer's tables from the scenario and solve them. `analyses`: shadow
-    prices and value of information (EVPI only up to 50 scenarios); `pareto_points` > 0 also
-    traces that many points of the cost-risk front."""
+@dataclass(frozen=True)
+class Analyses:
+    """What to work out beyond the plan: `level` none | prices (duals and their ranges) | all
+    (and VSS, EVPI up to EVPI_MAX_SCENARIOS scenarios); `reoptimize_prices` re-solves with each
+    shared limit moved by `price_step` of its value; `pareto_points` > 0 traces the cost-risk
+    front; `sensitivity` "utilization" re-plans at each SKU's low and high utilization."""
+
+    level: str = "prices"
+    reoptimize_prices: bool = False
+    price_step: float = 0.01
+    pareto_points: int = 0
+    sensitivity: str | None = None  # "utilization": re-plan at each SKU's low and high MFU
+
+
+EVPI_MAX_SCENARIOS = 50  # EVPI solves one problem per scenario: skipped beyond this many
+NO_ANALYSES = Analyses(level="none")
+
+
+def optimize(loaded: LoadedScenario, settings: SolverSettings,
+             analyses: Analyses = Analyses()) -> PlanResult:
+    """Build the optimizer's tables from the scenario, solve them and run the analyses asked."""
+    from planner.plan_inputs import input_table
+    from planner.plan_sensitivity import utilization_sensitivity
     from planner.procurement import build_input
     from solvers.optimize import optimize as solve
     from solvers.optimize import pareto_front
@@ -79,18 +99,43 @@ def optimize(loaded: LoadedScenario, settings: SolverSettings, *, analyses: bool
         inp = build_input(loaded.scenario, loaded.catalog)
     except ValueError as e:
         raise InputError(loaded.source, str(e), field=PROCUREMENT) from None
-    opt = solve(inp, settings, analyses=analyses, evpi=len(inp.scenarios) <= 50)
-    front = pareto_front(inp, settings, pareto_points) if pareto_points > 0 else None
-    return PlanResult(opt, front)
+    opt = solve(inp, settings, analyses=analyses.level,
+                evpi=len(inp.scenarios) <= EVPI_MAX_SCENARIOS,
+                reoptimize_prices=analyses.reoptimize_prices, price_step=analyses.price_step)
+    front = (pareto_front(inp, settings, analyses.pareto_points)
+             if analyses.pareto_points > 0 else None)
+    sensitivity = (utilization_sensitivity(loaded, settings)
+                   if analyses.sensitivity == "utilization" else None)
+    return PlanResult(opt, input_table(loaded, inp, settings), front, sensitivity)
+
+
+def plan_notes(scenario, plan: PlanResult) -> list[str]:
+    """What a reader of the plan must know that its tables do not say."""
+    notes = []
+    proc = scenario.procurement
+    result = plan.optimization.result
+    if proc.scenarios is not None and (result.recourse["nodes"] > 0.5).any():
+        notes.append("procurement.scenarios are listed by hand, so their recourse orders cannot "
+                     "be matched to the simulator's supply shocks: planner run simulates the "
+                     "first-stage orders only")
+    if not proc.integer_recourse and len(result.recourse):
+        notes.append("integer_recourse is false: recourse orders are fractions of nodes in "
+                     "the model; the contingent table and the simulation round them")
+    if not proc.integer_orders:
+        notes.append("integer_orders is false: first-stage orders are fractions of nodes in "
+                     "the model; the buy table and the simulation round them")
+    return notes
 
 
 def with_plan(loaded: LoadedScenario, plan: PlanResult) -> LoadedScenario:
-    """The scenario to simulate: the plan's first-stage orders as dated deliveries and its
-    stockpile on the shelves (planner/bridge.py)."""
+    """The scenario to simulate: the plan's first-stage orders as dated deliveries, its recourse
+    as deliveries contingent on the shocks' outcomes, its stockpile on the shelves
+    (planner/bridge.py)."""
     from planner.bridge import apply_plan
 
     result = plan.optimization.result
-    return replace(loaded, scenario=apply_plan(loaded.scenario, result.orders, result.stockpile))
+    return replace(loaded, scenario=apply_plan(loaded.scenario, result.orders, result.stockpile,
+                                               result.recourse))
 
 
 def simulate(loaded: LoadedScenario, workers: int | None = None,
@@ -142,7 +187,7 @@ class Unobserved:
 
 
 def run(loaded: LoadedScenario, *, optimize_first: bool, simulate_after: bool = True,
-        settings: SolverSettings | None = None, analyses: bool = True, pareto_points: int = 0,
+        settings: SolverSettings | None = None, analyses: Analyses = Analyses(),
         workers: int | None = None, observer: Observer | None = None) -> PipelineResult:
     """Optimize (when asked), apply the plan, simulate (when asked)."""
     watch = observer if observer is not None else Unobserved()
@@ -151,7 +196,7 @@ def run(loaded: LoadedScenario, *, optimize_first: bool, simulate_after: bool = 
         if settings is None:
             settings = solver_settings(loaded)
         watch.optimizing()
-        plan = optimize(loaded, settings, analyses=analyses, pareto_points=pareto_points)
+        plan = optimize(loaded, settings, analyses)
         watch.planned(plan)
         loaded = with_plan(loaded, plan)
     mc = None

@@ -13,34 +13,46 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+from dataclasses import dataclass
 from itertools import product
 
 import pandas as pd
 
 from planner.catalog.catalog import Catalog
 from planner.quarters import (
-    next_quarter,
     quarter_hours,
     quarter_labels,
     quarter_of,
     quarter_start,
 )
 from planner.scenario.schema import Procurement, SanctionScenario, Scenario, VendorBlock
+from planner.scenario.shock_quarters import BlockQuarters, block_quarters, representative_begin
 from planner.scenario.spare_policy import resolve_spare_policy
 from planner.units import DAYS_PER_YEAR, HOURS_PER_DAY
 from solvers.problem import ProcurementInput, RiskSettings
 
 MAX_DERIVED_SCENARIOS = 500
 DEFAULT_NODES_PER_RACK = 4.0  # space of an installed SKU that is not a candidate (no nodes_per_rack given)
-DEFAULT_RENTAL_UTILIZATION = 0.4  # when procurement.platform_utilization omits the rental platform
 
 
 # --- per-SKU figures ---------------------------------------------------------------------------
 
 
+def utilization(catalog: Catalog, sku: str, proc: Procurement) -> tuple[float, str]:
+    """(model-FLOPs utilization of `sku` for the scenario's workload, its source): the
+    scenario's procurement.utilization, else the catalog's figure (references.py checks that
+    one of them exists)."""
+    if sku in proc.utilization:
+        return float(proc.utilization[sku]), "scenario procurement.utilization"
+    figure = catalog.skus[sku].mfu[proc.workload]
+    return figure.value, figure.source
+
+
 def effective_pflops_per_node(catalog: Catalog, sku: str, proc: Procurement) -> float:
+    """g_k: accelerators x dense BF16 TFLOPS x MFU / 1000, the PFLOP/s a node delivers to the
+    scenario's workload."""
     s = catalog.skus[sku]
-    return s.gpus * s.bf16_dense_tflops.value * proc.platform_utilization[s.platform] / 1000.0
+    return s.gpus * s.bf16_dense_tflops.value * utilization(catalog, sku, proc)[0] / 1000.0
 
 
 def nominal_availability(catalog: Catalog, sku: str) -> float:
@@ -65,12 +77,12 @@ def part_rates_per_hour(catalog: Catalog, sku: str) -> dict[str, float]:
 # --- scenarios ---------------------------------------------------------------------------------
 
 
-def _shock_outcomes(shock, labels: list[str]) -> list[tuple[VendorBlock | None, float]]:
-    """A shock's outcomes: no block in the horizon, or a block over the quarters it touches.
-    A window is split by quarter (probability in proportion to its days in each); the start
-    used is the window's first day in that quarter; outcomes that block the same quarters merge."""
-    first, last = quarter_start(labels[0]), quarter_start(labels[-1])
-    horizon_end = last + dt.timedelta(hours=quarter_hours(labels[-1]))
+def _shock_outcomes(shock, labels: list[str]) -> list[tuple[BlockQuarters, VendorBlock | None,
+                                                            float]]:
+    """A shock's outcomes: no block in the horizon, or a block over the quarters it touches
+    (planner/scenario/shock_quarters.py). A window is split by quarter (probability in
+    proportion to its days in each); outcomes that block the same quarters merge. Each as
+    (quarters, the block, probability)."""
     lo = shock.date if shock.date is not None else shock.window_start_date
     hi = shock.date if shock.date is not None else shock.window_end_date
     days = max((hi - lo).days, 0)
@@ -79,28 +91,22 @@ def _shock_outcomes(shock, labels: list[str]) -> list[tuple[VendorBlock | None, 
         starts[lo] = 1.0
     else:
         for i in range(days):
-            day = lo + dt.timedelta(days=i)
-            begin = max(quarter_start(quarter_of(day)), lo)
+            begin = representative_begin(shock, lo + dt.timedelta(days=i))
             starts[begin] = starts.get(begin, 0.0) + 1.0 / days
-    merged: dict[tuple, float] = {(None,): 1.0 - shock.probability}  # "no block" listed first
-    blocks: dict[tuple, VendorBlock | None] = {(None,): None}
+    merged: dict[BlockQuarters, float] = {None: 1.0 - shock.probability}  # "no block" first
     nodes, parts = shock.block_node_deliveries, shock.block_orders or shock.block_deliveries
     for begin, weight in starts.items():
-        end = None if shock.duration_days is None else begin + dt.timedelta(days=shock.duration_days)
-        if begin >= horizon_end or (end is not None and end <= first):
-            key, block = (None,), None
-        else:
-            from_q = max(quarter_of(begin), labels[0])
-            until = None
-            if end is not None:
-                until = next_quarter(quarter_of(end - dt.timedelta(days=1)))
-                until = until if until <= labels[-1] else None
-            key = (from_q, until)
-            block = VendorBlock(vendor=shock.vendor, from_quarter=from_q, until_quarter=until,
-                                nodes=nodes, parts=parts)
+        key = block_quarters(shock, begin, labels)
         merged[key] = merged.get(key, 0.0) + shock.probability * weight
-        blocks[key] = block
-    return [(blocks[k], p) for k, p in merged.items() if p > 0]
+    out = []
+    for key, p in merged.items():
+        if p <= 0:
+            continue
+        block = None if key is None else VendorBlock(
+            vendor=shock.vendor, from_quarter=key[0], until_quarter=key[1], nodes=nodes,
+            parts=parts)
+        out.append((key, block, p))
+    return out
 
 
 def _name(parts: list[str]) -> str:
@@ -111,32 +117,51 @@ def _name(parts: list[str]) -> str:
     return name
 
 
-def derived_scenarios(scenario: Scenario, labels: list[str]) -> list[SanctionScenario]:
-    """Sanction scenarios from the supply shocks that block a vendor's nodes or parts (shocks
-    on listed parts only, or that only change lead times or prices, are the simulator's):
-    each shock either does not happen in the horizon or blocks from a quarter its window covers;
-    shocks combine independently."""
-    outcomes = []
-    for shock in scenario.supply_shocks:
-        if shock.parts is not None or not (shock.block_node_deliveries or shock.block_orders
-                                           or shock.block_deliveries):
-            continue
-        outcomes.append((shock.name, _shock_outcomes(shock, labels)))
+def blocking_shocks(scenario: Scenario) -> list:
+    """The supply shocks that block a vendor's nodes or parts: the ones sanction scenarios are
+    derived from (shocks on listed parts only, or that only change lead times or prices, are
+    the simulator's)."""
+    return [shock for shock in scenario.supply_shocks
+            if shock.parts is None and (shock.block_node_deliveries or shock.block_orders
+                                        or shock.block_deliveries)]
+
+
+@dataclass(frozen=True)
+class DerivedScenario:
+    """A sanction scenario derived from the supply shocks, and the outcome of each shock in it
+    (shock name -> the quarters it blocks, None = no block in the horizon)."""
+
+    scenario: SanctionScenario
+    outcomes: tuple[tuple[str, BlockQuarters], ...]
+
+
+def derive_scenarios(scenario: Scenario, labels: list[str]) -> list[DerivedScenario]:
+    """Sanction scenarios from the blocking shocks: each shock either does not block in the
+    horizon or blocks from a quarter its window covers; shocks combine independently."""
+    outcomes = [(shock.name, _shock_outcomes(shock, labels))
+                for shock in blocking_shocks(scenario)]
     if not outcomes:
-        return [SanctionScenario(name="no-block", probability=1.0)]
+        return [DerivedScenario(SanctionScenario(name="no-block", probability=1.0), ())]
     combos = list(product(*[opts for _, opts in outcomes]))
     if len(combos) > MAX_DERIVED_SCENARIOS:
         raise ValueError(f"the supply shocks give {len(combos)} scenarios; list "
                          f"procurement.scenarios explicitly (at most {MAX_DERIVED_SCENARIOS})")
     out = []
     for combo in combos:
-        prob = math.prod(p for _, p in combo)
-        blocks = [b for b, _ in combo if b is not None]
+        prob = math.prod(p for _, _, p in combo)
+        blocks = [b for _, b, _ in combo if b is not None]
         labels_ = [f"{outcomes[i][0]}-from-{b.from_quarter}"
                    + (f"-to-{b.until_quarter}" if b.until_quarter else "")
-                   for i, (b, _) in enumerate(combo) if b is not None]
-        out.append(SanctionScenario(name=_name(labels_), probability=prob, blocks=blocks))
+                   for i, (_, b, _) in enumerate(combo) if b is not None]
+        out.append(DerivedScenario(
+            SanctionScenario(name=_name(labels_), probability=prob, blocks=blocks),
+            tuple((outcomes[i][0], key) for i, (key, _, _) in enumerate(combo))))
     return out
+
+
+def derived_scenarios(scenario: Scenario, labels: list[str]) -> list[SanctionScenario]:
+    """The sanction scenarios of derive_scenarios."""
+    return [d.scenario for d in derive_scenarios(scenario, labels)]
 
 
 def _covering(blocks: list[VendorBlock], vendor: str, q: str, kind: str) -> list[VendorBlock]:
@@ -351,6 +376,12 @@ def scheduled_table(scheduled: dict[tuple[str, str], float]) -> pd.DataFrame:
                         index=pd.MultiIndex.from_tuples(list(scheduled), names=["sku", "period"]))
 
 
+def rental_pflops_per_gpu(catalog: Catalog, proc: Procurement) -> float:
+    """Effective PFLOP/s of one rented accelerator: its dense BF16 TFLOPS x its MFU / 1000."""
+    sku = proc.rental.gpu_sku
+    return catalog.skus[sku].bf16_dense_tflops.value * utilization(catalog, sku, proc)[0] / 1000.0
+
+
 def build_input(scenario: Scenario, catalog: Catalog) -> ProcurementInput:
     """The optimizer's tables for a validated scenario with a procurement section."""
     proc = scenario.procurement
@@ -359,9 +390,7 @@ def build_input(scenario: Scenario, catalog: Catalog) -> ProcurementInput:
     skus = list(dict.fromkeys([*existing, *(c.sku for c in proc.candidates)]))
     scenarios = proc.scenarios or derived_scenarios(scenario, labels)
     vendors = sorted({catalog.skus[k].vendor for k in skus})
-    rental_sku = catalog.skus[proc.rental.gpu_sku]
-    rental_pflops = rental_sku.bf16_dense_tflops.value * proc.platform_utilization.get(
-        rental_sku.platform, DEFAULT_RENTAL_UTILIZATION) / 1000.0
+    rental_pflops = rental_pflops_per_gpu(catalog, proc)
     r = proc.risk
     return ProcurementInput(
         skus=sku_table(catalog, proc, skus, existing),
@@ -375,6 +404,7 @@ def build_input(scenario: Scenario, catalog: Catalog) -> ProcurementInput:
         platforms=platform_table(catalog, proc, skus, existing),
         pue=proc.pue, electricity_usd_per_kwh=proc.electricity_usd_per_kwh,
         recourse_premium=proc.recourse_premium, refund_share=proc.refund_share,
+        discount_rate=proc.discount_rate,
         asset_life_hours=(proc.asset_life_years * DAYS_PER_YEAR * HOURS_PER_DAY
                           if proc.asset_life_years is not None else math.inf),
         rental_usd_per_gpu_hour=proc.rental.usd_per_gpu_hour, rental_pflops_per_gpu=rental_pflops,

@@ -1,82 +1,99 @@
 """Say why a model is infeasible in the user's terms, found with elastic slack variables.
 
-First only demand is relaxed (unmet demand allowed, everything else hard): if that is feasible,
-the largest unmet demand is reported with the families that bind in that period. Otherwise every
-hard family gets a penalized slack and the largest slacks are reported.
+One elastic model relaxes every family that can bind: demand (only when unmet demand is not
+allowed), budget per quarter and in total, power, rack space, supply caps (first stage and
+recourse), the vendor and domestic shares, the largest job and the CVaR cap. Its LP relaxation
+minimizes the weighted sum of the slacks, each in its family's unit; the family, period and
+scenario with the largest weighted slack is named, with the gap in that family's unit. One LP
+solve: the diagnosis costs about what the elastic model's own solve costs.
+
+Weights say which limit a planner would rather hear about: a policy they set (a share, the CVaR
+cap) before a budget, a budget before a physical limit (power, space, a vendor's supply), and
+the demand itself last.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-import pyomo.environ as pyo
+from solvers.highs import HighsModel
+from solvers.model import ELASTIC_WEIGHTS, MONEY, build_model
+from solvers.problem import ProcurementInput, SolverSettings
 
-from solvers.highs import Solver
-from solvers.model import SLACK_SCALE, build_model
-from solvers.problem import ProcurementInput, RiskSettings, SolverSettings
-
-UNITS = {"budget": "USD", "budget_total": "USD", "power": "MW", "space": "racks",
-         "supply": "nodes", "demand": "PFLOP/s", "largest_job": "PFLOP/s",
-         "vendor_share": "PFLOP/s", "domestic_share": "PFLOP/s", "cvar": "(risk measure unit)"}
-WORDS = {"budget": "the budget", "budget_total": "the total budget", "power": "the power cap",
-         "space": "the rack space", "supply": "the vendors' supply caps"}
-
-
-def _binding_families(m, period: str, scenario: str) -> list[str]:
-    """Families with a tight row under `scenario` in `period` or before it (orders placed
-    earlier arrive after their lead time, so an earlier budget or cap can be the limit)."""
-    upto = set(list(m.T)[: m.period_index[period] + 1])
-    tight = []
-    for family, name in (("budget_period", "budget"), ("power_cap", "power"),
-                         ("rack_space", "space")):
-        con = getattr(m, family)
-        if any(_tight(con[t, scenario]) for t in upto if (t, scenario) in con):
-            tight.append(name)
-    if any(_tight(row) for (_v, t), row in m.supply_cap.items() if t in upto):
-        tight.append("supply")
-    if scenario in m.budget_total and _tight(m.budget_total[scenario]):
-        tight.append("budget_total")
-    return tight
+# family -> (unit of its slack, words); slack units: budgets and CVaR of cost in millions of
+# USD, power MW, space racks, supply nodes, the rest PFLOP/s
+FAMILIES = {
+    "domestic_share": ("PFLOP/s", "the minimum domestic share"),
+    "vendor_share": ("PFLOP/s", "the vendor share cap"),
+    "cvar": ("", "the CVaR cap"),
+    "budget": ("USD", "the budget"),
+    "budget_total": ("USD", "the total budget"),
+    "largest_job": ("PFLOP/s", "the largest job"),
+    "power": ("MW", "the power cap"),
+    "space": ("racks", "the rack space"),
+    "supply": ("nodes", "the vendor's supply cap"),
+    "recourse_supply": ("nodes", "the vendor's supply cap for recourse orders"),
+    "demand": ("PFLOP/s", "the demand"),
+}
+assert set(FAMILIES) == set(ELASTIC_WEIGHTS)
+TOLERANCE = 1e-6
 
 
-def _tight(con) -> bool:
-    body = pyo.value(con.body)
-    bound = con.upper if con.upper is not None else con.lower
-    bound = pyo.value(bound)
-    return abs(body - bound) <= 1e-6 * max(1.0, abs(bound))
+def _where(m, family: str, index: tuple) -> str:
+    """The period, scenario, vendor or platform a slack belongs to, in words."""
+    several = len(m.S) > 1
+    if family in ("budget", "power", "space", "demand"):
+        t, s = index
+        return f"in {t}" + (f" in scenario '{s}'" if several else "")
+    if family == "budget_total":
+        return f"in scenario '{index[0]}'" if several else ""
+    if family == "supply":
+        return f"of {index[0]} in {index[1]}"
+    if family == "recourse_supply":
+        v, t, n = index
+        return f"of {v} in {t} (after the history of scenario '{n}')"
+    if family == "largest_job":
+        p, t, s = index
+        return f"on {p} in {t}" + (f" in scenario '{s}'" if several else "")
+    if family == "vendor_share":
+        v, s = index
+        return f"of {v}" + (f" in scenario '{s}'" if several else "")
+    if family == "domestic_share":
+        return f"in scenario '{index[0]}'" if several else ""
+    return ""
+
+
+def _gap(inp: ProcurementInput, family: str, value: float) -> str:
+    unit = FAMILIES[family][0]
+    if unit == "USD":
+        return f"${value / MONEY:,.0f}"
+    if family == "cvar":
+        return (f"${value / MONEY:,.0f}" if inp.risk.measure == "cost"
+                else f"{value:,.0f} PFLOP/s-hours")
+    return f"{value:,.2f} {unit}"
 
 
 def explain_infeasible(inp: ProcurementInput, settings: SolverSettings) -> str:
-    """One line naming the constraint family, period and the size of the gap."""
-    relaxed = replace(inp, allow_unmet=True, unmet_penalty_usd_per_pflops_hour=1e6,
-                      risk=RiskSettings(alpha=inp.risk.alpha), integer_orders=False)
-    m = build_model(relaxed)
-    m.obj.deactivate()
-    m.unmet_obj = pyo.Objective(expr=sum(m.P.prob[s] * m.U[t, s] for t in m.T for s in m.S))
-    out = Solver(settings).solve(m)
-    if out.has_solution:
-        worst = max(((t, s) for t in m.T for s in m.S), key=lambda ts: m.U[ts].value or 0.0)
-        gap = m.U[worst].value or 0.0
-        if gap > 1e-6:
-            t, s = worst
-            families = _binding_families(m, t, s) or ["the available supply"]
-            what = " and ".join(WORDS.get(f, f) for f in families)
-            where = f" in scenario '{s}'" if len(m.S) > 1 else ""
-            return (f"demand in {t}{where} exceeds what {what} can provide by "
-                    f"{gap:,.0f} PFLOP/s (unmet demand is not allowed)")
-    m = build_model(replace(inp, integer_orders=False), elastic=True)
-    out = Solver(settings).solve(m)
+    """One line naming the constraint family, period and scenario, and the size of the gap."""
+    relaxed = replace(inp, integer_orders=False, integer_recourse=False)
+    m = build_model(relaxed, elastic=True)
+    out = HighsModel(m, settings).solve()
     if not out.has_solution:
         return "the model is infeasible even with every constraint family relaxed"
-    slacks = sorted(((v.value or 0.0) / SLACK_SCALE[i[0]], i, v.value or 0.0)
-                    for i, v in m.slack.items() if (v.value or 0.0) > 1e-6)
+    slacks = sorted((ELASTIC_WEIGHTS[key[0]] * (v.value or 0.0) / m.slack_scale[key], key,
+                     v.value or 0.0)
+                    for key, v in m.slack.items() if (v.value or 0.0) > TOLERANCE)
     if not slacks:
-        return "the model is infeasible only with integer orders: relax integrality to see why"
+        return ("the plan is feasible only with fractions of nodes: no whole-node plan meets "
+                "every limit (try procurement.integer_orders: false to see the fractional plan)")
     _, key, value = slacks[-1]
-    family, *where = key
+    family, *index = key
+    words = FAMILIES[family][1]
     if family == "cvar":
-        return (f"the CVaR cap is {value:,.2f} below the least CVaR any plan reaches: raise "
-                "procurement.risk.cvar_cap")
-    place = " ".join(str(w) for w in where)
-    return (f"{family.replace('_', ' ')} constraint ({place}) is short by {value:,.2f} "
-            f"{UNITS.get(family, '')}".rstrip() + " to make the plan feasible")
+        return (f"{words} is {_gap(inp, family, value)} below the least CVaR any plan reaches: "
+                "raise procurement.risk.cvar_cap")
+    if family == "demand":
+        return (f"{words} {_where(m, family, tuple(index))} exceeds what can be supplied by "
+                f"{_gap(inp, family, value)} (unmet demand is not allowed)")
+    where = _where(m, family, tuple(index))
+    return f"{words} {where} is short by {_gap(inp, family, value)}".replace("  ", " ")

@@ -1,15 +1,29 @@
-"""HiGHS driver: option profiles, a persistent solver per model, status in plain words."""
+"""HiGHS driver: option profiles, the Pyomo model compiled once into HiGHS as matrices, solves
+and re-solves on the same instance, status in plain words, duals and ranging.
+
+The hand-off is Pyomo's LinearStandardFormCompiler (sparse matrices in mixed <=/=/>= form) passed
+to highspy directly: no LP file, no per-constraint Python calls into the solver. A HighsModel
+keeps its HiGHS instance, so the analyses of a plan (prices with the integers fixed, the
+expected-value plan evaluated in every scenario, the Pareto sweep's moving CVaR cap) change
+bounds on it and re-solve, warm, instead of building a new one.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import os
+import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 
+import numpy as np
 import pyomo.environ as pyo
-from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
-from pyomo.contrib.solver.solvers.highs import Highs
 
 from solvers.problem import SolverSettings
 
@@ -42,6 +56,22 @@ def merge(base: SolverSettings, override: SolverSettings) -> SolverSettings:
 
 
 @dataclass
+class RowRange:
+    """What one row's right-hand side is worth, from the LP at the optimum.
+
+    `dual` is d objective / d rhs (per unit increase of the row's active bound); `low`, `high`
+    are the rhs interval over which the basis (and so the dual) stays valid; `degenerate` when
+    that interval has zero width on one side or the row's slack is basic at zero."""
+
+    dual: float
+    rhs: float
+    low: float
+    high: float
+    degenerate: bool
+    binding: bool
+
+
+@dataclass
 class SolveOutcome:
     """What a solve gave: status in words, objective, bound, gap, times and HiGHS's log."""
 
@@ -53,7 +83,7 @@ class SolveOutcome:
     solve_seconds: float
     log: str
     message: str = ""
-    duals: dict = field(default_factory=dict)
+    duals: dict = field(default_factory=dict)  # ConstraintData -> d objective / d rhs (LPs)
     highs_seconds: float = 0.0  # inside HiGHS's run(); the rest of solve_seconds is hand-off
 
     @property
@@ -75,54 +105,275 @@ def _prepare_threads(threads: int | None) -> None:
         _SCHEDULER_THREADS[0] = threads if threads is not None else -1
 
 
-class Solver:
-    """A persistent HiGHS instance attached to one model (re-solves reuse the loaded model)."""
+@contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """HiGHS prints its banner to the process's stdout when an instance is made: send the C
+    level file descriptor 1 to /dev/null meanwhile (the log goes to highs.log instead)."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no real stdout (an embedding host): nothing to protect
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
 
-    def __init__(self, settings: SolverSettings):
-        self.settings = settings
-        self.highs = Highs()
-        self.log = ""
 
-    def solve(self, model: pyo.ConcreteModel) -> SolveOutcome:
-        s = self.settings
-        _prepare_threads(s.threads)
+def _new_highs():
+    import highspy
+
+    with _quiet_stdout():
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+    return h
+
+
+_STATUS = {
+    "kOptimal": "optimal",
+    "kTimeLimit": "time_limit",
+    "kInfeasible": "infeasible",
+    "kUnboundedOrInfeasible": "infeasible",
+    "kUnbounded": "unbounded",
+}
+
+
+class HighsModel:
+    """A Pyomo model compiled into one HiGHS instance; solved and re-solved in place."""
+
+    def __init__(self, model: pyo.ConcreteModel, settings: SolverSettings):
+        import highspy
+        from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
         start = time.perf_counter()
-        results = self.highs.solve(
-            model, load_solutions=False, raise_exception_on_nonoptimal_result=False,
-            time_limit=s.time_limit_s, rel_gap=s.mip_rel_gap, threads=s.threads,
-            solver_options=dict(s.options))
-        elapsed = time.perf_counter() - start
-        log = results.solver_log or ""
-        self.log += log
-        tc = results.termination_condition
-        has_solution = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
+        self.model = model
+        self.settings = settings
+        info = LinearStandardFormCompiler().write(model, mixed_form=True)
+        self.columns = list(info.columns)
+        self.column_of = {id(v): i for i, v in enumerate(self.columns)}
+        self.rows = list(info.rows)  # (ConstraintData, sense: 1 <=, -1 >=, 0 ==)
+        self.offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
+        self.eliminated = list(info.eliminated_vars)
+        n, m = len(self.columns), len(self.rows)
+        inf = highspy.kHighsInf
+        lower = np.array([-inf if v.lb is None else float(v.lb) for v in self.columns])
+        upper = np.array([inf if v.ub is None else float(v.ub) for v in self.columns])
+        self.integer = np.array([not v.is_continuous() for v in self.columns], dtype=bool)
+        rhs = np.asarray(info.rhs, dtype=float)
+        senses = np.array([s for _, s in self.rows], dtype=int)
+        self.row_lower = np.where(senses <= 0, rhs, -inf)
+        self.row_upper = np.where(senses >= 0, rhs, inf)
+        costs = np.asarray(info.c.toarray()[0] if info.c.shape[0] else np.zeros(n), dtype=float)
+        a = info.A.tocsc()
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = n, m
+        lp.col_cost_, lp.col_lower_, lp.col_upper_ = costs, lower, upper
+        lp.offset_ = self.offset  # the objective's constant (fixed variables, constants)
+        lp.row_lower_, lp.row_upper_ = self.row_lower, self.row_upper
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = a.indices.astype(np.int32)
+        lp.a_matrix_.value_ = a.data.astype(float)
+        if self.integer.any():
+            lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                               for i in self.integer]
+        self.lower, self.upper = lower.copy(), upper.copy()
+        self.integer_now = self.integer.copy()
+        self.h = _new_highs()
+        self.h.passModel(lp)
+        self._apply_settings(settings)
+        self.log = ""
+        self.handoff_seconds = time.perf_counter() - start
+
+    # --- settings and log ---------------------------------------------------------------------
+
+    def _apply_settings(self, s: SolverSettings) -> None:
+        h = self.h
+        h.setOptionValue("output_flag", True)
+        h.setOptionValue("log_to_console", False)
+        if s.time_limit_s is not None:
+            h.setOptionValue("time_limit", float(s.time_limit_s))
+        if s.mip_rel_gap is not None:
+            h.setOptionValue("mip_rel_gap", float(s.mip_rel_gap))
+        if s.threads is not None:
+            h.setOptionValue("threads", int(s.threads))
+        for key, value in s.options.items():
+            h.setOptionValue(key, value)
+
+    def _run(self) -> float:
+        """h.run() with the log captured; returns HiGHS's seconds."""
+        _prepare_threads(self.settings.threads)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "highs.log"
+            self.h.setOptionValue("log_file", str(path))
+            start = time.perf_counter()
+            self.h.run()
+            seconds = time.perf_counter() - start
+            self.h.setOptionValue("log_file", "")
+            self.log += path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+        return seconds
+
+    # --- solving ------------------------------------------------------------------------------
+
+    def solve(self) -> SolveOutcome:
+        """Solve what is loaded now; on a solution the Pyomo variables get its values."""
+        start = time.perf_counter()
+        highs_seconds = self._run()
+        h = self.h
+        status_name = h.getModelStatus().name
+        status = _STATUS.get(status_name, "error")
+        info = h.getInfo()
+        has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        objective = bound = gap = None
+        mip = bool(self.integer_now.any())
         if has_solution:
-            results.solution_loader.load_vars()
-        status = {
-            TerminationCondition.convergenceCriteriaSatisfied: "optimal",
-            TerminationCondition.maxTimeLimit: "time_limit",
-            TerminationCondition.provenInfeasible: "infeasible",
-            TerminationCondition.infeasibleOrUnbounded: "infeasible",
-            TerminationCondition.unbounded: "unbounded",
-        }.get(tc, "error")
-        objective, bound = results.incumbent_objective, results.objective_bound
-        gap = None
+            objective = float(info.objective_function_value)
+            self._load(h.getSolution().col_value)
+        if mip:
+            dual_bound = float(info.mip_dual_bound)
+            bound = dual_bound if math.isfinite(dual_bound) else None
+        elif status == "optimal":
+            bound = objective
         if objective is not None and bound is not None:
             gap = abs(objective - bound) / max(abs(objective), 1e-9)
         message = ""
         if status == "time_limit":
-            message = (f"time limit {s.time_limit_s:g} s reached: best plan found, relative gap "
-                       f"{gap:.2%}" if gap is not None else "time limit reached: best plan found")
-        outcome = SolveOutcome(status, has_solution, objective, bound, gap, elapsed, log, message,
-                               highs_seconds=float(results.timing_info.highs_time or 0.0))
-        if has_solution and status == "optimal" and _is_lp(model):
-            outcome.duals = results.solution_loader.get_duals()
+            limit = self.settings.time_limit_s
+            message = (f"time limit {limit:g} s reached: best plan found, relative gap {gap:.2%}"
+                       if gap is not None else "time limit reached: best plan found")
+        outcome = SolveOutcome(status, has_solution, objective, bound, gap,
+                               time.perf_counter() - start, self.log, message,
+                               highs_seconds=highs_seconds)
+        if has_solution and status == "optimal" and not mip:
+            duals = h.getSolution().row_dual
+            by_row: dict = {}
+            for (con, _sense), value in zip(self.rows, duals, strict=True):
+                by_row[con] = by_row.get(con, 0.0) + float(value)
+            outcome.duals = by_row
         return outcome
 
+    def _load(self, values) -> None:
+        for var, value in zip(self.columns, values, strict=True):
+            var.set_value(float(value), skip_validation=True)
+        for var, expr in self.eliminated:
+            var.set_value(float(pyo.value(expr)), skip_validation=True)
 
-def _is_lp(model: pyo.ConcreteModel) -> bool:
-    """True when every active variable is continuous or fixed."""
-    for v in model.component_data_objects(pyo.Var, active=True):
-        if not v.fixed and not v.is_continuous():
-            return False
-    return True
+    # --- changing the loaded problem ------------------------------------------------------------
+
+    def fix(self, values: dict) -> None:
+        """Fix columns (Pyomo VarData -> value): lower = upper = value."""
+        pairs = [(self.column_of[id(v)], float(x)) for v, x in values.items()
+                 if id(v) in self.column_of]  # a variable in no row is not a column
+        idx = np.array([i for i, _ in pairs], dtype=np.int32)
+        vals = np.array([x for _, x in pairs])
+        if len(idx):
+            self.h.changeColsBounds(len(idx), idx, vals, vals)
+
+    def fix_integers(self) -> None:
+        """Fix every integer column at its value in the solution loaded now, rounded."""
+        values = np.asarray(self.h.getSolution().col_value, dtype=float)
+        idx = np.flatnonzero(self.integer_now).astype(np.int32)
+        if len(idx):
+            vals = np.round(values[idx])
+            self.h.changeColsBounds(len(idx), idx, vals, vals)
+
+    def relax_integrality(self) -> None:
+        """Make every integer column continuous (an LP: duals and ranging)."""
+        import highspy
+
+        idx = np.flatnonzero(self.integer).astype(np.int32)
+        if len(idx):
+            kinds = np.array([highspy.HighsVarType.kContinuous] * len(idx))
+            self.h.changeColsIntegrality(len(idx), idx, kinds)
+        self.integer_now = np.zeros_like(self.integer)
+
+    def restore(self) -> None:
+        """Back to the problem as compiled: original bounds and integrality."""
+        import highspy
+
+        n = len(self.columns)
+        idx = np.arange(n, dtype=np.int32)
+        self.h.changeColsBounds(n, idx, self.lower, self.upper)
+        ints = np.flatnonzero(self.integer).astype(np.int32)
+        if len(ints):
+            kinds = np.array([highspy.HighsVarType.kInteger] * len(ints))
+            self.h.changeColsIntegrality(len(ints), ints, kinds)
+        self.integer_now = self.integer.copy()
+
+    def set_rhs(self, con, value: float) -> None:
+        """Move the active bound of a one-sided row (the CVaR cap of the Pareto sweep)."""
+        import highspy
+
+        inf = highspy.kHighsInf
+        for i, (row, sense) in enumerate(self.rows):
+            if row is con:
+                shift = float(value) - float(pyo.value(con.upper if sense >= 0 else con.lower))
+                lower = self.row_lower[i] + shift if sense <= 0 else -inf
+                upper = self.row_upper[i] + shift if sense >= 0 else inf
+                self.h.changeRowBounds(i, lower, upper)
+
+    def column_values(self, variables) -> np.ndarray:
+        """The current solution of the given VarData."""
+        values = self.h.getSolution().col_value
+        return np.array([values[self.column_of[id(v)]] for v in variables])
+
+    # --- prices ---------------------------------------------------------------------------------
+
+    def ranging(self, rows) -> dict:
+        """RowRange of each constraint in `rows` (ConstraintData), from the LP just solved."""
+        import highspy
+
+        h = self.h
+        status, rng = h.getRanging()
+        if status != highspy.HighsStatus.kOk:
+            return {}
+        solution, basis = h.getSolution(), h.getBasis()
+        wanted = {id(c) for c in rows}
+        out = {}
+        tolerance = 1e-9
+        for i, (con, sense) in enumerate(self.rows):
+            if id(con) not in wanted:
+                continue
+            activity = float(solution.row_value[i])
+            rhs = float(self.row_upper[i] if sense >= 0 else self.row_lower[i])
+            dual = float(solution.row_dual[i]) + 0.0  # no negative zero
+            scale = tolerance * max(1.0, abs(rhs))
+            basic = basis.row_status[i] == highspy.HighsBasisStatus.kBasic
+            if basic:
+                # the row's slack is in the basis: its dual is 0 for as long as the limit stays
+                # beyond the activity (HiGHS ranges a basic row's activity, not its limit)
+                dual = 0.0
+                low, high = (activity, math.inf) if sense > 0 else (-math.inf, activity)
+                if sense == 0:
+                    low = high = activity
+            else:
+                up = float(rng.row_bound_up.value_[i])
+                down = float(rng.row_bound_dn.value_[i])
+                high = up if abs(up) < 1e30 else math.inf
+                low = down if abs(down) < 1e30 else -math.inf
+            slack_zero = abs(activity - rhs) <= scale
+            degenerate = (abs(high - rhs) <= scale or abs(rhs - low) <= scale
+                          or (basic and slack_zero))
+            out[con] = RowRange(dual, rhs, low, high, degenerate, binding=not basic)
+        return out
+
+
+class Solver:
+    """One-shot solves: compile `model` into a new HiGHS instance and solve it."""
+
+    def __init__(self, settings: SolverSettings):
+        self.settings = settings
+        self.log = ""
+
+    def solve(self, model: pyo.ConcreteModel) -> SolveOutcome:
+        start = time.perf_counter()
+        loaded = HighsModel(model, self.settings)
+        out = loaded.solve()
+        self.log += loaded.log
+        out.solve_seconds = time.perf_counter() - start
+        return out

@@ -2,12 +2,15 @@
 
 First stage (before the sanction scenario is known): node orders x[k,t] per SKU and period,
 spare-part stockpiles z[k,j], platforms adopted u[p] and the primary training platform m[p].
-Recourse per scenario s: orders y[k,t,s] from vendors still open (at a premium), rented cloud
-GPUs r[t,s], unmet demand U[t,s]. Risk: CVaR of cost or shortfall (Rockafellar-Uryasev).
+Recourse per scenario s: orders y[k,t,n] from vendors still open (at a premium), placed at a
+node n of the scenario tree once scenarios have told themselves apart, rented cloud GPUs r[t,n],
+unmet demand U[t,s]. Risk: CVaR of cost or shortfall (Rockafellar-Uryasev).
 
-The code keeps the model's order: sets, parameters, variables, constraints (one function per
-family, its formula in the docstring), objective. Coefficients are plain Python floats; the only
-Pyomo Param is the mutable CVaR cap used by the Pareto sweep.
+Money is in millions of USD inside the model (MONEY), discounted by quarter, so that HiGHS sees
+coefficients near 1; the result tables convert back to USD. The code keeps the model's order:
+sets, parameters, variables, constraints (one function per family, its formula in the
+docstring), objective. Coefficients are plain Python floats; the only Pyomo Param is the mutable
+CVaR cap of the Pareto sweep.
 """
 
 from __future__ import annotations
@@ -20,11 +23,14 @@ import pyomo.environ as pyo
 from solvers.problem import ProcurementInput
 
 INF = math.inf
+MONEY = 1e-6  # USD -> the model's unit of money (millions of USD)
+HOURS_PER_YEAR = 365.25 * 24.0
+MAX_SHARE_FACTOR = 1e3  # the big-M's share factor never beyond this (a share of 0.1 %)
 
 
 @dataclass(frozen=True)
 class Params:
-    """Model parameters as dicts of Python floats, keyed like the sets."""
+    """Model parameters as dicts of Python floats, keyed like the sets (money in USD)."""
 
     prob: dict  # s -> pi_s
     hours: dict  # t -> h_t
@@ -55,6 +61,8 @@ class Params:
     scheduled: dict  # (k, t) -> nodes already ordered that arrive in t (E_kt)
     porting: dict  # p -> F_p
     adopted: dict  # p -> bool
+    discount: dict  # t -> d_t, the discount factor of cash flows in t (from its first day)
+    discount_end: float  # d_end, at the end of the horizon (salvage)
 
 
 def parameters(inp: ProcurementInput) -> Params:
@@ -66,9 +74,14 @@ def parameters(inp: ProcurementInput) -> Params:
         return {str(i): f(v) for i, v in frame[name].items()}
 
     vs = inp.vendor_scenarios
+    hours = col(pe, "hours")
+    years, discount = 0.0, {}
+    for t, h in hours.items():
+        discount[t] = (1.0 + inp.discount_rate) ** -years
+        years += h / HOURS_PER_YEAR
     return Params(
         prob=col(inp.scenarios, "probability"),
-        hours=col(pe, "hours"), demand=col(pe, "demand_pflops"), job=col(pe, "largest_job_pflops"),
+        hours=hours, demand=col(pe, "demand_pflops"), job=col(pe, "largest_job_pflops"),
         budget=col(pe, "budget_usd"), power_cap=col(pe, "power_cap_mw"), racks=col(pe, "racks"),
         rental_cap=col(pe, "rental_cap_gpus"),
         vendor={str(k): str(v) for k, v in sk["vendor"].items()},
@@ -95,16 +108,21 @@ def parameters(inp: ProcurementInput) -> Params:
                    inp.scheduled_deliveries["nodes"].items()},
         porting=col(inp.platforms, "porting_cost_usd"),
         adopted={str(p): bool(v) for p, v in inp.platforms["adopted"].items()},
+        discount=discount,
+        discount_end=(1.0 + inp.discount_rate) ** -years,
     )
 
 
 def build_model(inp: ProcurementInput, elastic: bool = False) -> pyo.ConcreteModel:
-    """The Pyomo model of `inp`. With `elastic`, every hard family gets a penalized slack."""
+    """The Pyomo model of `inp`. With `elastic`, every family that can bind gets a penalized
+    slack (solvers/diagnose.py)."""
     P = parameters(inp)
     m = pyo.ConcreteModel(name="procurement")
     m.P = P
     m.inp = inp
     m.elastic = elastic
+    m.slack_scale = {}  # elastic slack key -> the size of its limit (ELASTIC_FLOOR at least)
+    m.peak_demand = max(P.demand.values(), default=0.0)
 
     # --- sets ---------------------------------------------------------------------------------
     periods = inp.period_labels
@@ -125,22 +143,34 @@ def build_model(inp: ProcurementInput, elastic: bool = False) -> pyo.ConcreteMod
     # recourse decided at t (orders, rental) is one decision per node (non-anticipativity)
     m.node = scenario_tree(P, inp, periods)
     nodes = {t: sorted({m.node[t, s] for s in inp.scenario_labels}) for t in periods}
+    m.tree_nodes = nodes
     m.TN = pyo.Set(dimen=2, ordered=True, initialize=[(t, n) for t in periods for n in nodes[t]])
-    # recourse orders at a node: vendor open at order time, arrival within the horizon
+    # recourse orders at a node where scenarios have told themselves apart (an order placed
+    # before any scenario is revealed is first stage: it is x), vendor open, arrival in time
     m.Y = pyo.Set(dimen=3, ordered=True, initialize=[
         (k, t, n) for (k, t) in m.X for n in nodes[t]
-        if P.orderable.get((P.vendor[k], t, n), 1.0) > 0])
+        if len(nodes[t]) > 1 and P.orderable.get((P.vendor[k], t, n), 1.0) > 0])
     m.KTS = pyo.Set(dimen=3, ordered=True,
                     initialize=[(k, t, s) for k in P.vendor for t in periods for s in m.S])
     # a flat piece at or above the nominal availability repeats available_nominal: no row
     m.PIECES = pyo.Set(dimen=5, ordered=True, initialize=sorted(
         key for key, (alpha, beta) in P.pieces.items()
         if beta > 0 or alpha < P.avail.get(key[0:1] + key[2:4], 1.0)))
+    blocked_parts = sorted({(k, j, t, s) for (k, j, t, s, _b) in m.PIECES})
+    m.BJ = pyo.Set(dimen=4, ordered=True, initialize=blocked_parts,
+                   doc="(SKU, part, period, scenario) cells where the part decays")
+    m.B = pyo.Set(dimen=3, ordered=True, initialize=sorted({(k, t, s) for (k, _j, t, s)
+                                                          in blocked_parts}),
+                  doc="cells where parts decay: nodes die without a part")
+    m.parts_of = {}
+    for (k, j, t, s) in blocked_parts:
+        m.parts_of.setdefault((k, t, s), []).append(j)
 
     # --- parameters (mutable only where a sweep changes them) ---------------------------------
     risk = inp.risk
-    m.cvar_cap = pyo.Param(mutable=True, initialize=risk.cvar_cap if risk.cvar_cap is not None
-                           else 1e15, doc="epsilon: upper bound on CVaR (Pareto sweep)")
+    cap = risk.cvar_cap if risk.cvar_cap is not None else 1e15
+    m.cvar_cap = pyo.Param(mutable=True, initialize=_risk_units(inp) * cap,
+                           doc="epsilon: upper bound on CVaR in the model's units (Pareto sweep)")
 
     # --- variables ----------------------------------------------------------------------------
     order_domain = pyo.NonNegativeIntegers if inp.integer_orders else pyo.NonNegativeReals
@@ -152,6 +182,9 @@ def build_model(inp: ProcurementInput, elastic: bool = False) -> pyo.ConcreteMod
     m.y = pyo.Var(m.Y, domain=recourse_domain, doc="recourse node orders, per tree node")
     m.N = pyo.Var(m.KTS, domain=pyo.NonNegativeReals, doc="installed nodes")
     m.A = pyo.Var(m.KTS, domain=pyo.NonNegativeReals, doc="available nodes")
+    m.F = pyo.Var(m.BJ, domain=pyo.NonNegativeReals,
+                  doc="nodes available as far as one decaying part is concerned")
+    m.D = pyo.Var(m.B, domain=pyo.NonNegativeReals, doc="dead nodes (a part failed, none left)")
     m.r = pyo.Var(m.TN, domain=pyo.NonNegativeReals, doc="rented cloud GPUs, per tree node")
     m.U = pyo.Var(m.T, m.S, domain=pyo.NonNegativeReals, doc="unmet demand, PFLOP/s")
     m.eta = pyo.Var(domain=pyo.Reals, doc="value at risk (CVaR auxiliary)")
@@ -159,33 +192,54 @@ def build_model(inp: ProcurementInput, elastic: bool = False) -> pyo.ConcreteMod
     for p in m.Pl:
         if P.adopted[p]:
             m.u[p].fix(1)
-    if not inp.allow_unmet:
+    if not inp.allow_unmet and not elastic:
         for key in m.U:
             m.U[key].fix(0)
     m.slack = pyo.Var(pyo.Any, dense=False, domain=pyo.NonNegativeReals, doc="elastic slack")
 
     scenario_cost(m)  # expressions used by the risk rows below
-    for family in (installed_fleet, available_nominal, available_stockpile, demand_cover,
-                   rental_cap, budget_period, budget_total, power_cap, rack_space, supply_cap,
-                   recourse_supply_cap, platform_adoption, primary_platform, largest_job_fits,
-                   vendor_share, domestic_share, cvar_excess, cvar_limit):
+    for family in FAMILIES:
         family(m)
     objective(m)
     return m
 
 
-# natural scale of each elastic family: its slack is counted in units of this size
-SLACK_SCALE = {"budget": 1e6, "budget_total": 1e6, "power": 1.0, "space": 1.0, "supply": 1.0,
-               "demand": 1.0, "largest_job": 1.0, "vendor_share": 1.0, "domestic_share": 1.0,
-               "cvar": 1e6}
+def _risk_units(inp: ProcurementInput) -> float:
+    """Model units per unit of the risk measure: $M per USD, or 1 per PFLOP/s-hour."""
+    return MONEY if inp.risk.measure == "cost" else 1.0
 
 
-def _elastic(m, name: str, key, sense: int):
-    """Slack term for an elastic model: -slack relaxes a <= row (sense 1), +slack a >= row."""
+# weight of each elastic family in the diagnosis objective, per unit of relative slack (the
+# slack over the size of its limit): the demand is the goal, so it is blamed only when no limit
+# short by less than a thousand times itself could meet it
+ELASTIC_WEIGHTS = {"budget": 1.0, "budget_total": 1.0, "power": 1.0, "space": 1.0, "supply": 1.0,
+                   "recourse_supply": 1.0, "demand": 1e3, "largest_job": 1.0,
+                   "vendor_share": 1.0, "domestic_share": 1.0, "cvar": 1.0}
+# a limit smaller than this share of its family's largest counts as that (a cap of 0 is not
+# infinitely far from being met), and never below ELASTIC_FLOOR
+ELASTIC_FLOOR_SHARE = 0.01
+ELASTIC_FLOOR = 1e-6
+
+
+def _elastic(m, name: str, key, sense: int, limit: float):
+    """Slack term for an elastic model: -slack relaxes a <= row (sense 1), +slack a >= row.
+    `limit` is the size of the row's limit in the row's units: the diagnosis weighs the slack
+    relative to it (being short by a whole budget counts more than by a tenth of a demand)."""
     if not m.elastic:
         return 0.0
-    key = key if isinstance(key, tuple) else (key,)
-    return -sense * m.slack[(name, *key)]
+    key = (name, *(key if isinstance(key, tuple) else (key,)))
+    m.slack_scale[key] = abs(float(limit))
+    return -sense * m.slack[key]
+
+
+def relative_slack_scales(m) -> None:
+    """Each slack's scale: its limit, at least ELASTIC_FLOOR_SHARE of the largest limit of its
+    family (so a slack is weighed as a share of the limit it relaxes)."""
+    largest: dict[str, float] = {}
+    for (family, *_), size in m.slack_scale.items():
+        largest[family] = max(largest.get(family, 0.0), size)
+    for key, size in m.slack_scale.items():
+        m.slack_scale[key] = max(size, ELASTIC_FLOOR_SHARE * largest[key[0]], ELASTIC_FLOOR)
 
 
 def _rows(rule):
@@ -245,6 +299,22 @@ def recourse_delivered(m, k: str, t_arrival: str, s: str) -> float:
     return 1.0 if m.P.delivered.get((m.P.vendor[k], t_arrival, s), 1.0) > 0 else 0.0
 
 
+def live_nodes(m, k: str, t: str, s: str):
+    """Installed nodes that are not dead: N - D (the ones that draw power)."""
+    return m.N[k, t, s] - m.D[k, t, s] if (k, t, s) in m.B else m.N[k, t, s]
+
+
+def survival(m, k: str, t: str, s: str) -> float:
+    """Share of installed nodes no part has killed yet, without any stockpile: the product
+    over decaying parts of each part's no-stockpile survival (the intercept of its first
+    piece over the nominal availability)."""
+    a = m.P.avail.get((k, t, s), 1.0)
+    share = 1.0
+    for j in m.parts_of.get((k, t, s), []):
+        share *= min(1.0, m.P.pieces[k, j, t, s, 0][0] / a) if a > 0 else 0.0
+    return share
+
+
 # --- constraints ---------------------------------------------------------------------------------
 
 
@@ -270,23 +340,51 @@ def installed_fleet(m) -> None:
 
 
 def available_nominal(m) -> None:
-    """A[k,t,s] <= a[k,t,s] N[k,t,s]  (availability without a stockpile)."""
+    """A[k,t,s] <= a[k,t,s] N[k,t,s]  (availability without a parts block)."""
     P = m.P
     m.available_nominal = _constraint(
         m.KTS, rule=lambda _, k, t, s: m.A[k, t, s] <= P.avail.get((k, t, s), 1.0) * m.N[k, t, s])
 
 
-def available_stockpile(m) -> None:
-    """A[k,t,s] <= alpha_b N[k,t,s] + beta_b (z[k,j] + z0[k,j])  for each part j and piece b of a
-    blocked cell: the perspective of a concave piecewise-linear availability f_j(parts / N)."""
+def part_available(m) -> None:
+    """F[k,j,t,s] <= alpha_b N[k,t,s] + beta_b (z[k,j] + z0[k,j])  for each piece b of part j in
+    a blocked cell: the perspective of f_j, the concave piecewise-linear share of nodes part j
+    leaves available with x = (z + z0) / N parts per node."""
     P = m.P
 
     def rule(_, k, j, t, s, b):
         alpha, beta = P.pieces[k, j, t, s, b]
         stock = (m.z[k, j] + P.part_existing.get((k, j), 0.0)) if (k, j) in m.KJ else 0.0
-        return m.A[k, t, s] <= alpha * m.N[k, t, s] + beta * stock
+        return m.F[k, j, t, s] <= alpha * m.N[k, t, s] + beta * stock
 
-    m.available_stockpile = _constraint(m.PIECES, rule=rule)
+    m.part_available = _constraint(m.PIECES, rule=rule)
+
+
+def available_parts(m) -> None:
+    """A[k,t,s] <= sum_j F[k,j,t,s] - (|J_kts| - 1) a N[k,t,s]: nodes available once every
+    decaying part has taken its share, a N (1 - sum_j (1 - f_j / a)); linear, and never above
+    the exact product of the parts' shares (a conservative union bound)."""
+    P = m.P
+
+    def rule(_, k, t, s):
+        parts = m.parts_of[k, t, s]
+        a = P.avail.get((k, t, s), 1.0)
+        return (m.A[k, t, s] <= sum(m.F[k, j, t, s] for j in parts)
+                - (len(parts) - 1) * a * m.N[k, t, s])
+
+    m.available_parts = _constraint(m.B, rule=rule)
+
+
+def dead_nodes(m) -> None:
+    """D[k,t,s] <= (1 - s_kts) N[k,t,s],  D[k,t,s] <= N[k,t,s] - A[k,t,s] / a  (s_kts: the share
+    of nodes no part has killed without a stockpile). Dead nodes draw no power; as power costs,
+    D rises to what the parts block really killed, never into nodes the plan uses."""
+    P = m.P
+    m.dead_without_parts = _constraint(
+        m.B, rule=lambda _, k, t, s: m.D[k, t, s] <= (1.0 - survival(m, k, t, s)) * m.N[k, t, s])
+    m.dead_not_available = _constraint(
+        m.B, rule=lambda _, k, t, s: m.D[k, t, s] <= m.N[k, t, s]
+        - m.A[k, t, s] / max(P.avail.get((k, t, s), 1.0), 1e-9))
 
 
 def demand_cover(m) -> None:
@@ -295,8 +393,8 @@ def demand_cover(m) -> None:
 
     def rule(_, t, s):
         supply = sum(P.g[k] * m.A[k, t, s] for k in m.K)
-        return (supply + inp.rental_pflops_per_gpu * r_of(m, t, s) + m.U[t, s]
-                + _elastic(m, "demand", (t, s), -1) >= P.demand[t])
+        unmet = m.U[t, s] if inp.allow_unmet else _elastic(m, "demand", (t, s), -1, P.demand[t])
+        return supply + inp.rental_pflops_per_gpu * r_of(m, t, s) + unmet >= P.demand[t]
 
     m.demand_cover = _constraint(m.T, m.S, rule=rule)
 
@@ -309,12 +407,16 @@ def rental_cap(m) -> None:
         cells, rule=lambda _, t, n: m.r[t, n] <= (0.0 if (t, n) in blocked else P.rental_cap[t]))
 
 
-def _period_spend(m, t, s):
+def period_spend(m, t, s):
+    """What the budget of period t counts along s, in USD x MONEY: first-stage and recourse
+    orders (at the premium) placed in t, and the stockpile in the first period (undiscounted:
+    a budget is in the money of its quarter)."""
     P = m.P
-    spend = sum(P.price[k] * m.x[k, t] for k in m.K if (k, t) in m.X)
-    spend = spend + sum((1 + m.inp.recourse_premium) * P.price[k] * y_of(m, k, t, s) for k in m.K)
+    spend = sum(MONEY * P.price[k] * m.x[k, t] for k in m.K if (k, t) in m.X)
+    spend = spend + sum(MONEY * (1 + m.inp.recourse_premium) * P.price[k] * y_of(m, k, t, s)
+                        for k in m.K)
     if m.period_index[t] == 0:
-        spend = spend + sum(P.part_price[kj] * m.z[kj] for kj in m.KJ)
+        spend = spend + sum(MONEY * P.part_price[kj] * m.z[kj] for kj in m.KJ)
     return spend
 
 
@@ -323,8 +425,8 @@ def budget_period(m) -> None:
     P = m.P
     cells = [(t, s) for t in m.T for s in m.S if _ub_ok(P.budget[t])]
     m.budget_period = _constraint(
-        cells, rule=lambda _, t, s: _period_spend(m, t, s) + _elastic(m, "budget", (t, s), 1)
-        <= P.budget[t])
+        cells, rule=lambda _, t, s: period_spend(m, t, s)
+        + _elastic(m, "budget", (t, s), 1, MONEY * P.budget[t]) <= MONEY * P.budget[t])
 
 
 def budget_total(m) -> None:
@@ -332,17 +434,18 @@ def budget_total(m) -> None:
     total = m.inp.total_budget_usd
     cells = list(m.S) if _ub_ok(total) else []
     m.budget_total = _constraint(
-        cells, rule=lambda _, s: sum(_period_spend(m, t, s) for t in m.T)
-        + _elastic(m, "budget_total", s, 1) <= total)
+        cells, rule=lambda _, s: sum(period_spend(m, t, s) for t in m.T)
+        + _elastic(m, "budget_total", s, 1, MONEY * total) <= MONEY * total)
 
 
 def power_cap(m) -> None:
-    """sum_k e_k PUE N[k,t,s] / 1000 <= P_t (MW)."""
+    """sum_k e_k PUE (N[k,t,s] - D[k,t,s]) / 1000 <= P_t (MW): live nodes draw power."""
     P, pue = m.P, m.inp.pue
     cells = [(t, s) for t in m.T for s in m.S if _ub_ok(P.power_cap[t])]
     m.power_cap = _constraint(
-        cells, rule=lambda _, t, s: sum(P.power[k] * pue / 1000.0 * m.N[k, t, s] for k in m.K)
-        + _elastic(m, "power", (t, s), 1) <= P.power_cap[t])
+        cells, rule=lambda _, t, s: sum(P.power[k] * pue / 1000.0 * live_nodes(m, k, t, s)
+                                        for k in m.K)
+        + _elastic(m, "power", (t, s), 1, P.power_cap[t]) <= P.power_cap[t])
 
 
 def rack_space(m) -> None:
@@ -351,7 +454,7 @@ def rack_space(m) -> None:
     cells = [(t, s) for t in m.T for s in m.S if _ub_ok(P.racks[t])]
     m.rack_space = _constraint(
         cells, rule=lambda _, t, s: sum(m.N[k, t, s] / P.per_rack[k] for k in m.K)
-        + _elastic(m, "space", (t, s), 1) <= P.racks[t])
+        + _elastic(m, "space", (t, s), 1, P.racks[t]) <= P.racks[t])
 
 
 def supply_cap(m) -> None:
@@ -361,7 +464,7 @@ def supply_cap(m) -> None:
              and any((k, t) in m.X for k in m.K if P.vendor[k] == v)]
     m.supply_cap = _constraint(
         cells, rule=lambda _, v, t: sum(m.x[k, t] for k in m.K if P.vendor[k] == v and (k, t) in m.X)
-        + _elastic(m, "supply", (v, t), 1) <= P.supply[v, t])
+        + _elastic(m, "supply", (v, t), 1, P.supply[v, t]) <= P.supply[v, t])
 
 
 def recourse_supply_cap(m) -> None:
@@ -376,25 +479,42 @@ def recourse_supply_cap(m) -> None:
         q = P.volume.get((v, t, n), 1.0)
         own = [k for k in m.K if P.vendor[k] == v]
         first = sum(m.x[k, t] for k in own if (k, t) in m.X)
-        return sum(m.y[k, t, n] for k in own if (k, t, n) in m.Y) <= q * (P.supply[v, t] - first)
+        return (sum(m.y[k, t, n] for k in own if (k, t, n) in m.Y)
+                + _elastic(m, "recourse_supply", (v, t, n), 1, P.supply[v, t])
+                <= q * (P.supply[v, t] - first))
 
     m.recourse_supply_cap = _constraint(cells, rule=rule)
 
 
-def _big_m(m, k) -> float:
-    P = m.P
-    caps = [P.supply.get((P.vendor[k], t), INF) for t in m.T]
-    finite = [c for c in caps if _ub_ok(c)]
-    return max(finite) if finite else 1e6
+def order_bound(m, k: str) -> float:
+    """M_k: more nodes of SKU k than this are never worth ordering in a period: its vendor's
+    largest supply cap (not in the elastic model, where supply may be exceeded), and the nodes
+    of k alone that cover twice the largest demand plus the largest job at the lowest
+    availability, times the share factor (a share floor mu or a vendor cap sigma can make a
+    plan buy up to 1/(1 - mu) or 1/sigma times that of the other vendors). A tight big-M keeps
+    the model well scaled."""
+    P, inp = m.P, m.inp
+    caps = [] if m.elastic else [P.supply.get((P.vendor[k], t), INF) for t in m.T]
+    bound = max((c for c in caps if _ub_ok(c)), default=INF)
+    need = max(P.demand[t] + P.job[t] for t in m.T)
+    a_min = min((a for (kk, _t, _s), a in P.avail.items() if kk == k and a > 0), default=1.0)
+    mu = inp.min_domestic_share
+    factors = [1.0, 1.0 / (1.0 - mu) if mu < 1 else 1.0]
+    factors += [1.0 / sigma for sigma in inp.vendor_share_caps.values() if sigma > 0]
+    share_factor = min(max(factors), MAX_SHARE_FACTOR)
+    if P.g[k] > 0:
+        bound = min(bound, math.ceil(2.0 * need * share_factor / (P.g[k] * a_min)) + 1.0)
+    return bound if _ub_ok(bound) else 1e6
 
 
 def platform_adoption(m) -> None:
     """x[k,t] <= M_k u[p(k)],  y[k,t,n] <= M_k u[p(k)]  (buying a platform's SKU adopts it)."""
     P = m.P
+    bound = {k: order_bound(m, k) for k in m.K}
     m.platform_adoption = _constraint(
-        m.X, rule=lambda _, k, t: m.x[k, t] <= _big_m(m, k) * m.u[P.platform[k]])
+        m.X, rule=lambda _, k, t: m.x[k, t] <= bound[k] * m.u[P.platform[k]])
     m.platform_adoption_recourse = _constraint(
-        m.Y, rule=lambda _, k, t, n: m.y[k, t, n] <= _big_m(m, k) * m.u[P.platform[k]])
+        m.Y, rule=lambda _, k, t, n: m.y[k, t, n] <= bound[k] * m.u[P.platform[k]])
 
 
 def primary_platform(m) -> None:
@@ -409,32 +529,36 @@ def largest_job_fits(m) -> None:
     cells = [(p, t, s) for p in m.Pl for t in m.T for s in m.S if P.job[t] > 0]
     m.largest_job_fits = _constraint(
         cells, rule=lambda _, p, t, s: sum(P.g[k] * m.A[k, t, s] for k in m.K if P.platform[k] == p)
-        + _elastic(m, "largest_job", (p, t, s), -1) >= P.job[t] * m.pm[p])
+        + _elastic(m, "largest_job", (p, t, s), -1, P.job[t]) >= P.job[t] * m.pm[p])
 
 
-def _ordered_pflops(m, keep) -> object:
+def ordered_pflops(m, s: str, keep) -> object:
+    """O_s: effective compute of every order along s, first stage and recourse, of the SKUs
+    `keep` accepts: sum_k g_k (sum_t x[k,t] + sum_t y[k,t,n(t,s)])."""
     P = m.P
-    return sum(P.g[k] * m.x[k, t] for (k, t) in m.X if keep(k))
+    first = sum(P.g[k] * m.x[k, t] for (k, t) in m.X if keep(k))
+    later = sum(P.g[k] * y_of(m, k, t, s) for k in m.K if keep(k) for t in m.T)
+    return first + later
 
 
 def vendor_share(m) -> None:
-    """sum_{k in v} g_k sum_t x[k,t] <= sigma_v sum_k g_k sum_t x[k,t]."""
+    """O_s(v) <= sigma_v O_s(all)  for every scenario s: a vendor's share of all compute ordered
+    along s, first stage and recourse."""
     P, caps = m.P, m.inp.vendor_share_caps
-    cells = [v for v in m.V if v in caps]
+    cells = [(v, s) for v in m.V if v in caps for s in m.S]
     m.vendor_share = _constraint(
-        cells, rule=lambda _, v: _ordered_pflops(m, lambda k: P.vendor[k] == v)
-        + _elastic(m, "vendor_share", v, 1) <= caps[v] * _ordered_pflops(m, lambda k: True))
+        cells, rule=lambda _, v, s: ordered_pflops(m, s, lambda k: P.vendor[k] == v)
+        + _elastic(m, "vendor_share", (v, s), 1, m.peak_demand)
+        <= caps[v] * ordered_pflops(m, s, lambda k: True))
 
 
 def domestic_share(m) -> None:
-    """sum_{k domestic} g_k sum_t x[k,t] >= mu sum_k g_k sum_t x[k,t]."""
+    """O_s(domestic) >= mu O_s(all)  for every scenario s."""
     P, mu = m.P, m.inp.min_domestic_share
-    if mu <= 0:
-        m.domestic_share = pyo.Constraint(pyo.Any, noruleinit=True)
-        return
-    m.domestic_share = pyo.Constraint(
-        expr=_ordered_pflops(m, lambda k: P.domestic[k]) + _elastic(m, "domestic_share", 0, -1)
-        >= mu * _ordered_pflops(m, lambda k: True))
+    cells = list(m.S) if mu > 0 else []
+    m.domestic_share = _constraint(
+        cells, rule=lambda _, s: ordered_pflops(m, s, lambda k: P.domestic[k])
+        + _elastic(m, "domestic_share", s, -1, m.peak_demand) >= mu * ordered_pflops(m, s, lambda k: True))
 
 
 def shortfall(m, s):
@@ -458,25 +582,31 @@ def cvar_excess(m) -> None:
 
 
 def cvar(m):
-    """CVaR_alpha = eta + sum_s pi_s xi[s] / (1 - alpha)."""
+    """CVaR_alpha = eta + sum_s pi_s xi[s] / (1 - alpha), in the model's units."""
     alpha = m.inp.risk.alpha
     return m.eta + sum(m.P.prob[s] * m.xi[s] for s in m.S) / (1.0 - alpha)
 
 
 def cvar_limit(m) -> None:
     """CVaR_alpha <= epsilon (only with a cap; epsilon is the mutable Param cvar_cap)."""
-    m.cvar_limit = pyo.Constraint(expr=cvar(m) + _elastic(m, "cvar", 0, 1) <= m.cvar_cap)
+    slack = _elastic(m, "cvar", 0, 1, pyo.value(m.cvar_cap))
+    m.cvar_limit = pyo.Constraint(expr=cvar(m) + slack <= m.cvar_cap)
     if m.inp.risk.cvar_cap is None:
         m.cvar_limit.deactivate()
 
+
+FAMILIES = (installed_fleet, available_nominal, part_available, available_parts, dead_nodes,
+            demand_cover, rental_cap, budget_period, budget_total, power_cap, rack_space,
+            supply_cap, recourse_supply_cap, platform_adoption, primary_platform,
+            largest_job_fits, vendor_share, domestic_share, cvar_excess, cvar_limit)
 
 COST_PARTS = ("capex", "stockpile", "recourse", "power", "rental", "unmet_penalty", "porting",
               "salvage")
 
 
 def residual_share(m, k: str, t_order: str) -> float:
-    """Share of the price a node ordered in t_order is still worth at the horizon:
-    max(0, 1 - hours in service by the end / asset life), straight line."""
+    """Share of the price a node ordered in t_order is still worth at the horizon, by
+    straight-line depreciation from its delivery: max(0, 1 - hours in service / asset life)."""
     life = m.inp.asset_life_hours
     if not math.isfinite(life):
         return 0.0
@@ -487,26 +617,32 @@ def residual_share(m, k: str, t_order: str) -> float:
 
 
 def scenario_cost(m) -> None:
-    """cost[s] = capex (net of refunds for lost deliveries) + stockpile + recourse + power
-    + rental + unmet penalty + porting - salvage, each an Expression cost_<part>[s]."""
+    """cost[s], in the model's money (MONEY x USD), every cash flow of period t discounted by
+    d_t and the salvage by d_end: capex (net of refunds for lost deliveries) + stockpile +
+    recourse + power + rental + unmet penalty + porting - salvage, each an Expression
+    cost_<part>[s]."""
     P, inp = m.P, m.inp
     periods = list(m.T)
     n = len(periods)
+    d = P.discount
+    first = periods[0]
 
     def capex(_, s):
-        """sum_{k,t} c_k (1 - rho (1 - delta[v(k), t + L_k, s])) x[k,t]."""
+        """sum_{k,t} d_t c_k (1 - rho (1 - delta[v(k), t + L_k, s])) x[k,t]."""
         total = 0.0
         for (k, t) in m.X:
             arrival = m.period_index[t] + P.lead[k]
             delta = P.delivered.get((P.vendor[k], periods[arrival], s), 1.0) if arrival < n else 1.0
-            total = total + P.price[k] * (1.0 - inp.refund_share * (1.0 - delta)) * m.x[k, t]
+            total = total + (MONEY * d[t] * P.price[k] * (1.0 - inp.refund_share * (1.0 - delta))
+                             * m.x[k, t])
         return total
 
     m.cost_capex = pyo.Expression(m.S, rule=capex)
     m.cost_stockpile = pyo.Expression(
-        m.S, rule=lambda _, s: sum(P.part_price[kj] * m.z[kj] for kj in m.KJ))
+        m.S, rule=lambda _, s: sum(MONEY * d[first] * P.part_price[kj] * m.z[kj] for kj in m.KJ))
+
     def recourse(_, s):
-        """(1 + theta) sum c_k (1 - rho (1 - delta^y[k, t + L_k, s])) y[k,t,n(t,s)]."""
+        """d_t (1 + theta) sum c_k (1 - rho (1 - delta^y[k, t + L_k, s])) y[k,t,n(t,s)]."""
         total = 0.0
         for k in m.K:
             for t in m.T:
@@ -515,33 +651,37 @@ def scenario_cost(m) -> None:
                     continue
                 arrival = m.period_index[t] + P.lead[k]
                 delta = recourse_delivered(m, k, periods[arrival], s) if arrival < n else 1.0
-                total = total + ((1 + inp.recourse_premium) * P.price[k]
+                total = total + (MONEY * d[t] * (1 + inp.recourse_premium) * P.price[k]
                                  * (1.0 - inp.refund_share * (1.0 - delta)) * y)
         return total
 
     m.cost_recourse = pyo.Expression(m.S, rule=recourse)
     m.cost_power = pyo.Expression(m.S, rule=lambda _, s: sum(
-        P.power[k] * inp.pue * P.hours[t] * inp.electricity_usd_per_kwh * m.N[k, t, s]
-        for k in m.K for t in m.T))
+        MONEY * d[t] * P.power[k] * inp.pue * P.hours[t] * inp.electricity_usd_per_kwh
+        * live_nodes(m, k, t, s) for k in m.K for t in m.T))
     m.cost_rental = pyo.Expression(m.S, rule=lambda _, s: sum(
-        inp.rental_usd_per_gpu_hour * P.hours[t] * r_of(m, t, s) for t in m.T))
+        MONEY * d[t] * inp.rental_usd_per_gpu_hour * P.hours[t] * r_of(m, t, s) for t in m.T))
     m.cost_unmet_penalty = pyo.Expression(m.S, rule=lambda _, s: sum(
-        inp.unmet_penalty_usd_per_pflops_hour * P.hours[t] * m.U[t, s] for t in m.T))
+        MONEY * d[t] * inp.unmet_penalty_usd_per_pflops_hour * P.hours[t] * m.U[t, s]
+        for t in m.T))
     m.cost_porting = pyo.Expression(m.S, rule=lambda _, s: sum(
-        P.porting[p] * m.u[p] for p in m.Pl if not P.adopted[p]))
+        MONEY * d[first] * P.porting[p] * m.u[p] for p in m.Pl if not P.adopted[p]))
+
     def salvage(_, s):
-        """- sum c_k residual(k, t) (delta x[k,t] + delta^y y[k,t,n]): what delivered nodes are worth."""
+        """- d_end sum c_k residual(k, t) (delta x[k,t] + delta^y y[k,t,n]): what delivered
+        nodes are still worth at the horizon, discounted to today."""
         total = 0.0
         for (k, t) in m.X:
             share = residual_share(m, k, t)
             if share <= 0:
                 continue
             arrival = periods[m.period_index[t] + P.lead[k]]
+            value = MONEY * P.discount_end * P.price[k] * share
             delta = P.delivered.get((P.vendor[k], arrival, s), 1.0)
-            total = total - P.price[k] * share * delta * m.x[k, t]
+            total = total - value * delta * m.x[k, t]
             y = y_of(m, k, t, s)
             if not isinstance(y, float):
-                total = total - (P.price[k] * share * recourse_delivered(m, k, arrival, s) * y)
+                total = total - value * recourse_delivered(m, k, arrival, s) * y
         return total
 
     m.cost_salvage = pyo.Expression(m.S, rule=salvage)
@@ -551,15 +691,15 @@ def scenario_cost(m) -> None:
 
 # --- objective -----------------------------------------------------------------------------------
 
-ELASTIC_WEIGHT = 1e6
-
 
 def objective(m) -> None:
-    """min sum_s pi_s cost[s] + omega CVaR_alpha  (elastic: min weighted slack, then cost)."""
+    """min sum_s pi_s cost[s] + omega CVaR_alpha  (elastic: min the slacks, each in its family's
+    natural unit, then cost)."""
     expected = sum(m.P.prob[s] * m.cost[s] for s in m.S)
     weight = m.inp.risk.weight
     expr = expected + weight * cvar(m) if weight > 0 else expected
     if m.elastic:
-        expr = (ELASTIC_WEIGHT * sum(m.slack[i] / SLACK_SCALE[i[0]] for i in m.slack)
-                + 1e-9 * expected)
+        relative_slack_scales(m)
+        expr = sum(ELASTIC_WEIGHTS[i[0]] * m.slack[i] / m.slack_scale[i] for i in m.slack) \
+            + 1e-6 * expected
     m.obj = pyo.Objective(expr=expr, sense=pyo.minimize)

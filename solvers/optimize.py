@@ -1,23 +1,49 @@
-"""Solve a procurement problem and analyse the plan: shadow prices, VSS, EVPI, Pareto front."""
+"""Solve a procurement problem and analyse the plan: prices of the limits (duals with their
+ranges, and re-optimized changes), VSS, EVPI, Pareto front. One HiGHS instance per model
+(solvers/highs.py): the analyses of the plan change bounds on it and re-solve."""
 
 from __future__ import annotations
 
+import math
 import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
+from pyomo.common.collections import ComponentMap
 
 from solvers.diagnose import explain_infeasible
-from solvers.highs import SolveOutcome, Solver
-from solvers.model import build_model
+from solvers.highs import HighsModel, SolveOutcome
+from solvers.model import MONEY, build_model, cvar, shortfall
 from solvers.problem import ProcurementInput, RiskSettings, SolverSettings
-from solvers.results import ProcurementResult, extract
+from solvers.results import ProcurementResult, extract, sample_cvar
 
 FIRST_STAGE = ("x", "z", "u", "pm")
-SHADOW_FAMILIES = {"budget_period": "budget_usd", "budget_total": "total_budget_usd",
-                   "power_cap": "power_cap_mw", "rack_space": "racks", "supply_cap": "supply_nodes"}
+ANALYSES = ("none", "prices", "all")  # all: prices, then VSS and EVPI
+# limit families whose rows are priced: row family -> (limit name, unit of the limit, model units
+# of the row per unit of the limit)
+PRICED = {"budget_period": ("budget_usd", "USD", MONEY), "budget_total": ("total_budget_usd", "USD", MONEY),
+          "power_cap": ("power_cap_mw", "MW", 1.0), "rack_space": ("racks", "rack", 1.0),
+          "supply_cap": ("supply_nodes", "node", 1.0),
+          "recourse_supply_cap": ("supply_nodes", "node", 1.0)}
+PRICE_COLUMNS = ["family", "limit", "unit", "index_1", "index_2", "scenario", "limit_value",
+                 "shadow_price", "valid_from", "valid_to", "degenerate", "binding"]
+PRICE_GAP = 1e-6  # relative MIP gap of the re-solves that price a limit (at most)
+HIGHS_DEFAULT_GAP = 1e-4  # HiGHS's own mip_rel_gap default, restored after pricing
+TIGHT = 1e-4  # a row within this share of its limit is tight (priced by re-optimizing)
+SHADOW_PRICE_CONVENTION = (
+    "shadow_price: change of the objective (expected cost plus the risk term, USD) per unit "
+    "increase of the limit, with every integer decision held at the plan; negative = one more "
+    "unit saves that much. Valid while the limit stays within [valid_from, valid_to]; "
+    "degenerate = the interval has zero width on one side or the row's slack is basic at zero, "
+    "so the price can differ each way. A limit shared by the scenarios has one row per "
+    "scenario; --reoptimize-prices gives its price as a whole.")
+LIMIT_PRICE_COLUMNS = ["family", "limit", "unit", "index_1", "index_2", "limit_value", "step",
+                       "objective_usd", "objective_up_usd", "objective_down_usd",
+                       "change_per_unit_up", "change_per_unit_down", "mip_rel_gap", "note"]
 
 
 class Infeasible(Exception):
@@ -41,43 +67,28 @@ class Optimization:
     value_of_information: dict
     timings_s: dict
     log: str
-    extra: dict = field(default_factory=dict)
+    limit_prices: pd.DataFrame | None = None
+    analyses: str = "prices"
 
 
-def _fix_first_stage(m: pyo.ConcreteModel, values: dict | None = None) -> dict:
-    """Fix first-stage variables (to `values`, else to their current values, rounded only where
-    the domain is integer) and make them continuous, so that HiGHS sees an LP (fixed integer
-    columns would keep it a MIP)."""
-    saved = {}
-    for name in FIRST_STAGE:
-        var = getattr(m, name)
-        for key in var:
-            v = var[key]
-            if values is not None:
-                value = values[name, key]
-            else:
-                value = v.value or 0.0
-                if not v.is_continuous():
-                    value = round(value)
-            saved[name, key] = (v.domain, v.value, v.fixed)
-            v.domain = pyo.Reals
-            v.fix(float(value))
-    return saved
+@dataclass
+class Solved:
+    """A model, its HiGHS instance and the outcome of its solve."""
+
+    model: pyo.ConcreteModel
+    highs: HighsModel
+    outcome: SolveOutcome
+    timings_s: dict
 
 
-def _restore_first_stage(m: pyo.ConcreteModel, saved: dict) -> None:
-    for (name, key), (domain, value, fixed) in saved.items():
-        v = getattr(m, name)[key]
-        v.unfix()
-        v.domain = domain
-        v.set_value(value, skip_validation=True)
-        if fixed:
-            v.fix()
-
-
-def _solve(inp: ProcurementInput, settings: SolverSettings) -> tuple[pyo.ConcreteModel, SolveOutcome]:
+def _solve(inp: ProcurementInput, settings: SolverSettings) -> Solved:
+    """Build, hand off and solve; the outcomes that are not a plan become exceptions."""
+    t0 = time.perf_counter()
     m = build_model(inp)
-    out = Solver(settings).solve(m)
+    t1 = time.perf_counter()
+    hm = HighsModel(m, settings)
+    out = hm.solve()
+    timings = {"build": t1 - t0, "handoff": hm.handoff_seconds, "highs": out.highs_seconds}
     if out.status == "infeasible":
         raise Infeasible(explain_infeasible(inp, settings))
     if out.status == "time_limit" and not out.has_solution:
@@ -87,49 +98,171 @@ def _solve(inp: ProcurementInput, settings: SolverSettings) -> tuple[pyo.Concret
         raise Infeasible("the model is unbounded: a cost is missing or negative")
     if not out.has_solution:
         raise SolverFailed(f"HiGHS failed: {out.status}")
-    return m, out
+    return Solved(m, hm, out, timings)
 
 
-def shadow_prices(m: pyo.ConcreteModel, settings: SolverSettings) -> pd.DataFrame:
-    """d objective / d right-hand side of the budget, power, rack and supply limits, from the LP
-    with the first-stage decisions fixed at the optimum (continuous recourse).
+def plan_values(m: pyo.ConcreteModel, names: tuple[str, ...] = FIRST_STAGE) -> dict:
+    """The plan's value of every variable of `names` (rounded where integer)."""
+    out = ComponentMap()
+    for name in names:
+        var = getattr(m, name)
+        for key in var:
+            v = var[key]
+            if v.fixed:
+                continue
+            value = v.value or 0.0
+            out[v] = float(round(value)) if not v.is_continuous() else float(value)
+    return out
 
-    A limit such as B_t is the right-hand side of one row per scenario, so its price is the sum
-    of those rows' duals; a supply cap Q_vt also bounds the recourse rows (through
-    q (Q - x)), whose duals count with weight q. Units: USD of objective per unit of the limit
-    (<= 0 for a binding cap: one more unit saves that much)."""
-    saved = _fix_first_stage(m)
-    recourse_domains = {key: m.y[key].domain for key in m.y}
-    for key in m.y:
-        m.y[key].domain = pyo.NonNegativeReals
+
+@contextmanager
+def _keeping_values(m: pyo.ConcreteModel) -> Iterator[None]:
+    """Re-solves load their solutions into the model's variables: put the plan's back after."""
+    saved = [(v, v.value) for v in m.component_data_objects(pyo.Var, descend_into=True)]
     try:
-        out = Solver(settings).solve(m)
+        yield
     finally:
-        for key, domain in recourse_domains.items():
-            m.y[key].domain = domain
-    if out.status != "optimal" or not out.duals:
-        _restore_first_stage(m, saved)
-        raise SolverFailed(f"the LP for shadow prices did not solve ({out.status})")
-    duals = out.duals
-    total: dict[tuple[str, str, str], float] = {}
+        for var, value in saved:
+            var.set_value(value, skip_validation=True)
 
-    def add(family: str, index_1: str, index_2: str, value: float) -> None:
-        total[family, index_1, index_2] = total.get((family, index_1, index_2), 0.0) + value
 
-    for family in ("budget_period", "power_cap", "rack_space"):
-        for (t, _s), row in getattr(m, family).items():
-            add(family, str(t), "", duals.get(row, 0.0))
-    for _s, row in m.budget_total.items():
-        add("budget_total", "", "", duals.get(row, 0.0))
-    for (v, t), row in m.supply_cap.items():
-        add("supply_cap", str(v), str(t), duals.get(row, 0.0))
-    for (v, t, n), row in m.recourse_supply_cap.items():
-        add("supply_cap", str(v), str(t), m.P.volume.get((v, t, n), 1.0) * duals.get(row, 0.0))
-    _restore_first_stage(m, saved)
-    rows = [(family, SHADOW_FAMILIES[family], i1, i2, value, abs(value) > 1e-9)
-            for (family, i1, i2), value in total.items()]
-    return pd.DataFrame(rows, columns=["family", "unit", "index_1", "index_2", "shadow_price",
-                                       "binding"])
+def _price_rows(m: pyo.ConcreteModel) -> list[tuple[str, tuple, object]]:
+    """(family, index, ConstraintData) of every priced limit row."""
+    rows = []
+    for family in PRICED:
+        con = getattr(m, family, None)
+        if con is None:
+            continue
+        for index, row in con.items():
+            rows.append((family, index if isinstance(index, tuple) else (index,), row))
+    return rows
+
+
+def _index_columns(m, family: str, index: tuple) -> tuple[str, str, str | None]:
+    """(index_1, index_2, scenario) of a priced row, as the tables show them."""
+    scenarios = set(m.S)
+    if family == "recourse_supply_cap":  # (vendor, period, tree node)
+        v, t, n = index
+        return str(v), str(t), f"node of {n}"
+    if family == "supply_cap":
+        return str(index[0]), str(index[1]), None
+    if family == "budget_total":
+        return "", "", str(index[0])
+    t, s = index
+    return str(t), "", str(s) if s in scenarios else None
+
+
+def shadow_prices(solved: Solved) -> pd.DataFrame:
+    """The LP with every integer decision fixed at the plan (orders, stockpile, platforms,
+    integer recourse): for every limit row, d objective / d limit in USD per unit increase of
+    the limit (negative: one more unit saves that much), the interval of the limit over which
+    that price holds (HiGHS ranging), and a degeneracy flag. One row per (limit, scenario): a
+    limit shared by the scenarios has a row in each; its price as a whole comes from
+    re-optimizing (limit_prices)."""
+    m, hm = solved.model, solved.highs
+    hm.fix_integers()
+    hm.relax_integrality()
+    with _keeping_values(m):
+        try:
+            out = hm.solve()
+            if out.status != "optimal":
+                raise SolverFailed(f"the LP for shadow prices did not solve ({out.status})")
+            rows = _price_rows(m)
+            ranges = hm.ranging([row for _, _, row in rows])
+        finally:
+            hm.restore()
+    table = []
+    for family, index, row in rows:
+        rng = ranges.get(row)
+        if rng is None:
+            continue
+        limit, unit, row_per_limit = PRICED[family]
+        # d objective (USD) / d limit (its unit) = dual (model money per row unit) x row units
+        # per unit of the limit / MONEY
+        price = rng.dual * row_per_limit / MONEY
+        i1, i2, scenario = _index_columns(m, family, index)
+        table.append((family, limit, unit, i1, i2, scenario, rng.rhs / row_per_limit, price,
+                      rng.low / row_per_limit, rng.high / row_per_limit, rng.degenerate,
+                      rng.binding))
+    return pd.DataFrame(table, columns=PRICE_COLUMNS)
+
+
+def _limit_groups(m: pyo.ConcreteModel) -> dict[tuple, list]:
+    """(family, index without the scenario) -> the rows of that one limit across scenarios."""
+    groups: dict[tuple, list] = {}
+    scenarios = set(m.S)
+    for family, index, row in _price_rows(m):
+        if family == "recourse_supply_cap":
+            key = ("supply_cap", index[0], index[1])
+        elif family == "budget_total":
+            key = (family,)
+        elif family == "supply_cap":
+            key = (family, *index)
+        else:
+            key = (family, *[i for i in index if i not in scenarios])
+        groups.setdefault(key, []).append((family, index, row))
+    return groups
+
+
+def limit_prices(solved: Solved, settings: SolverSettings, step: float = 0.01,
+                 only_tight: bool = True) -> pd.DataFrame:
+    """Each limit shared across scenarios (a quarterly budget, power cap, rack count, supply
+    cap, the total budget), moved up and down by `step` of its value and the whole problem
+    re-solved: the realized change of the objective per unit of the limit, each way. Within
+    the MIP gap these are what one more (or one less) unit is worth; far apart, the price is
+    degenerate there. Only limits with a tight row in the plan unless `only_tight` is False."""
+    m, hm = solved.model, solved.highs
+    gap = min(settings.mip_rel_gap if settings.mip_rel_gap is not None else PRICE_GAP, PRICE_GAP)
+    hm.h.setOptionValue("mip_rel_gap", gap)
+    rows = []
+    with _keeping_values(m):
+        base = hm.solve()  # the plan again at the pricing gap, so the moves compare like with like
+        _move_limits(m, hm, base.objective, gap, step, only_tight, rows)
+    hm.h.setOptionValue("mip_rel_gap", settings.mip_rel_gap if settings.mip_rel_gap
+                        is not None else HIGHS_DEFAULT_GAP)
+    return pd.DataFrame(rows, columns=LIMIT_PRICE_COLUMNS)
+
+
+def _move_limits(m, hm: HighsModel, base: float, gap: float, step: float, only_tight: bool,
+                 rows: list) -> None:
+    try:
+        for key, members in _limit_groups(m).items():
+            family = key[0]
+            limit, unit, row_per_limit = PRICED[family]
+            cons = [row for _, _, row in members]
+            values = [float(pyo.value(c.upper)) for c in cons]
+            # a recourse supply row holds q (Q - x): it moves by q per unit of Q
+            moves = [m.P.volume.get(index, 1.0) if fam == "recourse_supply_cap" else 1.0
+                     for fam, index, _ in members]
+            if only_tight and not any(_tight(c) for c in cons):
+                continue
+            value = values[0] / row_per_limit
+            delta = step * abs(value) if value else 1.0
+            changes = []
+            for sign in (+1, -1):
+                for con, original, move in zip(cons, values, moves, strict=True):
+                    hm.set_rhs(con, original + sign * delta * row_per_limit * move)
+                out = hm.solve()
+                changes.append(out.objective if out.has_solution else math.nan)
+                for con, original in zip(cons, values, strict=True):
+                    hm.set_rhs(con, original)
+            up, down = changes
+            index = list(key[1:]) + ["", ""]
+            noise = gap * abs(base) / MONEY / delta  # what the gap allows per unit of the limit
+            note = ("infeasible one way" if math.isnan(up) or math.isnan(down) else
+                    f"changes below {noise:,.0f} USD per {unit} are within the MIP gap")
+            rows.append((family, limit, unit, str(index[0]), str(index[1]), value, delta,
+                         base / MONEY, up / MONEY, down / MONEY,
+                         (up - base) / MONEY / delta, (base - down) / MONEY / delta, gap, note))
+    finally:
+        hm.restore()
+
+
+def _tight(con) -> bool:
+    """The plan's row is at its limit (within TIGHT of its size)."""
+    body = pyo.value(con.body)
+    bound = pyo.value(con.upper if con.upper is not None else con.lower)
+    return abs(body - bound) <= TIGHT * max(1.0, abs(bound))
 
 
 def expected_value_input(inp: ProcurementInput) -> ProcurementInput:
@@ -188,85 +321,117 @@ def _scenario_input(inp: ProcurementInput, scenario: str) -> ProcurementInput:
         rental_blocked=frozenset(c for c in inp.rental_blocked if c[1] == scenario))
 
 
-def value_of_information(inp: ProcurementInput, settings: SolverSettings, with_evpi: bool) -> dict:
-    """VSS = EEV - RP and EVPI = RP - WS, on expected cost (risk-neutral)."""
+def _expected(m: pyo.ConcreteModel) -> float:
+    """Expected cost of the solution loaded in `m`, USD."""
+    return float(sum(m.P.prob[s] * pyo.value(m.cost[s]) for s in m.S)) / MONEY
+
+
+def _risk_neutral(inp: ProcurementInput) -> bool:
+    return inp.risk.weight == 0 and inp.risk.cvar_cap is None
+
+
+def value_of_information(inp: ProcurementInput, settings: SolverSettings, with_evpi: bool,
+                         plan: Solved | None = None) -> dict:
+    """VSS = EEV - RP and EVPI = RP - WS, on expected cost (risk-neutral). The plan's own solve
+    is RP when the plan is risk-neutral; EEV fixes the expected-value plan on RP's HiGHS
+    instance and re-solves the recourse."""
     neutral = inp.with_risk(RiskSettings(alpha=inp.risk.alpha))
-    rp_model, rp = _solve(neutral, settings)
-    rp_value = float(sum(rp_model.P.prob[s] * pyo.value(rp_model.cost[s]) for s in rp_model.S))
-    ev_model, _ = _solve(expected_value_input(neutral), settings)
-    first = {(name, key): round(getattr(ev_model, name)[key].value or 0.0)
-             for name in FIRST_STAGE for key in getattr(ev_model, name)}
-    _fix_first_stage(rp_model, {k: first.get(k, 0.0) for k in
-                                ((n, key) for n in FIRST_STAGE for key in getattr(rp_model, n))})
-    eev_out = Solver(settings).solve(rp_model)
-    eev = (float(sum(rp_model.P.prob[s] * pyo.value(rp_model.cost[s]) for s in rp_model.S))
-           if eev_out.has_solution else float("inf"))
+    rp = plan if plan is not None and _risk_neutral(inp) else _solve(neutral, settings)
+    with _keeping_values(rp.model):
+        return _value_of_information(inp, neutral, settings, with_evpi, rp)
+
+
+def _value_of_information(inp: ProcurementInput, neutral: ProcurementInput,
+                          settings: SolverSettings, with_evpi: bool, rp: Solved) -> dict:
+    rp_value = _expected(rp.model)
+    ev = _solve(expected_value_input(neutral), settings)
+    ev_first = {(name, key): round(getattr(ev.model, name)[key].value or 0.0)
+                for name in FIRST_STAGE for key in getattr(ev.model, name)}
+    fixed = ComponentMap()
+    for name in FIRST_STAGE:
+        var = getattr(rp.model, name)
+        for key in var:
+            if not var[key].fixed:
+                fixed[var[key]] = float(ev_first.get((name, key), 0.0))
+    rp.highs.fix(fixed)
+    eev_out = rp.highs.solve()
+    eev = _expected(rp.model) if eev_out.has_solution else float("inf")
+    rp.highs.restore()
     out = {"rp_expected_cost_usd": rp_value, "eev_expected_cost_usd": eev,
            "vss_usd": eev - rp_value, "ev_plan_feasible": eev_out.has_solution}
     if with_evpi:
         ws = 0.0
         for s, p in inp.scenarios["probability"].items():
-            sm, _ = _solve(_scenario_input(neutral, str(s)), settings)
-            ws += float(p) * float(pyo.value(sm.cost[str(s)]))
+            one = _solve(_scenario_input(neutral, str(s)), settings)
+            ws += float(p) * float(pyo.value(one.model.cost[str(s)])) / MONEY
         out.update({"ws_expected_cost_usd": ws, "evpi_usd": rp_value - ws})
     return out
 
 
-def optimize(inp: ProcurementInput, settings: SolverSettings, *, analyses: bool = True,
-             evpi: bool = True) -> Optimization:
-    """Solve, extract tables, then shadow prices and value of information."""
+def optimize(inp: ProcurementInput, settings: SolverSettings, *, analyses: str = "prices",
+             evpi: bool = True, reoptimize_prices: bool = False,
+             price_step: float = 0.01) -> Optimization:
+    """Solve and extract the tables; then the analyses asked for: `prices` (duals with their
+    ranges, on the plan's own HiGHS instance; `reoptimize_prices` adds each limit moved by
+    `price_step`), `all` (and VSS and EVPI; EVPI only with `evpi`)."""
+    if analyses not in ANALYSES:
+        raise ValueError(f"analyses must be one of {', '.join(ANALYSES)}, not {analyses!r}")
     t0 = time.perf_counter()
-    m, out = _solve(inp, settings)
-    t1 = time.perf_counter()
+    solved = _solve(inp, settings)
+    out, m = solved.outcome, solved.model
     result = extract(m, out.status, out.message, out.objective, out.bound, out.gap)
-    timings = {"build_and_solve": t1 - t0}
-    prices = pd.DataFrame(columns=["family", "unit", "index_1", "index_2", "shadow_price", "binding"])
+    timings = {**solved.timings_s, "plan": time.perf_counter() - t0}
+    prices = pd.DataFrame(columns=PRICE_COLUMNS)
     info: dict = {}
-    if analyses:
-        prices = shadow_prices(m, settings)
-        t2 = time.perf_counter()
-        info = value_of_information(inp, settings, with_evpi=evpi)
-        timings.update({"shadow_prices": t2 - t1, "value_of_information": time.perf_counter() - t2})
-    if m.inp.risk.weight > 0 or m.inp.risk.cvar_cap is not None:
-        result.summary["cvar_model"] = float(pyo.value(
-            m.eta + sum(m.P.prob[s] * m.xi[s] for s in m.S) / (1 - m.inp.risk.alpha)))
-    return Optimization(result, prices, info, timings, out.log)
+    limits = None
+    if analyses in ("prices", "all"):
+        t1 = time.perf_counter()
+        prices = shadow_prices(solved)
+        timings["shadow_prices"] = time.perf_counter() - t1
+        if reoptimize_prices:
+            t2 = time.perf_counter()
+            limits = limit_prices(solved, settings, price_step)
+            timings["limit_prices"] = time.perf_counter() - t2
+    if analyses == "all":
+        t3 = time.perf_counter()
+        info = value_of_information(inp, settings, with_evpi=evpi, plan=solved)
+        timings["value_of_information"] = time.perf_counter() - t3
+    timings["total"] = time.perf_counter() - t0
+    return Optimization(result, prices, info, timings, solved.highs.log, limits, analyses)
 
 
 def pareto_front(inp: ProcurementInput, settings: SolverSettings, points: int) -> pd.DataFrame:
     """Cost against risk by epsilon-constraint: min E[cost] s.t. CVaR <= eps, eps from the
-    risk-neutral plan's CVaR down to the least-risk plan's, on one persistent HiGHS model whose
-    mutable Param `cvar_cap` changes between solves."""
+    risk-neutral plan's CVaR down to the least-risk plan's, on one HiGHS instance whose CVaR
+    cap row moves between solves."""
     base = inp.with_risk(RiskSettings(measure=inp.risk.measure, alpha=inp.risk.alpha,
                                       cvar_cap=1e15))
     m = build_model(base)
-    solver = Solver(settings)
-    from solvers.model import cvar, shortfall
-
-    expected = m.obj.expr
-    out = solver.solve(m)
+    hm = HighsModel(m, settings)
+    out = hm.solve()
     if not out.has_solution:
         raise Infeasible(explain_infeasible(inp, settings))
-    risk_of = (lambda s: m.cost[s]) if inp.risk.measure == "cost" else (lambda s: shortfall(m, s))
-    # the model's CVaR variables are free when the cap is loose: evaluate CVaR by definition
-    from solvers.results import sample_cvar
+    units = MONEY if inp.risk.measure == "cost" else 1.0
+    def risk_of(model, s):
+        return model.cost[s] if inp.risk.measure == "cost" else shortfall(model, s)
 
-    def current() -> tuple[float, float]:
-        values = np.array([pyo.value(risk_of(s)) for s in m.S])
-        probs = np.array([m.P.prob[s] for s in m.S])
-        return float(pyo.value(expected)), sample_cvar(values, probs, inp.risk.alpha)
+    def current(model=m) -> tuple[float, float]:
+        """(expected cost USD, CVaR in the measure's unit) of the solution loaded in model."""
+        values = np.array([pyo.value(risk_of(model, s)) for s in model.S]) / units
+        probs = np.array([model.P.prob[s] for s in model.S])
+        return _expected(model), sample_cvar(values, probs, inp.risk.alpha)
 
     cost_hi, risk_hi = current()
-    m.obj.deactivate()
-    m.risk_obj = pyo.Objective(expr=cvar(m) + 1e-9 * expected)
-    solver.solve(m)
-    _, risk_lo = current()
-    m.risk_obj.deactivate()
-    m.obj.activate()
+    least = build_model(base)
+    least.obj.deactivate()
+    least.risk_obj = pyo.Objective(expr=cvar(least) + 1e-6 * least.obj.expr)
+    lo_out = HighsModel(least, settings).solve()
+    risk_lo = current(least)[1] if lo_out.has_solution else risk_hi
     rows = []
     for i, eps in enumerate(np.linspace(risk_hi, risk_lo, max(points, 2))):
-        m.cvar_cap.set_value(float(eps) + 1e-6 * max(1.0, abs(float(eps))))
-        out = solver.solve(m)
+        cap = (float(eps) + 1e-6 * max(1.0, abs(float(eps)))) * units
+        hm.set_rhs(m.cvar_limit, cap)
+        out = hm.solve()
         if not out.has_solution:
             continue
         cost, risk = current()

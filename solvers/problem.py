@@ -107,11 +107,12 @@ class ProcurementInput:
     vendor_share_caps: dict[str, float] = field(default_factory=dict)
     min_domestic_share: float = 0.0
     integer_orders: bool = True
-    integer_recourse: bool = False
+    integer_recourse: bool = True  # whole nodes; False is the fast option
     allow_unmet: bool = True
     risk: RiskSettings = field(default_factory=RiskSettings)
     rental_blocked: frozenset = frozenset()  # (period, scenario) cells where rental is cut off
     asset_life_hours: float = math.inf  # straight-line life: residual value at the horizon
+    discount_rate: float = 0.0  # per year, on every cash flow by the quarter it falls in
     scheduled_deliveries: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         {"nodes": pd.Series(dtype=float)},
         index=pd.MultiIndex.from_tuples([], names=["sku", "period"])))
@@ -130,6 +131,8 @@ class ProcurementInput:
             raise ValueError("scenario probabilities must be >= 0")
         if not self.scenarios.index.is_unique:
             raise ValueError("scenario names must be unique")
+        if not 0.0 <= self.discount_rate <= 1.0:
+            raise ValueError(f"discount rate must be in [0, 1] per year, not {self.discount_rate:g}")
         self._check_magnitudes()
 
     def _check_magnitudes(self) -> None:

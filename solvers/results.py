@@ -1,4 +1,5 @@
-"""Read a solved model back into tables: plan, stockpile, fleet, capacity, costs, risk."""
+"""Read a solved model back into tables, in USD: the plan, what to buy, what to buy if a block
+comes, cash per quarter, stockpile, fleet, capacity, costs and risk."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from solvers.model import COST_PARTS, r_of, y_of
+from solvers.model import COST_PARTS, MONEY, period_spend, r_of, y_of
 
 
 def _v(var) -> float:
@@ -41,11 +42,25 @@ class ProcurementResult:
     fleet: pd.DataFrame
     capacity: pd.DataFrame
     costs: pd.DataFrame
+    buy: pd.DataFrame = field(default_factory=pd.DataFrame)
+    contingent: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cash: pd.DataFrame = field(default_factory=pd.DataFrame)
     summary: dict = field(default_factory=dict)
 
 
+BUY_COLUMNS = ["sku", "vendor", "order_quarter", "delivery_quarter", "nodes", "unit_price_usd",
+               "cost_usd"]
+CONTINGENT_COLUMNS = ["if", "quarter", "sku", "vendor", "nodes", "unit_price_usd", "cost_usd",
+                      "probability", "scenarios", "tree_node"]
+CASH_COLUMNS = ["quarter", "scenario", "probability", "capex_usd", "recourse_usd",
+                "stockpile_usd", "porting_usd", "power_usd", "rental_usd", "cash_out_usd",
+                "discount_factor", "cash_out_discounted_usd", "budget_usd", "budgeted_spend_usd",
+                "headroom_usd"]
+
+
 def extract(m: pyo.ConcreteModel, status: str, message: str, objective, bound, gap) -> ProcurementResult:
-    """Tables from the variable values currently loaded in `m`."""
+    """Tables from the variable values currently loaded in `m` (objective and bound in the
+    model's money; reported in USD)."""
     P, inp = m.P, m.inp
     orders = pd.DataFrame(
         [(k, t, _v(m.x[k, t]), P.vendor[k], P.platform[k], P.price[k] * _v(m.x[k, t]),
@@ -63,10 +78,11 @@ def extract(m: pyo.ConcreteModel, status: str, message: str, objective, bound, g
         [(p, _v(m.u[p]) > 0.5, _v(m.pm[p]) > 0.5, P.porting[p] if not P.adopted[p] else 0.0)
          for p in m.Pl], columns=["platform", "adopted", "primary", "porting_cost_usd"])
     fleet = pd.DataFrame(
-        [(k, t, s, _v(m.N[k, t, s]), _v(m.A[k, t, s]), P.g[k] * _v(m.A[k, t, s]))
+        [(k, t, s, _v(m.N[k, t, s]), _v(m.A[k, t, s]),
+          _v(m.D[k, t, s]) if (k, t, s) in m.B else 0.0, P.g[k] * _v(m.A[k, t, s]))
          for (k, t, s) in m.KTS],
         columns=["sku", "period", "scenario", "installed_nodes", "available_nodes",
-                 "effective_pflops"])
+                 "dead_nodes", "effective_pflops"])
     own = fleet.groupby(["period", "scenario"], sort=False)["effective_pflops"].sum()
     capacity = pd.DataFrame(
         [(t, s, P.prob[s], P.demand[t], float(own[t, s]), _v(r_of(m, t, s)),
@@ -75,7 +91,8 @@ def extract(m: pyo.ConcreteModel, status: str, message: str, objective, bound, g
                  "rented_gpus", "rented_pflops", "unmet_pflops"])
     rows = []
     for s in m.S:
-        parts = {f"{part}_usd": float(pyo.value(getattr(m, f"cost_{part}")[s])) for part in COST_PARTS}
+        parts = {f"{part}_usd": float(pyo.value(getattr(m, f"cost_{part}")[s])) / MONEY
+                 for part in COST_PARTS}
         shortfall = sum(P.hours[t] * _v(m.U[t, s]) for t in m.T)
         rows.append({"scenario": s, "probability": P.prob[s], **parts,
                      "total_usd": sum(parts.values()), "shortfall_pflops_hours": shortfall})
@@ -85,9 +102,10 @@ def extract(m: pyo.ConcreteModel, status: str, message: str, objective, bound, g
     summary = {
         "status": status,
         "message": message,
-        "objective": objective,
-        "bound": bound,
+        "objective": objective / MONEY if objective is not None else None,
+        "bound": bound / MONEY if bound is not None else None,
         "gap": gap,
+        "discount_rate": inp.discount_rate,
         "expected_cost_usd": float(prob @ costs["total_usd"].to_numpy()),
         "cvar_alpha": alpha,
         "cvar_cost_usd": sample_cvar(costs["total_usd"].to_numpy(), prob, alpha),
@@ -98,5 +116,100 @@ def extract(m: pyo.ConcreteModel, status: str, message: str, objective, bound, g
         "worst_case_shortfall_pflops": float(capacity["unmet_pflops"].max()),
         "primary_platform": next((p for p in m.Pl if _v(m.pm[p]) > 0.5), None),
     }
-    return ProcurementResult(status, message, objective, bound, gap, orders, recourse, stockpile,
-                             platforms, fleet, capacity, costs, summary)
+    if inp.risk.weight > 0 or inp.risk.cvar_cap is not None:
+        from solvers.model import cvar
+
+        term = float(pyo.value(cvar(m)))
+        if inp.risk.measure == "cost":
+            summary["cvar_term_usd"] = term / MONEY
+        else:
+            summary["cvar_term_pflops_hours"] = term
+    return ProcurementResult(status, message, summary["objective"], summary["bound"], gap,
+                             orders, recourse, stockpile, platforms, fleet, capacity, costs,
+                             buy_table(m), contingent_table(m), cash_table(m), summary)
+
+
+def buy_table(m: pyo.ConcreteModel) -> pd.DataFrame:
+    """What to order now: every first-stage order as whole nodes, by order quarter, with the
+    quarter it is delivered in, its unit price and cost (nominal USD)."""
+    P, periods = m.P, list(m.T)
+    rows = []
+    for (k, t) in m.X:
+        nodes = round(_v(m.x[k, t]))
+        if nodes <= 0:
+            continue
+        delivery = periods[m.period_index[t] + P.lead[k]]
+        rows.append((k, P.vendor[k], t, delivery, nodes, P.price[k], nodes * P.price[k]))
+    return pd.DataFrame(rows, columns=BUY_COLUMNS)
+
+
+def _history(m: pyo.ConcreteModel, t: str, s: str) -> str:
+    """What has happened along s by the end of t, in words (the condition of a recourse order
+    placed at t): per vendor, what is cut off or reduced and from when; rental cut off."""
+    P, periods = m.P, list(m.T)
+    upto = periods[: m.period_index[t] + 1]
+    said = []
+    for v in sorted(m.V):
+        events: dict[str, list[str]] = {}  # first quarter -> what started then
+        for what, table, hit in (("nodes", P.delivered, lambda x: x <= 0),
+                                 ("parts/RMA", P.parts_blocked, lambda x: x > 0)):
+            default = 0.0 if table is P.parts_blocked else 1.0
+            start = next((q for q in upto if hit(table.get((v, q, s), default))), None)
+            if start is not None:
+                events.setdefault(start, []).append(what)
+        for start, what in sorted(events.items()):
+            said.append(f"{v} blocked ({', '.join(what)}) from {start}")
+        reduced = next((q for q in upto if P.volume.get((v, q, s), 1.0) < 1), None)
+        if reduced is not None:
+            said.append(f"{v} at {P.volume[v, reduced, s]:.0%} volume from {reduced}")
+    start = next((q for q in upto if (q, s) in m.inp.rental_blocked), None)
+    if start is not None:
+        said.append(f"rental cut off from {start}")
+    return "; ".join(said) if said else f"no block by {t}"
+
+
+def contingent_table(m: pyo.ConcreteModel) -> pd.DataFrame:
+    """What to order if a block comes: each recourse order as whole nodes, with the condition
+    under which it is placed (what has happened by its quarter), its cost and probability; one
+    row per tree node, never summed across scenarios."""
+    P, inp = m.P, m.inp
+    rows = []
+    for (k, t, n) in m.Y:
+        nodes = round(_v(m.y[k, t, n]))
+        if nodes <= 0:
+            continue
+        members = [s for s in m.S if m.node[t, s] == n]
+        price = (1 + inp.recourse_premium) * P.price[k]
+        rows.append((_history(m, t, n), t, k, P.vendor[k], nodes, price, nodes * price,
+                     sum(P.prob[s] for s in members), ", ".join(members), n))
+    return pd.DataFrame(rows, columns=CONTINGENT_COLUMNS)
+
+
+def cash_table(m: pyo.ConcreteModel) -> pd.DataFrame:
+    """Cash out per quarter and scenario, nominal and discounted, and the budget headroom:
+    orders (first stage and recourse, at the premium), the stockpile and porting in the first
+    quarter, power of live nodes, rental."""
+    P, inp = m.P, m.inp
+    periods = list(m.T)
+    first = periods[0]
+    rows = []
+    for s in m.S:
+        for t in m.T:
+            capex = sum(P.price[k] * _v(m.x[k, t]) for k in m.K if (k, t) in m.X)
+            recourse = sum((1 + inp.recourse_premium) * P.price[k] * _v(y)
+                           for k in m.K if not isinstance(y := y_of(m, k, t, s), float))
+            stock = sum(P.part_price[kj] * _v(m.z[kj]) for kj in m.KJ) if t == first else 0.0
+            porting = sum(P.porting[p] * _v(m.u[p]) for p in m.Pl
+                          if not P.adopted[p]) if t == first else 0.0
+            live = [m.N[k, t, s].value - (m.D[k, t, s].value if (k, t, s) in m.B else 0.0)
+                    for k in m.K]
+            power = sum(P.power[k] * inp.pue * P.hours[t] * inp.electricity_usd_per_kwh
+                        * max(nodes or 0.0, 0.0) for k, nodes in zip(m.K, live, strict=True))
+            rental = inp.rental_usd_per_gpu_hour * P.hours[t] * _v(r_of(m, t, s))
+            total = capex + recourse + stock + porting + power + rental
+            budgeted = float(pyo.value(period_spend(m, t, s))) / MONEY
+            budget = P.budget[t]
+            rows.append((t, s, P.prob[s], capex, recourse, stock, porting, power, rental, total,
+                         P.discount[t], total * P.discount[t], budget, budgeted,
+                         budget - budgeted))
+    return pd.DataFrame(rows, columns=CASH_COLUMNS)

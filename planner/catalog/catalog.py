@@ -43,6 +43,20 @@ class Sourced:
 
 
 @dataclass(frozen=True)
+class Mfu:
+    """Model-FLOPs utilization of one workload on a SKU: a central figure and the range the
+    sources span, with where they come from."""
+
+    value: float
+    low: float
+    high: float
+    source: str
+
+
+WORKLOADS = ("dense", "moe")
+
+
+@dataclass(frozen=True)
 class Sku:
     """A node type: accelerators, performance, power, price and part prices."""
 
@@ -59,6 +73,7 @@ class Sku:
     node_price_usd: Sourced
     failure_rate_multiplier: Sourced
     part_prices_usd: dict[str, Sourced] = field(default_factory=dict)
+    mfu: dict[str, Mfu] = field(default_factory=dict)  # workload -> utilization
 
     @property
     def gpus(self) -> int:
@@ -141,6 +156,15 @@ def _sourced(raw: Any, where: str) -> Sourced:
     return Sourced(float(raw["value"]), str(raw["source"]))
 
 
+def _mfu(raw: Any, where: str) -> Mfu:
+    if not isinstance(raw, dict) or not raw.get("source") or not {"value", "low", "high"} <= set(raw):
+        raise ValueError(f"shipped catalog {where}: expected {{value, low, high, source}}")
+    value, low, high = float(raw["value"]), float(raw["low"]), float(raw["high"])
+    if not 0 < low <= value <= high <= 1:
+        raise ValueError(f"shipped catalog {where}: needs 0 < low <= value <= high <= 1")
+    return Mfu(value, low, high, str(raw["source"]))
+
+
 def _read_data(name: str) -> dict:
     text = resources.files("planner.catalog").joinpath("data", name).read_text(encoding="utf-8")
     return yaml.safe_load(text)
@@ -159,6 +183,7 @@ def _shipped() -> Catalog:
                 p: _sourced(v, f"{name}.part_prices_usd.{p}")
                 for p, v in (raw.get("part_prices_usd") or {}).items()
             },
+            mfu={w: _mfu(v, f"{name}.mfu.{w}") for w, v in (raw.get("mfu") or {}).items()},
         )
     parts = {
         name: Part(
@@ -204,6 +229,13 @@ def _patched(base: Any, patch: Any, numbers: tuple[str, ...], source: str) -> di
             merged = dict(getattr(base, key, {}) or {})
             merged.update({p: Sourced(float(v), source) for p, v in value.items()})
             updates[key] = merged
+        elif key == "mfu":
+            merged = dict(getattr(base, key, {}) or {})
+            for workload, figure in value.items():
+                v = float(figure["value"])
+                merged[workload] = Mfu(v, float(figure.get("low") or v),
+                                       float(figure.get("high") or v), source)
+            updates[key] = merged
         else:
             updates[key] = value
     return updates
@@ -229,6 +261,7 @@ def load_catalog(patch: Any = None, source: str = "scenario") -> Catalog:
             skus[name] = replace(skus[name], **upd)
         else:
             upd.setdefault("part_prices_usd", {})
+            upd.setdefault("mfu", {})
             skus[name] = _new(Sku, name, upd, SKU_TEXTS + SKU_NUMBERS, ("skus",))
     parts = dict(cat.parts)
     for name, p in patch.parts.items():

@@ -48,11 +48,18 @@ class OptimizeFolder:
     OPTIMIZATION = "optimization.json"  # written last by the optimizer
     HIGHS_LOG = "highs.log"
     TABLE_PREFIX = "plan_"
-    # plan_<name> tables the optimizer always writes, and the front written only with --pareto
-    SHADOW_PRICES = "shadow_prices"  # of the plan's analysis; the others are the plan itself
-    TABLES = ("orders", "recourse", "stockpile", "platforms", "fleet", "capacity", "costs",
-              SHADOW_PRICES)
-    PARETO = "pareto"
+    # plan_<name> tables the optimizer always writes (the plan, then its shadow prices, empty
+    # with --analyses none), and the ones written only when asked for
+    SHADOW_PRICES = "shadow_prices"
+    BUY, CONTINGENT, CASH = "buy", "contingent", "cash"
+    INPUTS = "inputs"  # every input of the optimizer with its source
+    PLAN_TABLES = ("orders", "recourse", "stockpile", "platforms", "fleet", "capacity", "costs",
+                   BUY, CONTINGENT, CASH)
+    TABLES = (*PLAN_TABLES, SHADOW_PRICES, INPUTS)
+    PARETO = "pareto"  # --pareto N
+    LIMIT_PRICES = "limit_prices"  # --reoptimize-prices
+    SENSITIVITY = "sensitivity"  # --sensitivity utilization
+    OPTIONAL = (PARETO, LIMIT_PRICES, SENSITIVITY)
 
     @classmethod
     def table(cls, name: str) -> str:

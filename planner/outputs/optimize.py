@@ -10,27 +10,34 @@ import pandas as pd
 from planner import __version__
 from planner.outputs.atomic import write_json, write_table, write_text
 from planner.outputs.layout import TABLE_SUFFIXES, OptimizeFolder
-from solvers.optimize import Optimization
+from solvers.optimize import SHADOW_PRICE_CONVENTION, Optimization
 
 
 def _finite(value):
     return value if isinstance(value, int | float) and math.isfinite(value) else None
 
 
-def write_optimization(opt: Optimization, folder: Path, scenario_name: str, source: str,
-                       pareto: pd.DataFrame | None = None) -> dict:
-    """plan_*.csv/parquet tables, shadow prices, Pareto front, optimization.json, highs.log."""
+def write_optimization(opt: Optimization, inputs: pd.DataFrame, folder: Path, scenario_name: str,
+                       source: str, pareto: pd.DataFrame | None = None,
+                       notes: list[str] | None = None,
+                       sensitivity: pd.DataFrame | None = None) -> dict:
+    """plan_*.csv/parquet tables, shadow prices, the optional tables (Pareto front, re-optimized
+    limit prices, utilization sensitivity), optimization.json, highs.log."""
     folder.mkdir(parents=True, exist_ok=True)
     r = opt.result
     for name in OptimizeFolder.TABLES:
-        table = opt.shadow_prices if name == OptimizeFolder.SHADOW_PRICES else getattr(r, name)
+        table = (opt.shadow_prices if name == OptimizeFolder.SHADOW_PRICES
+                 else inputs if name == OptimizeFolder.INPUTS else getattr(r, name))
         write_table(folder, OptimizeFolder.table(name), table)
-    pareto_stem = OptimizeFolder.table(OptimizeFolder.PARETO)
-    if pareto is not None:
-        write_table(folder, pareto_stem, pareto)
-    else:  # a front traced by an earlier run belongs to another plan
-        for suffix in TABLE_SUFFIXES:
-            (folder / (pareto_stem + suffix)).unlink(missing_ok=True)
+    optional = {OptimizeFolder.PARETO: pareto, OptimizeFolder.LIMIT_PRICES: opt.limit_prices,
+                OptimizeFolder.SENSITIVITY: sensitivity}
+    for name, table in optional.items():
+        stem = OptimizeFolder.table(name)
+        if table is not None:
+            write_table(folder, stem, table)
+        else:  # a table an earlier run wrote belongs to another plan
+            for suffix in TABLE_SUFFIXES:
+                (folder / (stem + suffix)).unlink(missing_ok=True)
     write_text(folder / OptimizeFolder.HIGHS_LOG, opt.log)
     info = {k: (_finite(v) if isinstance(v, float) else v) for k, v in opt.value_of_information.items()}
     if info and not info.get("ev_plan_feasible", True):
@@ -42,6 +49,9 @@ def write_optimization(opt: Optimization, folder: Path, scenario_name: str, sour
         "version": __version__,
         **{k: (_finite(v) if isinstance(v, float) else v) for k, v in r.summary.items()},
         "value_of_information": info,
+        "analyses": opt.analyses,
+        "shadow_price_convention": SHADOW_PRICE_CONVENTION,
+        "notes": list(notes or []),
         "timings_s": opt.timings_s,
         "orders_by_vendor_nodes": r.orders.groupby("vendor")["nodes"].sum().to_dict(),
     }

@@ -45,8 +45,14 @@ class Plan:
     fleet: pd.DataFrame
     capacity: pd.DataFrame
     costs: pd.DataFrame
+    buy: pd.DataFrame
+    contingent: pd.DataFrame
+    cash: pd.DataFrame
     shadow_prices: pd.DataFrame
+    inputs: pd.DataFrame | None  # plan_inputs; None in a folder written before it existed
     pareto: pd.DataFrame | None
+    limit_prices: pd.DataFrame | None = None
+    sensitivity: pd.DataFrame | None = None
 
     @property
     def quarters(self) -> list[str]:
@@ -233,19 +239,26 @@ def _number(entry: Any) -> float:
     return float(entry["value"] if isinstance(entry, dict) else entry)
 
 
+# plan tables read when present though the optimizer always writes them: plan_inputs is newer
+# than the other tables, and a folder written before it still makes a report
+_READ_IF_PRESENT = (OptimizeFolder.INPUTS,)
+
+
 def _read_plan(folder: Path) -> Plan | None:
     """optimization.json and the plan tables; None when the folder holds no optimization."""
     if not (folder / OptimizeFolder.OPTIMIZATION).exists():
         return None
-    files = {n: parquet(OptimizeFolder.table(n)) for n in OptimizeFolder.TABLES}
+    files = {n: parquet(OptimizeFolder.table(n)) for n in OptimizeFolder.TABLES
+             if n not in _READ_IF_PRESENT}
     missing = [name for name in files.values() if not (folder / name).exists()]
     if missing:
         raise FileNotFoundError(f"{folder}: {OptimizeFolder.OPTIMIZATION} without "
                                 f"{', '.join(missing)}")
     tables = {n: _parquet(folder / name) for n, name in files.items()}
-    pareto = folder / parquet(OptimizeFolder.table(OptimizeFolder.PARETO))
-    return Plan(optimization=_json(folder / OptimizeFolder.OPTIMIZATION),
-                pareto=_parquet(pareto) if pareto.exists() else None, **tables)
+    for name in (*_READ_IF_PRESENT, *OptimizeFolder.OPTIONAL):
+        path = folder / parquet(OptimizeFolder.table(name))
+        tables[name] = _parquet(path) if path.exists() else None
+    return Plan(optimization=_json(folder / OptimizeFolder.OPTIMIZATION), **tables)
 
 
 def _stored_failures(folder: Path, errors: dict[str, str]) -> dict[str, dict[str, Any]]:

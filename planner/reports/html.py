@@ -10,7 +10,8 @@ from typing import Any
 import pandas as pd
 
 from planner.reports.folder import OutputFolder
-from planner.reports.units import nearly_whole, show, study_metric_unit
+from planner.reports.plan_sheets import REOPTIMIZED_NOTE
+from planner.reports.units import nearly_whole, shadow_price_unit, show, study_metric_unit
 
 # Summary rows shown in their own figure or table rather than among the headline figures
 _NOT_HEADLINE = {"interruptions.by_category", "stockout_days", "parts_consumed",
@@ -128,31 +129,155 @@ def _cell(value: Any, unit: str = "") -> tuple[str, bool]:
 
 
 def plan_table(plan: pd.DataFrame) -> str:
-    """Orders, stockpile and platforms of the Plan sheet (recourse rows have their own table)."""
+    """Stockpile and platform rows of the Plan sheet (orders are in the Buy table, recourse in
+    the contingent one); empty when the plan buys neither."""
     rows = []
-    for r in plan[plan["item"] != "recourse"].to_dict("records"):
+    for r in plan[plan["item"].isin(["stockpile", "platform"])].to_dict("records"):
         quantity_unit = "integer" if nearly_whole(r["quantity"]) else ""
-        rows.append([_cell(r["item"]), _cell(r["quarter"]), _cell(r["sku"]), _cell(r["vendor"]),
-                     _cell(r["platform"]), _cell(r["part"]), _cell(r["quantity"], quantity_unit),
-                     _cell(r["unit_price [USD]"], "USD"), _cell(r["cost [USD]"], "USD"),
-                     _cell(r["effective_pflops [PFLOP/s]"], "PFLOP/s"), _cell(r["note"])])
-    return _table(["item", "quarter", "sku", "vendor", "platform", "part", "quantity", "unit price",
-                   "cost", "PFLOP/s", "note"], rows)
+        rows.append([_cell(r["item"]), _cell(r["sku"]), _cell(r["platform"]), _cell(r["part"]),
+                     _cell(r["quantity"], quantity_unit), _cell(r["unit_price [USD]"], "USD"),
+                     _cell(r["cost [USD]"], "USD"), _cell(r["note"])])
+    if not rows:
+        return ""
+    return _table(["item", "sku", "platform", "part", "quantity", "unit price", "cost", "note"],
+                  rows)
 
 
-def recourse_table(plan: pd.DataFrame) -> str:
-    """Recourse orders per scenario and SKU: nodes in total and the quarters they are ordered."""
-    recourse = plan[plan["item"] == "recourse"]
-    if recourse.empty:
-        return "<p>No recourse order in any scenario.</p>"
+def _note_rows(frame: pd.DataFrame) -> str:
+    """The notes of a sheet's note rows (no number, only a note) as paragraphs."""
+    return "".join(f"<p>{text(n)}</p>" for n in frame["note"].dropna())
+
+
+def buy_table(buy: pd.DataFrame) -> str:
+    """What to order now: the Buy sheet's orders, and their total (nodes and cost)."""
+    orders = buy[buy["nodes"].notna()]
+    if orders.empty:
+        return _note_rows(buy)
+    rows = [[_cell(r["order_quarter"]), _cell(r["delivery_quarter"]), _cell(r["sku"]),
+             _cell(r["vendor"]), _cell(r["nodes"], "integer"), _cell(r["unit_price [USD]"], "USD"),
+             _cell(r["cost [USD]"], "USD")] for r in orders.to_dict("records")]
+    rows.append([("<b>total</b>", False), _cell(None), _cell(None), _cell(None),
+                 _cell(orders["nodes"].sum(), "integer"), _cell(None),
+                 _cell(orders["cost [USD]"].sum(), "USD")])
+    return ("<p>First-stage orders in whole nodes: placed whatever the sanction outcome.</p>"
+            + _table(["order in", "delivered in", "sku", "vendor", "nodes", "unit price",
+                      "cost"], rows))
+
+
+def contingent_table(contingent: pd.DataFrame) -> str:
+    """Contingent orders grouped by their condition (its probability beside it), with the cost
+    of each group: the groups are alternatives, never added together."""
+    orders = contingent[contingent["nodes"].notna()]
+    if orders.empty:
+        return _note_rows(contingent)
+    head = ["if", "probability", "quarter", "sku", "vendor", "nodes", "unit price", "cost"]
+    out = ['<div class="wide"><table><thead><tr>', *(f"<th>{text(h)}</th>" for h in head),
+           "</tr></thead><tbody>"]
+    for condition, group in orders.groupby("if", sort=False):
+        records = group.to_dict("records")
+        span = len(records) + (len(records) > 1)
+        for i, r in enumerate(records):
+            first = (f'<td rowspan="{span}">{text(condition)}</td>'
+                     f'<td class="num" rowspan="{span}">'
+                     f'{text(show(r["probability"], "fraction"))}</td>') if i == 0 else ""
+            cells = [_cell(r["quarter"]), _cell(r["sku"]), _cell(r["vendor"]),
+                     _cell(r["nodes"], "integer"), _cell(r["unit_price [USD]"], "USD"),
+                     _cell(r["cost [USD]"], "USD")]
+            out.append("<tr>" + first + "".join(_td(c) for c in cells) + "</tr>")
+        if len(records) > 1:
+            out.append('<tr><td colspan="5">all of it, if this holds</td>'
+                       + _td(_cell(group["cost [USD]"].sum(), "USD")) + "</tr>")
+    out.append("</tbody></table></div>")
+    return ("<p>Recourse orders, at the recourse premium, placed only if their condition holds "
+            "by that quarter. The conditions are alternatives: never add orders of different "
+            "conditions.</p>" + "".join(out))
+
+
+def _td(cell: tuple[str, bool]) -> str:
+    html_text, number = cell
+    return f'<td class="num">{html_text}</td>' if number else f"<td>{html_text}</td>"
+
+
+def cash_table(cash: pd.DataFrame) -> str:
+    """Per quarter: expected cash out and budgeted spend, the budget, the expected headroom and
+    the lowest headroom of any scenario (and which)."""
+    expected = cash[cash["kind"] == "expected"]
+    if expected.empty:
+        return _note_rows(cash)
+    scenarios = cash[cash["kind"] == "scenario"]
     rows = []
-    for (scenario, sku), group in recourse.groupby(["scenario", "sku"], sort=False):
-        quarters = ", ".join(f"{q} ({n:,.0f})" for q, n in zip(group["quarter"], group["quantity"],
-                                                               strict=True))
-        rows.append([_cell(scenario), _cell(sku), _cell(group["quantity"].sum(), "nodes"),
-                     _cell(group["effective_pflops [PFLOP/s]"].sum(min_count=1), "PFLOP/s"),
-                     _cell(quarters)])
-    return _table(["scenario", "sku", "nodes", "PFLOP/s", "quarters (nodes)"], rows)
+    for r in expected.to_dict("records"):
+        block = scenarios[scenarios["quarter"] == r["quarter"]]
+        lowest = block.loc[block["headroom [USD]"].idxmin()] if block["headroom [USD]"].notna(
+            ).any() else None
+        worst = "–" if lowest is None else show(lowest["headroom [USD]"], "USD millions")
+        if lowest is not None and block["headroom [USD]"].nunique() > 1:
+            worst += f" ({lowest['scenario']})"  # named only where the scenarios differ
+        rows.append([_cell(r["quarter"]), _cell(r["cash_out [USD]"], "USD millions"),
+                     _cell(r["budgeted_spend [USD]"], "USD millions"),
+                     (text("no budget"), False) if _missing(r["budget [USD]"])
+                     else _cell(r["budget [USD]"], "USD millions"),
+                     _cell(r["headroom [USD]"], "USD millions"), (text(worst), True)])
+    return ("<p>USD millions, nominal. Cash out: orders, recourse, stockpile, porting, power and "
+            "rental; the budget limits the budgeted spend. Expected: probability-weighted mean "
+            "over the scenarios; every scenario is in report.xlsx, sheet Cash.</p>"
+            + _table(["quarter", "expected cash out", "expected budgeted spend", "budget",
+                      "expected headroom", "lowest headroom (scenario, where they differ)"],
+                     rows))
+
+
+def _interval(r: dict[str, Any]) -> str:
+    """[valid_from, valid_to] of a dual row in the limit's unit; an empty end is unbounded."""
+    unit = "" if _missing(r["unit"]) else str(r["unit"])
+    low = "–∞" if _missing(r["valid_from"]) else show(r["valid_from"], unit)
+    high = "+∞" if _missing(r["valid_to"]) else show(r["valid_to"], unit)
+    return f"{low} to {high}"
+
+
+def prices_table(prices: pd.DataFrame) -> str:
+    """The sign convention, then the binding shadow prices with the interval of the limit over
+    which each holds and a degenerate mark; the Prices sheet's notes of the duals."""
+    convention = prices.loc[prices["kind"] == "convention", "note"].dropna()
+    duals = prices[prices["kind"] == "dual"]
+    rows = []
+    for r in duals[duals["family"].notna()].to_dict("records"):
+        unit = "" if _missing(r["unit"]) else str(r["unit"])
+        per = shadow_price_unit(unit)
+        rows.append([_cell(r["family"]), _cell(r["index"]), _cell(r["scenario"]),
+                     _cell(r["limit_value"], unit), _cell(unit),
+                     _cell(r["shadow_price [USD per unit]"], per), _cell(per),
+                     (text(_interval(r)), True),
+                     _cell("degenerate" if r["degenerate"] == "true" else "")])
+    parts = [f'<p class="meta">{text(convention.iloc[0])}</p>' if len(convention) else ""]
+    if rows:
+        parts.append(_table(["limit", "index", "scenario", "limit value", "unit",
+                             "shadow price", "per", "valid for the limit from", "degenerate?"],
+                            rows))
+    parts.append(_note_rows(duals[duals["family"].isna()]))
+    return "".join(parts)
+
+
+def reoptimized_table(prices: pd.DataFrame) -> str:
+    """Re-optimized prices of the limits shared by the scenarios: the change of the objective
+    per unit, above and below the limit; or the note saying why there are none."""
+    rows = prices[prices["kind"] == "re-optimized"]
+    priced = rows[rows["family"].notna()]
+    if priced.empty:
+        return _note_rows(rows)
+    out = []
+    for r in priced.to_dict("records"):
+        unit = "" if _missing(r["unit"]) else str(r["unit"])
+        per = shadow_price_unit(unit)
+        noise = str(r["note"] or "").removeprefix(REOPTIMIZED_NOTE).removeprefix("; ")
+        out.append([_cell(r["family"]), _cell(r["index"]), _cell(r["limit_value"], unit),
+                    _cell(r["step"], unit), _cell(unit),
+                    _cell(r["change_per_unit_up [USD per unit]"], per),
+                    _cell(r["change_per_unit_down [USD per unit]"], per), _cell(noise)])
+    return ("<p>Each limit shared by the scenarios moved up and down by the step in every "
+            "scenario and the whole problem re-solved: the change of the objective per unit "
+            "increase of the limit, above it and below it (same sign convention).</p>"
+            + _table(["limit", "index", "limit value", "step", "unit", "up: per unit",
+                      "down: per unit", "note"], out))
 
 
 def risk_headline_table(risk: pd.DataFrame) -> str:
@@ -180,17 +305,6 @@ def scenario_cost_table(risk: pd.DataFrame) -> str:
                    "shortfall PFLOP/s-h"], rows)
 
 
-def shadow_price_table(risk: pd.DataFrame) -> str:
-    """Binding shadow prices: family, index, scenario, price and unit."""
-    prices = risk[(risk["section"] == "shadow_price") & risk["value"].notna()]
-    if prices.empty:
-        notes = risk[risk["section"] == "shadow_price"]["note"].dropna()
-        return f"<p>{text(notes.iloc[0] if len(notes) else 'No shadow price.')}</p>"
-    rows = [[_cell(r["measure"]), _cell(r["index"]), _cell(r["scenario"]),
-             _cell(r["value"], r["unit"]), _cell(r["unit"])] for r in prices.to_dict("records")]
-    return _table(["row family", "index", "scenario", "shadow price", "unit"], rows)
-
-
 def pareto_table(risk: pd.DataFrame) -> str:
     """The points of the Pareto front."""
     rows = [[_cell(r["index"]), _cell(r["limit"], r["unit"]), _cell(r["value"], r["unit"]),
@@ -201,7 +315,8 @@ def pareto_table(risk: pd.DataFrame) -> str:
 
 def _plan_sections(run: OutputFolder, sheets: dict[str, pd.DataFrame],
                    pngs: dict[str, bytes]) -> list[str]:
-    """The optimizer's part of the page: plan, planned capacity (optimize-only), cost and risk."""
+    """The optimizer's part of the page: what to buy now, stockpile and platforms, what to
+    buy if a block happens, planned capacity (optimize-only), cash, cost and risk, prices."""
     plan, risk = sheets["Plan"], sheets["Risk"]
     opt = run.plan.optimization
     parts = ["<h2>Procurement plan</h2>"]
@@ -209,26 +324,33 @@ def _plan_sections(run: OutputFolder, sheets: dict[str, pd.DataFrame],
         parts.append("<p>The optimizer chose this plan over its sanction scenarios; the simulation "
                      "above runs its first-stage orders (as deliveries) and stockpile. Recourse "
                      "orders depend on the scenario and are not simulated. The optimizer's "
-                     "effective compute (PFLOP/s below) is BF16 dense x the platform's "
+                     "effective compute (report.xlsx, sheet Plan) is BF16 dense x the SKU's "
                      "utilization; the simulated capacity above is BF16 dense.</p>")
     parts += [_figure(pngs["orders"], "orders per quarter by vendor",
                       "Nodes ordered now, per order quarter, stacked by vendor; above each bar: "
                       "nodes and capital expenditure."),
-              plan_table(plan), "<h3>Recourse orders</h3>", recourse_table(plan)]
+              "<h3>What to buy now</h3>", buy_table(sheets["Buy"])]
+    extras = plan_table(plan)
+    if extras:
+        parts += ["<h3>Stockpile and platforms</h3>", extras]
+    parts += ["<h3>If a block happens</h3>", contingent_table(sheets["Contingent"])]
     if "plan_capacity" in pngs:
         parts += ["<h2>Planned capacity</h2>",
                   _figure(pngs["plan_capacity"], "planned effective compute by quarter",
                           "Own effective compute of the fleet per quarter across the sanction "
                           "scenarios (probability-weighted P10/P50/P90), demand, and own P50 plus "
                           "rented P50.")]
-    parts += ["<h2>Cost and risk</h2>",
+    parts += ["<h2>Cash</h2>", cash_table(sheets["Cash"]),
+              "<h2>Cost and risk</h2>",
               f"<p>Solver status {text(opt.get('status'))}, relative gap "
               f"{text(show(opt.get('gap'), 'fraction'))}.</p>",
               risk_headline_table(risk), "<h3>Cost per scenario</h3>",
               "<p>USD millions; salvage is the residual value of the fleet at the horizon "
               "(negative cost). Shortfall: unmet demand over the horizon.</p>",
               scenario_cost_table(risk),
-              "<h3>Binding shadow prices</h3>", shadow_price_table(risk)]
+              "<h3>Prices of the limits</h3>", prices_table(sheets["Prices"])]
+    if run.plan.limit_prices is not None:  # planner optimize --reoptimize-prices
+        parts += ["<h3>Re-optimized prices</h3>", reoptimized_table(sheets["Prices"])]
     if "pareto" in pngs:
         parts += ["<h3>Cost-risk Pareto front</h3>",
                   _figure(pngs["pareto"], "Pareto front of expected cost against CVaR",
@@ -295,8 +417,8 @@ def page(run: OutputFolder, sheets: dict[str, pd.DataFrame], pngs: dict[str, byt
         parts += _plan_sections(run, sheets, pngs)
     parts += [
         "<footer>Written from the files of this output folder. report.xlsx holds every figure "
-        "and input (sheets Summary, Plan, Risk, Capacity, Parts, Assumptions); docs/outputs.md "
-        "describes them.</footer>",
+        "and input (sheets Summary, Plan, Buy, Contingent, Cash, Prices, Risk, Capacity, Parts, "
+        "Assumptions); docs/outputs.md describes them.</footer>",
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
@@ -408,7 +530,8 @@ def study_page(run: OutputFolder, sheets: dict[str, pd.DataFrame], pngs: dict[st
                   "|SRC|.</p>", ranking_table(sensitivity)]
     parts += ["<h2>Cases</h2>", cases_table(cases), "<h2>Failed cases</h2>", failures_table(cases),
               "<footer>Written from the files of this study folder. report.xlsx holds every "
-              "figure (sheets Summary, Plan, Risk, Capacity, Parts, Assumptions, Cases, "
-              "Sensitivity); docs/outputs.md describes them.</footer>",
+              "figure (sheets Summary, Plan, Buy, Contingent, Cash, Prices, Risk, Capacity, "
+              "Parts, Assumptions, Cases, Sensitivity); docs/outputs.md describes them."
+              "</footer>",
               "</body></html>"]
     return "\n".join(parts) + "\n"

@@ -282,7 +282,7 @@ def plan_capacity_figure(capacity: pd.DataFrame) -> Figure:
     ax.plot(x, total["effective_compute_p50 [PFLOP/s]"] + total["rented_compute_p50 [PFLOP/s]"],
             ":", color="#636363", label="own P50 + rented P50")
     ax.set_xticks(x, quarters)
-    ax.set_ylabel("PFLOP/s (BF16 dense x platform utilization)")
+    ax.set_ylabel("PFLOP/s (BF16 dense x SKU utilization)")
     ax.set_title("Planned effective compute by quarter, across sanction scenarios "
                  "(probability-weighted quantiles)", fontsize=10)
     ax.grid(True, color="#E5E5E5", linewidth=0.6)

@@ -2,9 +2,9 @@
 study_cases, study_tornado, study_sensitivity, study_failures and the cases/<key>.json of failed
 cases.
 
-The six standard sheets keep their columns (SHEET_COLUMNS): Summary holds one row per case and
-metric (the case's name in `key`), Plan, Risk, Capacity and Parts one placeholder row each,
-Assumptions the study.json facts and the study file's lines. Then two study sheets:
+The ten standard sheets keep their columns (SHEET_COLUMNS): Summary holds one row per case and
+metric (the case's name in `key`), Plan, Buy, Contingent, Cash, Prices, Risk, Capacity and Parts
+one placeholder row each, Assumptions the study.json facts and the study file's lines. Then two study sheets:
 
 - Cases: one row per case: the fixed columns `case`, `key`, `status`, `error`, then one
   `param.<path>` column per varied parameter (sorted by path, as in study_cases), then one
@@ -43,6 +43,14 @@ PLAN_IN_CASES = ("No single plan: this folder is a study (planner study) whose c
 RISK_IN_CASES = ("No single risk measure: this folder is a study (planner study) whose cases ran "
                  "the optimizer; each case's risk metrics (e.g. `plan.cvar_cost_usd mean`) are "
                  "in the Cases sheet.")
+# Buy, Contingent, Cash, Prices of a study: what the sheet would hold, then why it does not
+PLAN_SHEET_STUDY = ("No {what}: this folder is a study (planner study) whose cases ran the "
+                    "simulator only.")
+PLAN_SHEET_IN_CASES = ("No {what}: this folder is a study (planner study) whose cases ran the "
+                       "optimizer; each case's plan metrics are the `plan.* mean` columns of the "
+                       "Cases sheet (the plans themselves are not stored).")
+PLAN_SHEET_WHAT = {"Buy": "orders to place", "Contingent": "contingent orders",
+                   "Cash": "cash plan", "Prices": "prices of limits"}
 NO_CAPACITY_STUDY = ("No capacity series: this folder is a study (planner study); per-case "
                      "figures are in the Cases sheet (and per case and metric in Summary).")
 NO_PARTS_STUDY = ("No parts table: this folder is a study (planner study); per-case figures "
@@ -200,9 +208,12 @@ def build_study_sheets(run: OutputFolder) -> dict[str, pd.DataFrame]:
     """Every sheet of a study folder, in workbook order (STUDY_SHEETS)."""
     study = _study(run)
     optimizer = study.optimizer_metrics
+    plan_note = PLAN_SHEET_IN_CASES if optimizer else PLAN_SHEET_STUDY
     sheets = {
         "Summary": summary_sheet(study),
         "Plan": typed_frame([{"note": PLAN_IN_CASES if optimizer else NO_PLAN_STUDY}], "Plan"),
+        **{sheet: typed_frame([{"note": plan_note.format(what=what)}], sheet)
+           for sheet, what in PLAN_SHEET_WHAT.items()},
         "Risk": typed_frame([{"note": RISK_IN_CASES if optimizer else NO_RISK_STUDY}], "Risk"),
         "Capacity": typed_frame([{"pool": NO_CAPACITY_STUDY}], "Capacity"),
         "Parts": typed_frame([{"sku": NO_PARTS_STUDY}], "Parts"),

@@ -3,8 +3,9 @@ run, an optimization, or both).
 
 SHEET_COLUMNS is the stable contract (docs/outputs.md): sheet names in order and each sheet's
 columns. The CSV/Parquet twins and the workbook are written from these same frames. A study
-folder's workbook has the same six sheets, then Cases and Sensitivity (STUDY_SHEET_COLUMNS;
-Cases: the fixed columns, then the study's own, see planner.reports.study_sheets).
+folder's workbook has the same ten sheets, then Cases and Sensitivity (STUDY_SHEET_COLUMNS;
+Cases: the fixed columns, then the study's own, see planner.reports.study_sheets). The rows of
+Buy, Contingent, Cash and Prices come from planner.reports.plan_sheets.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner.reports import series
+from planner.reports import plan_sheets, series
 from planner.reports.assumptions import assumption_rows
 from planner.reports.folder import OutputFolder, Plan, quarter_date
-from planner.reports.units import metric_unit, optimization_unit, shadow_price_unit
+from planner.reports.units import metric_unit, optimization_unit
 
 COST_PARTS = ("capex", "stockpile", "recourse", "power", "rental", "unmet_penalty", "porting",
               "salvage")
@@ -27,6 +28,18 @@ SHEET_COLUMNS: dict[str, list[str]] = {
                 "ci95_low", "ci95_high"],
     "Plan": ["item", "quarter", "scenario", "sku", "vendor", "platform", "part", "quantity",
              "unit_price [USD]", "cost [USD]", "effective_pflops [PFLOP/s]", "note"],
+    "Buy": ["sku", "vendor", "order_quarter", "delivery_quarter", "nodes", "unit_price [USD]",
+            "cost [USD]", "note"],
+    "Contingent": ["if", "quarter", "sku", "vendor", "nodes", "unit_price [USD]", "cost [USD]",
+                   "probability", "scenarios", "note"],
+    "Cash": ["quarter", "kind", "scenario", "probability",
+             *(f"{part} [USD]" for part in plan_sheets.CASH_PARTS), "cash_out [USD]",
+             "discount_factor", "cash_out_discounted [USD]", "budget [USD]",
+             "budgeted_spend [USD]", "headroom [USD]", "note"],
+    "Prices": ["kind", "family", "limit", "index", "scenario", "unit", "limit_value",
+               "shadow_price [USD per unit]", "valid_from", "valid_to", "degenerate", "step",
+               "change_per_unit_up [USD per unit]", "change_per_unit_down [USD per unit]",
+               "note"],
     "Risk": ["section", "measure", "scenario", "index", "unit", "value", "value_text", "limit",
              "probability", *(f"{part} [USD]" for part in COST_PARTS), "total_cost [USD]",
              "shortfall [PFLOP/s-hours]", "expected_cost [USD]", "note"],
@@ -40,11 +53,11 @@ SHEET_COLUMNS: dict[str, list[str]] = {
               "stockout_p50 [days]", "stockout_p90 [days]", "consumed_mean [parts]",
               "consumed_p10 [parts]", "consumed_p50 [parts]", "consumed_p90 [parts]",
               "cannibalized_mean [parts]", "final_stock_p50 [parts]", "stockpile_planned [parts]"],
-    "Assumptions": ["section", "path", "value", "value_text", "source"],
+    "Assumptions": ["section", "path", "value", "value_text", "unit", "source"],
 }
 SHEETS: list[str] = list(SHEET_COLUMNS)
 
-# a study folder: the six sheets, then these two. Cases starts with these fixed columns, then
+# a study folder: the ten sheets, then these two. Cases starts with these fixed columns, then
 # one `param.<path>` per varied parameter and one `<metric> mean` per collected metric.
 CASES_FIXED_COLUMNS: list[str] = ["case", "key", "status", "error"]
 SENSITIVITY_COLUMNS: list[str] = ["section", "parameter", "metric", "value_at_min", "metric_min",
@@ -55,10 +68,13 @@ STUDY_SHEET_COLUMNS: dict[str, list[str]] = {**SHEET_COLUMNS, "Cases": CASES_FIX
 STUDY_SHEETS: list[str] = list(STUDY_SHEET_COLUMNS)
 
 # column -> unit of its number format (the workbook's formats; Summary rows use their `unit`,
-# Risk's value and limit use the row's `unit`, quantity is whole or not row by row)
+# Risk's value and limit and Prices' limit figures and prices use the row's `unit`, quantity is
+# whole or not row by row)
 COLUMN_UNITS: dict[str, str] = {
     "n": "integer",
     "rank": "integer",
+    "nodes": "integer",
+    "discount_factor": "factor",
     "spearman_rho": "coefficient",
     "src": "coefficient",
     "unit_price [USD]": "USD",
@@ -70,7 +86,10 @@ COLUMN_UNITS: dict[str, str] = {
 TEXT_COLUMNS = {"metric", "key", "unit", "item", "pool", "sku", "part", "note", "measure",
                 "section", "path", "value_text", "source", "quarter", "scenario", "vendor",
                 "platform", "index", "case", "status", "error", "parameter", "value_at_min",
-                "value_at_max"}
+                "value_at_max", "order_quarter", "delivery_quarter", "if", "scenarios", "kind",
+                "family", "degenerate"}
+# text columns of one sheet whose name is a number column elsewhere (Risk's `limit` is a cap)
+SHEET_TEXT_COLUMNS: dict[str, set[str]] = {"Prices": {"limit"}}
 DATE_COLUMNS = {"date"}
 INTEGER_COLUMNS = {"n", "rank"}
 
@@ -78,6 +97,10 @@ NO_PLAN = ("No procurement plan: this folder is a simulation run (planner run) o
            "without a procurement section. The optimizer fills this sheet.")
 NO_RISK = ("No risk measures: this folder is a simulation run without a procurement plan. "
            "The optimizer fills this sheet.")
+NO_PLAN_SHEET = ("No {what}: this folder is a simulation run (planner run) of a scenario "
+                 "without a procurement section. The optimizer fills this sheet.")
+NO_PLAN_WHAT = {"Buy": "order to place", "Contingent": "contingent order",
+                "Cash": "cash plan", "Prices": "prices of limits"}
 PLAN_CAPACITY_POOL = "fleet"
 PLAN_CAPACITY_TOTAL = "all"
 # optimization.json fields that describe the run rather than measure the plan (Assumptions)
@@ -86,13 +109,18 @@ OPTIMIZATION_FACTS = ("scenario", "source", "version")
 _STATS = ("mean", "std", "p10", "p50", "p90")
 
 
+def is_text_column(sheet: str, column: str) -> bool:
+    """Whether `column` of `sheet` holds text."""
+    return column in TEXT_COLUMNS or column in SHEET_TEXT_COLUMNS.get(sheet, ())
+
+
 def typed_frame(rows: list[dict[str, Any]] | pd.DataFrame, sheet: str) -> pd.DataFrame:
     """The rows of `sheet` with its columns in order and stable dtypes: text as str, dates as
     datetime64, `n` and `rank` as Int64 (nullable: empty for the optimizer's figures), every
     other column float64."""
     frame = pd.DataFrame(rows).reindex(columns=STUDY_SHEET_COLUMNS[sheet])
     for col in frame.columns:
-        if col in TEXT_COLUMNS:
+        if is_text_column(sheet, col):
             frame[col] = frame[col].map(text_cell).astype(object)
         elif col in DATE_COLUMNS:
             frame[col] = pd.to_datetime(frame[col]).astype("datetime64[ns]")
@@ -141,7 +169,8 @@ def optimization_figures(optimization: dict[str, Any]) -> list[tuple[str, str | 
     file order. A number (or null) is named like a summary metric: a one-level field is its own
     metric with no key (`expected_cost_usd`), a nested one has its parent's path as metric and
     its name as key (`value_of_information`, `vss_usd`). Text and true/false: the metric is the
-    whole path, the key holds the text (`status`, `optimal`), no unit and no value."""
+    whole path, the key holds the text (`status`, `optimal`), no unit and no value; a list
+    (`notes`) is its items joined by `; `, left out when empty."""
     found: list[tuple[str, str | None, str, Any]] = []
 
     def walk(node: dict[str, Any], path: list[str]) -> None:
@@ -151,6 +180,9 @@ def optimization_figures(optimization: dict[str, Any]) -> list[tuple[str, str | 
             full = ".".join([*path, name])
             if isinstance(child, dict):
                 walk(child, [*path, name])
+            elif isinstance(child, list):
+                if child:
+                    found.append((full, list_text(child), "", None))
             elif child is None or (isinstance(child, int | float) and not isinstance(child, bool)):
                 unit = optimization_unit(full)
                 found.append((".".join(path), name, unit, child) if path
@@ -160,6 +192,11 @@ def optimization_figures(optimization: dict[str, Any]) -> list[tuple[str, str | 
 
     walk(optimization, [])
     return found
+
+
+def list_text(items: list[Any]) -> str:
+    """A list of optimization.json (`notes`) as one text cell."""
+    return "; ".join(str(i) for i in items)
 
 
 def number_cell(value: Any) -> float:
@@ -240,8 +277,11 @@ _HEADLINES: dict[str, str] = {
     "gap": "relative MIP gap between objective and bound",
     "objective": "objective: expected cost + weight x CVaR term",
     "bound": "best bound on the objective",
+    "discount_rate": "yearly rate at which each quarter's cash flows are discounted",
     "expected_cost_usd": "expected cost over scenarios (probability-weighted)",
     "cvar_alpha": "CVaR level alpha",
+    "cvar_term_usd": "the CVaR of cost as the objective holds it (discounted)",
+    "cvar_term_pflops_hours": "the CVaR of unmet demand as the objective holds it",
     "cvar_cost_usd": "CVaR of scenario cost: mean over the worst 1 - alpha of probability",
     "cvar_shortfall_pflops_hours": "CVaR of unmet demand (PFLOP/s-hours over the horizon)",
     "expected_shortfall_pflops_hours": "expected unmet demand over the horizon",
@@ -256,7 +296,11 @@ _HEADLINES: dict[str, str] = {
     "value_of_information.evpi_usd": "EVPI = RP - WS: expected value of perfect information",
     "value_of_information.ev_plan_feasible": "whether the expected-value plan is feasible in "
                                              "every scenario",
+    "analyses": "what was worked out beyond the plan: none, prices, or all (prices, VSS, EVPI)",
+    "notes": "the optimizer's notes on this plan",
 }
+# optimization.json fields shown elsewhere than among Risk's headlines (the first row of Prices)
+_NOT_IN_RISK = {"shadow_price_convention"}
 _NOT_FINITE = {"value_of_information.eev_expected_cost_usd", "value_of_information.vss_usd",
                "value_of_information.evpi_usd"}
 
@@ -281,9 +325,9 @@ def _headline_rows(run: OutputFolder) -> list[dict[str, Any]]:
     opt = run.plan.optimization
     alpha = opt.get("cvar_alpha")
     measure, cap = _cvar_cap(run)
-    paths = list(_HEADLINES)
+    paths = [p for p in _HEADLINES if p not in _NOT_IN_RISK]
     paths += [k for k, v in opt.items() if k not in paths and k not in OPTIMIZATION_FACTS
-              and not isinstance(v, dict)]
+              and k not in _NOT_IN_RISK and not isinstance(v, dict)]
     rows = []
     for path in paths:
         found, value = _leaf(opt, path)
@@ -293,7 +337,11 @@ def _headline_rows(run: OutputFolder) -> list[dict[str, Any]]:
         if path.startswith("cvar_") and path != "cvar_alpha" and isinstance(alpha, int | float):
             note = f"{note} (alpha = {alpha:g})"
         row: dict[str, Any] = {"section": "headline", "measure": path, "note": note}
-        if isinstance(value, str | bool):
+        if isinstance(value, list):
+            if not value:
+                continue
+            row.update(unit="", value_text=list_text(value))
+        elif isinstance(value, str | bool):
             row.update(unit="", value_text=value)
         else:
             row.update(unit=optimization_unit(path), value=number_cell(value))
@@ -335,27 +383,6 @@ def _scenario_rows(plan: Plan) -> list[dict[str, Any]]:
     return rows
 
 
-def _shadow_rows(plan: Plan) -> list[dict[str, Any]]:
-    """The binding rows of plan_shadow_prices: d objective / d right-hand side."""
-    prices = plan.shadow_prices
-    if prices.empty:
-        return [{"section": "shadow_price", "note": "shadow prices were not computed"}]
-    scenarios = set(plan.probabilities)
-    rows = []
-    for r in prices[prices["binding"].astype(bool)].to_dict("records"):
-        index = [str(i) for i in (r["index_1"], r["index_2"]) if text_cell(i)]
-        scenario = next((i for i in index if i in scenarios), None)
-        rest = [i for i in index if i != scenario]
-        rows.append({"section": "shadow_price", "measure": r["family"], "scenario": scenario,
-                     "index": ", ".join(rest) or None, "unit": shadow_price_unit(str(r["unit"])),
-                     "value": r["shadow_price"],
-                     "note": f"binding; change of the objective per unit more of {r['unit']}"})
-    if not rows:
-        rows.append({"section": "shadow_price",
-                     "note": "no budget, power, space or supply row is binding"})
-    return rows
-
-
 def _pareto_rows(plan: Plan) -> list[dict[str, Any]]:
     """One row per point of plan_pareto: CVaR reached (value), its cap (limit), expected cost."""
     front, measure = plan.pareto, plan.risk_measure
@@ -374,13 +401,42 @@ def _pareto_rows(plan: Plan) -> list[dict[str, Any]]:
 
 
 def risk_sheet(run: OutputFolder) -> pd.DataFrame:
-    """Headline figures of optimization.json, cost and shortfall per scenario, binding shadow
-    prices and the Pareto front. Without a plan: one row saying so."""
+    """Headline figures of optimization.json, cost and shortfall per scenario and the Pareto
+    front (the prices of limits are on Prices). Without a plan: one row saying so."""
     if run.plan is None:
         return typed_frame([{"note": NO_RISK}], "Risk")
-    rows = [*_headline_rows(run), *_scenario_rows(run.plan), *_shadow_rows(run.plan),
-            *_pareto_rows(run.plan)]
+    rows = [*_headline_rows(run), *_scenario_rows(run.plan), *_pareto_rows(run.plan)]
     return typed_frame(rows, "Risk")
+
+
+# --- Buy, Contingent, Cash, Prices --------------------------------------------------------------
+
+
+def _plan_rows_sheet(run: OutputFolder, sheet: str, rows_of) -> pd.DataFrame:
+    """A sheet whose rows plan_sheets builds from the plan; without a plan one row saying so."""
+    if run.plan is None:
+        return typed_frame([{"note": NO_PLAN_SHEET.format(what=NO_PLAN_WHAT[sheet])}], sheet)
+    return typed_frame(rows_of(run.plan), sheet)
+
+
+def buy_sheet(run: OutputFolder) -> pd.DataFrame:
+    """What to order now: one row per plan_buy row (see plan_sheets.buy_rows)."""
+    return _plan_rows_sheet(run, "Buy", plan_sheets.buy_rows)
+
+
+def contingent_sheet(run: OutputFolder) -> pd.DataFrame:
+    """Orders placed only if a block comes: one row per plan_contingent row."""
+    return _plan_rows_sheet(run, "Contingent", plan_sheets.contingent_rows)
+
+
+def cash_sheet(run: OutputFolder) -> pd.DataFrame:
+    """Cash out per quarter: the expected row, then one row per scenario (plan_cash)."""
+    return _plan_rows_sheet(run, "Cash", plan_sheets.cash_rows)
+
+
+def prices_sheet(run: OutputFolder) -> pd.DataFrame:
+    """Prices of the limits: the sign convention, binding duals, re-optimized prices."""
+    return _plan_rows_sheet(run, "Prices", plan_sheets.price_rows)
 
 
 # --- Capacity -----------------------------------------------------------------------------------
@@ -532,6 +588,8 @@ def assumptions_sheet(run: OutputFolder) -> pd.DataFrame:
 def build_sheets(run: OutputFolder) -> dict[str, pd.DataFrame]:
     """Every sheet, in workbook order (a run or optimize folder; a study folder's sheets:
     planner.reports.study_sheets.build_study_sheets)."""
-    builders = {"Summary": summary_sheet, "Plan": plan_sheet, "Risk": risk_sheet,
-                "Capacity": capacity_sheet, "Parts": parts_sheet, "Assumptions": assumptions_sheet}
+    builders = {"Summary": summary_sheet, "Plan": plan_sheet, "Buy": buy_sheet,
+                "Contingent": contingent_sheet, "Cash": cash_sheet, "Prices": prices_sheet,
+                "Risk": risk_sheet, "Capacity": capacity_sheet, "Parts": parts_sheet,
+                "Assumptions": assumptions_sheet}
     return {name: builders[name](run) for name in SHEETS}

@@ -23,6 +23,10 @@ EXCEL_FORMATS: dict[str, str] = {
     "USD per USD": "0.0000",
     "integer": "#,##0",
     "coefficient": "0.000",
+    "factor": "0.0000",
+    "MW": "#,##0.0###",
+    "rack": "#,##0.0##",
+    "node": "#,##0.0##",
     "date": "yyyy-mm-dd",
     "": "General",
 }
@@ -55,6 +59,7 @@ OPTIMIZATION_UNITS: dict[str, str] = {
     "bound": "USD",
     "gap": "fraction",
     "cvar_alpha": "fraction",
+    "discount_rate": "fraction",
 }
 
 
@@ -81,7 +86,8 @@ def study_metric_unit(metric: str) -> str:
     return unit_by_suffix(metric.split(".")[0])
 
 
-# plan_shadow_prices `unit` (what the row's right-hand side counts) -> unit of its shadow price
+# what a limit counts (plan_shadow_prices `unit`: USD, MW, rack, node; a folder of an earlier
+# version held the limit's name there) -> the unit its shadow price is per
 _RHS_UNITS = {"budget_usd": "USD", "total_budget_usd": "USD", "power_cap_mw": "MW",
               "racks": "rack", "supply_nodes": "node"}
 
@@ -107,7 +113,7 @@ def show(value: float | int | None, unit: str) -> str:
         if value and abs(value) < 0.001:
             return f"{value * 100:.2g} %"
         return f"{value * 100:.1f} %"
-    sign = "-" if value < 0 else ""
+    sign = "-" if value < 0 and not _rounds_to_zero(value, unit) else ""
     if unit == "USD":
         return f"{sign}${abs(value):,.0f}"
     if unit == "USD millions":
@@ -124,7 +130,18 @@ def show(value: float | int | None, unit: str) -> str:
         return f"{value:,.3f}"
     if unit == "coefficient":
         return f"{value:,.3f}"
+    if unit == "factor":
+        return f"{value:,.4f}"
+    if unit in ("MW", "rack", "node"):  # a limit: its validity interval can end a hair away
+        return f"{value:,.4f}".rstrip("0").rstrip(".")
     return f"{value:,.1f}"
+
+
+def _rounds_to_zero(value: float, unit: str) -> bool:
+    """Whether a money figure shows as zero in its unit (no `-$0.00` for a round-off)."""
+    if unit == "USD millions":
+        return round(abs(value) / 1e6, 1) == 0
+    return round(abs(value), 2 if unit.startswith("USD per ") else 0) == 0
 
 
 def nearly_whole(value: float | int | None, tolerance: float = 1e-6) -> bool:

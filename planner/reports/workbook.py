@@ -1,5 +1,6 @@
-"""Write report.xlsx from the sheet frames: frozen header, autofilter, number formats, fitted
-column widths; native charts: on Capacity one per pool (effective compute: P10-P90 band and P50
+"""Write report.xlsx from the sheet frames: frozen header, autofilter, number formats (by the
+unit in a column's name, or the row's `unit` where rows differ), fitted column widths; native
+charts: on Capacity one per pool (effective compute: P10-P90 band and P50
 line over dates; for an optimize-only folder one for the whole fleet by quarter, with demand),
 on Risk the cost-risk Pareto front when the optimizer traced one, on Sensitivity (a study
 folder) the tornado: swing per parameter."""
@@ -17,13 +18,17 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from planner.reports.tables import COLUMN_UNITS, DATE_COLUMNS, TEXT_COLUMNS
-from planner.reports.units import excel_format, nearly_whole, study_metric_unit
+from planner.reports.tables import COLUMN_UNITS, DATE_COLUMNS, is_text_column
+from planner.reports.units import excel_format, nearly_whole, shadow_price_unit, study_metric_unit
 
 _UNIT_IN_HEADER = re.compile(r"\[([^\]]+)\]$")
 _MAX_WIDTH = 70
 _SUMMARY_STATS = {"mean", "std", "p10", "p50", "p90", "ci95_low", "ci95_high"}
 _RISK_ROW_UNITS = {"value", "limit"}
+# Prices: figures of the limit in the row's unit, and prices in USD per that unit
+_PRICES_LIMIT_UNITS = {"limit_value", "valid_from", "valid_to", "step"}
+_PRICES_PER_UNIT = {"shadow_price [USD per unit]", "change_per_unit_up [USD per unit]",
+                    "change_per_unit_down [USD per unit]"}
 _SENSITIVITY_METRIC_UNITS = {"metric_min", "metric_max", "swing", "metric_mean"}
 _MEAN_SUFFIX = " mean"
 
@@ -47,6 +52,9 @@ def _cell_unit(sheet: str, column: str, row: pd.Series) -> str:
         return str(row["unit"]) if not _missing(row["unit"]) else ""
     if sheet == "Risk" and column in _RISK_ROW_UNITS:
         return str(row["unit"]) if not _missing(row["unit"]) else ""
+    if sheet == "Prices" and column in _PRICES_LIMIT_UNITS | _PRICES_PER_UNIT:
+        unit = str(row["unit"]) if not _missing(row["unit"]) else ""
+        return shadow_price_unit(unit) if column in _PRICES_PER_UNIT and unit else unit
     if sheet == "Sensitivity" and column in _SENSITIVITY_METRIC_UNITS:
         return study_metric_unit(str(row["metric"])) if not _missing(row["metric"]) else ""
     if sheet == "Cases" and column.endswith(_MEAN_SUFFIX):
@@ -100,16 +108,16 @@ class _Formats:
         return self._cache[fmt]
 
 
-def _text_columns(frame: pd.DataFrame) -> set[str]:
+def _text_columns(sheet: str, frame: pd.DataFrame) -> set[str]:
     """Columns written as text: the named text columns, and any other column of text (object)
     dtype (a study's `param.<path>` column of dates or lists)."""
-    return {c for c in frame.columns if c in TEXT_COLUMNS or frame[c].dtype == object}
+    return {c for c in frame.columns if is_text_column(sheet, c) or frame[c].dtype == object}
 
 
 def _write_sheet(ws: Worksheet, sheet: str, frame: pd.DataFrame, formats: _Formats) -> None:
     """Header, typed cells, widths, frozen header and autofilter."""
     columns = list(frame.columns)
-    text_columns = _text_columns(frame)
+    text_columns = _text_columns(sheet, frame)
     widths = [len(c) for c in columns]
     for c, name in enumerate(columns):
         ws.write_string(0, c, name, formats.header)
@@ -156,7 +164,7 @@ def _capacity_blocks(frame: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]
     demand = frame["demand [PFLOP/s]"].notna()
     if demand.any():
         return [("Effective compute of the fleet by quarter (optimizer, across scenarios): "
-                 "P10-P90 band, P50 and demand", "PFLOP/s (BF16 dense x platform utilization)",
+                 "P10-P90 band, P50 and demand", "PFLOP/s (BF16 dense x SKU utilization)",
                  frame[demand])]
     return [(f"Effective compute of pool {pool}: P10-P90 band and P50", "PFLOP/s (BF16 dense)", block)
             for pool, block in frame.groupby("pool", sort=False)]
@@ -306,4 +314,12 @@ def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], title: str,
             _add_pareto_chart(workbook, ws, frame)
         if sheet == "Sensitivity" and len(frame):
             _add_tornado_chart(workbook, ws, frame)
-    workbook.close()
+    try:
+        workbook.close()
+    except xlsxwriter.exceptions.FileCreateError as e:
+        # xlsxwriter wraps the OSError (a full disk, a vanished folder): pass on the OSError
+        # itself, which the command reports in one line
+        cause = e.args[0] if e.args else None
+        if isinstance(cause, OSError):
+            raise cause from None
+        raise

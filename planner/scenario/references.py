@@ -21,6 +21,9 @@ def _pools(s: Scenario, cat: Catalog) -> Problem | None:
             if delivery.date < s.start_date:
                 where = ("cluster", "pools", i, "deliveries", j, "date")
                 return where, f"{delivery.date} is before start_date {s.start_date}"
+            problem = _condition(s, delivery)
+            if problem is not None:
+                return ("cluster", "pools", i, "deliveries", j, "when", *problem[0]), problem[1]
         for name in pool.failure_rate_multipliers:
             if name not in categories:
                 where = ("cluster", "pools", i, "failure_rate_multipliers", name)
@@ -31,6 +34,30 @@ def _pools(s: Scenario, cat: Catalog) -> Problem | None:
                 f"about {events:.2g} failure events per replication (nodes x failure rates x "
                 f"lemon multiplier x horizon); at most {MAX_FAILURE_EVENTS:.0e}: check the "
                 "failure rates and multipliers")
+    return None
+
+
+def _condition(s: Scenario, delivery) -> Problem | None:
+    """A contingent delivery names shocks of the scenario, once each, by planning quarters."""
+    if not delivery.when:
+        return None
+    if s.procurement is None:
+        return (), "needs a procurement section (its quarters date the shock outcomes)"
+    labels = quarter_labels(s.procurement.start_quarter, s.procurement.quarters)
+    shocks = {shock.name for shock in s.supply_shocks}
+    seen: set[str] = set()
+    for k, outcome in enumerate(delivery.when):
+        if outcome.shock not in shocks:
+            return (k, "shock"), f"no supply shock named {outcome.shock!r}"
+        if outcome.shock in seen:
+            return (k, "shock"), f"shock {outcome.shock!r} listed twice"
+        seen.add(outcome.shock)
+        for name in ("from_quarter", "until_quarter"):
+            quarter = getattr(outcome, name)
+            if quarter is not None and quarter not in labels:
+                return (k, name), f"{quarter} is outside the planned quarters"
+        if outcome.from_quarter is None and outcome.until_quarter is not None:
+            return (k, "until_quarter"), "needs from_quarter"
     return None
 
 
@@ -149,9 +176,16 @@ def _procurement(s: Scenario, cat: Catalog) -> Problem | None:  # noqa: C901 - a
             f"has {len(proc.demand.pflops)} values for {proc.quarters} quarters")
     platforms = {cat.skus[k].platform for k in skus}
     adopted = {cat.skus[p.sku].platform for p in s.cluster.pools}
+    for sku in proc.utilization:
+        if sku not in skus and sku != proc.rental.gpu_sku:
+            return (*base, "utilization", sku), (
+                f"SKU {sku!r} is neither installed, a candidate nor the rental SKU")
+    for sku in dict.fromkeys([*skus, proc.rental.gpu_sku]):
+        if sku in cat.skus and sku not in proc.utilization and proc.workload not in cat.skus[sku].mfu:
+            return (*base, "utilization", sku), (
+                f"no {proc.workload} utilization for SKU {sku!r}: give it here or as "
+                f"catalog.skus.{sku}.mfu.{proc.workload}")
     for platform in sorted(platforms):
-        if platform not in proc.platform_utilization:
-            return (*base, "platform_utilization"), f"no utilization for platform {platform!r}"
         if platform not in adopted and platform not in proc.porting_cost_usd:
             return (*base, "porting_cost_usd"), f"no porting cost for platform {platform!r}"
     vendors = {cat.skus[k].vendor for k in skus}

@@ -31,6 +31,7 @@ Probability = Annotated[float, Field(ge=0, le=1)]
 MAX_NODES = 10_000_000
 MAX_PARTS = 1_000_000
 Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")]
+Quarter = Annotated[str, Field(pattern=r"^\d{4}Q[1-4]$", description="A quarter, e.g. 2027Q3.")]
 
 
 # Largest magnitude of any decimal number in a scenario: the optimizer's limit
@@ -150,6 +151,22 @@ class Simulation(Strict):
 # --- catalog overrides ---------------------------------------------------------------------------
 
 
+class MfuPatch(Strict):
+    """A SKU's model-FLOPs utilization for one workload, with an optional range."""
+
+    value: float = Field(gt=0, le=1, description="Central figure.")
+    low: float | None = Field(None, gt=0, le=1, description="Low end (default: value).")
+    high: float | None = Field(None, gt=0, le=1, description="High end (default: value).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MfuPatch:
+        low = self.low if self.low is not None else self.value
+        high = self.high if self.high is not None else self.value
+        if not low <= self.value <= high:
+            raise ValueError("needs low <= value <= high")
+        return self
+
+
 class SkuPatch(Strict):
     """Override fields of a catalog SKU, or define a new SKU (then every field is required)."""
 
@@ -171,6 +188,8 @@ class SkuPatch(Strict):
     part_prices_usd: dict[str, Annotated[float, Field(gt=0)]] = Field(
         default_factory=dict, description="Part prices for this SKU, USD, by part name."
     )
+    mfu: dict[Literal["dense", "moe"], MfuPatch] = Field(
+        default_factory=dict, description="Model-FLOPs utilization by workload (dense, moe).")
 
 
 class CategoryPatch(Strict):
@@ -225,11 +244,28 @@ class CatalogPatch(Strict):
 # --- cluster -------------------------------------------------------------------------------------
 
 
+class ShockOutcome(Strict):
+    """How a supply shock turned out, by planning quarter (procurement.start_quarter on):
+    blocking from `from_quarter` until `until_quarter`, or not blocking in the planned quarters
+    (`from_quarter` none)."""
+
+    shock: Name = Field(description="Name of a supply shock of the scenario.")
+    from_quarter: Quarter | None = Field(
+        None, description="First quarter blocked; none = no block in the planned quarters.")
+    until_quarter: Quarter | None = Field(
+        None, description="First quarter open again; none = blocked to the end.")
+
+
 class Delivery(Strict):
-    """New nodes that join a pool on a date (if the vendor is not blocked then)."""
+    """New nodes that join a pool on a date (if the vendor is not blocked then); with `when`,
+    only in replications where every listed shock turned out so (a contingent order of the
+    optimizer's plan)."""
 
     date: dt.date = Field(description="Delivery date.")
     nodes: int = Field(gt=0, le=MAX_NODES, description="Nodes delivered.")
+    when: list[ShockOutcome] = Field(
+        default_factory=list, description="Outcomes of supply shocks this delivery depends on "
+        "(none = always); needs a procurement section for its quarters.")
 
 
 class Retirement(Strict):
@@ -454,7 +490,6 @@ class SupplyShock(Strict):
 
 # --- procurement (the optimizer) ----------------------------------------------------------------
 
-Quarter = Annotated[str, Field(pattern=r"^\d{4}Q[1-4]$", description="A quarter, e.g. 2027Q3.")]
 
 
 class Candidate(Strict):
@@ -560,10 +595,12 @@ class Procurement(Strict):
     largest_job_from_quarter: Quarter | None = Field(
         None, description="Quarter from which the largest job must fit on the primary platform; "
         "default: once the fastest candidate could be delivered.")
-    platform_utilization: dict[str, Annotated[float, Field(gt=0, le=1)]] = Field(
-        default_factory=lambda: {"CUDA": 0.40, "CANN": 0.30, "Neuware": 0.25},
-        description="Achievable share of peak (MFU) per software platform. Defaults: CUDA 0.40 "
-        "(Llama 3: 38-43 %), CANN 0.30 (Pangu Ultra MoE: 30 %), Neuware 0.25 (assumption).")
+    workload: Literal["dense", "moe"] = Field(
+        "dense", description="What the cluster trains: dense transformers or mixture-of-experts "
+        "models; picks each SKU's model-FLOPs utilization (MFU) in the catalog.")
+    utilization: dict[str, Annotated[float, Field(gt=0, le=1)]] = Field(
+        default_factory=dict, description="Model-FLOPs utilization per SKU for this workload, "
+        "over the catalog's figure (`planner catalog` lists them with sources and ranges).")
     porting_cost_usd: dict[str, Annotated[float, Field(ge=0)]] = Field(
         default_factory=dict, description="One-off cost of adopting a platform not yet in use.")
     budget_usd_per_quarter: QuarterValues | None = Field(
@@ -576,10 +613,14 @@ class Procurement(Strict):
     vendor_caps_nodes_per_quarter: dict[str, Annotated[float, Field(ge=0)]] = Field(
         default_factory=dict, description="Nodes one buyer can get from a vendor per quarter.")
     recourse_premium: float = Field(0.2, ge=0, description="Price premium of a recourse order.")
+    discount_rate: float = Field(
+        0.0, ge=0, le=1, description="Yearly rate every cash flow is discounted at, by the "
+        "quarter it falls in (0 = none; docs/model.md recommends the firm's cost of capital, "
+        "e.g. 0.08).")
     asset_life_years: float | None = Field(
-        4.0, gt=0, description="Straight-line life of a node: what is left of it at the horizon "
-        "is credited (assumption default: 4 years, a common server depreciation period); "
-        "none = no residual value.")
+        4.0, gt=0, description="Straight-line depreciation life of a node from its delivery: "
+        "its book value left at the horizon is credited, discounted (assumption default: 4 "
+        "years, a common server depreciation period); none = no residual value.")
     refund_share: float = Field(0.0, ge=0, le=1, description="Share refunded for blocked orders.")
     rental: Rental = Field(default_factory=Rental, description="Overseas cloud rental.")
     unmet_penalty_usd_per_pflops_hour: float = Field(
@@ -599,7 +640,17 @@ class Procurement(Strict):
     risk: Risk = Field(default_factory=Risk, description="Risk measure and weight.")
     solver: SolverChoice = Field(default_factory=SolverChoice, description="HiGHS settings.")
     integer_orders: bool = Field(True, description="Whole nodes and parts in the first stage.")
-    integer_recourse: bool = Field(False, description="Whole nodes in recourse orders.")
+    integer_recourse: bool = Field(True, description="Whole nodes in recourse orders; false "
+                                   "is faster (recourse in fractions of nodes).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "platform_utilization" in data:
+            raise ValueError("platform_utilization is replaced by `workload` (dense or moe) and "
+                             "`utilization` per SKU; the catalog holds each SKU's MFU with its "
+                             "source")
+        return data
 
     @model_validator(mode="after")
     def _probabilities(self) -> Procurement:

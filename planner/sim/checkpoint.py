@@ -60,7 +60,7 @@ def split_segment(elapsed_hours: float, interval_hours: float, write_hours: floa
         return SegmentOutcome(0.0, elapsed_hours, 0.0)
     cycle = interval_hours + write_hours
     done = math.floor(elapsed_hours / cycle)
-    rest = elapsed_hours - done * cycle
+    rest = max(elapsed_hours - done * cycle, 0.0)  # floor() of a rounded quotient can overshoot
     if rest > interval_hours:  # cut while writing: that compute is not yet protected
         return SegmentOutcome(
             done * interval_hours, interval_hours, done * write_hours + rest - interval_hours

@@ -8,12 +8,15 @@ numbers depend only on the scenario, the seed and its index.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable
 
 import numpy as np
 import simpy
 
+from planner.quarters import quarter_labels
+from planner.scenario.shock_quarters import block_quarters, representative_begin
 from planner.sim.context import SimContext
 from planner.sim.draws import Draws
 from planner.sim.events import After, QueueView
@@ -24,7 +27,7 @@ from planner.sim.jobs import JobPhase
 from planner.sim.repair import RepairShop
 from planner.sim.results import ReplicationResult, Timeseries, collect_metrics
 from planner.sim.scheduler import JobPlacement, Scheduler
-from planner.sim.setup import SimSetup
+from planner.sim.setup import Condition, SimSetup
 from planner.sim.shocks import NODES, ShockBook, sample_shocks
 from planner.sim.spares import Inventories
 from planner.units import HOURS_PER_DAY
@@ -91,7 +94,9 @@ class ClusterModel:
             self._install(pool, clocks, ps.initial_nodes)
             PoissonStream(env, pool, ps.categories, ps.lemon_multiplier, prng,
                           self.shop.on_failure)
-            for when, nodes in ps.deliveries:  # before the jobs: a delivery installs first
+            for when, nodes, condition in ps.deliveries:  # before the jobs: installs come first
+                if condition and not self._holds(condition):
+                    continue
                 Delivery(self.ctx, ps.vendor, max(when, 0.0),
                          lambda pool=pool, clocks=clocks, nodes=nodes:
                          self._install(pool, clocks, nodes))
@@ -99,6 +104,25 @@ class ClusterModel:
         self.scheduler.start()
         self.timeseries = Timeseries(env, self.pools, self.inventories, self.scheduler.jobs,
                                      scenario.simulation.timeseries_step_days * HOURS_PER_DAY)
+
+    def _holds(self, condition: Condition) -> bool:
+        """Whether every shock of a contingent delivery turned out as it says in this
+        replication (its sampled start read by planning quarter, as the optimizer's derived
+        scenarios read it: planner/scenario/shock_quarters.py)."""
+        scenario = self.setup.scenario
+        proc = scenario.procurement
+        labels = quarter_labels(proc.start_quarter, proc.quarters)
+        shocks = {shock.name: shock for shock in scenario.supply_shocks}
+        started = {w.name: w.start_hours for w in self.ctx.shocks.windows}
+        for name, wanted in condition:
+            outcome = None
+            if name in started:
+                day = scenario.start_date + dt.timedelta(hours=started[name])
+                shock = shocks[name]
+                outcome = block_quarters(shock, representative_begin(shock, day), labels)
+            if outcome != wanted:
+                return False
+        return True
 
     @property
     def jobs(self):

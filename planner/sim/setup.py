@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from planner.catalog.catalog import Catalog
 from planner.scenario.distributions import Lognormal
 from planner.scenario.schema import Job, Pool, Scenario
+from planner.scenario.shock_quarters import BlockQuarters
 from planner.scenario.spare_policy import ResolvedSparePolicy, resolve_spare_policy
 from planner.sim.checkpoint import daly_interval_hours
 from planner.units import HOURS_PER_DAY
@@ -29,6 +30,16 @@ class CategoryParams:
     weibull_shape: float | None
 
 
+# a contingent delivery's condition: (shock name, the quarters it blocks or None) for each shock
+# it depends on; empty = always delivered
+Condition = tuple[tuple[str, BlockQuarters], ...]
+
+
+def _condition(delivery) -> Condition:
+    return tuple((o.shock, None if o.from_quarter is None else (o.from_quarter, o.until_quarter))
+                 for o in delivery.when)
+
+
 @dataclass(frozen=True)
 class PoolSetup:
     """A pool as the simulator needs it."""
@@ -38,7 +49,7 @@ class PoolSetup:
     vendor: str
     gpus_per_node: int
     initial_nodes: int
-    deliveries: tuple[tuple[float, int], ...]  # (hours since start, nodes)
+    deliveries: tuple[tuple[float, int, Condition], ...]  # (hours since start, nodes, when)
     capacity: int
     lemon_fraction: float
     lemon_multiplier: float
@@ -101,11 +112,12 @@ def build_setup(scenario: Scenario, catalog: Catalog) -> SimSetup:
     pools = []
     for p in scenario.cluster.pools:
         sku = catalog.skus[p.sku]
-        deliveries = tuple((scenario.hours_since_start(d.date), d.nodes) for d in p.deliveries)
+        deliveries = tuple((scenario.hours_since_start(d.date), d.nodes, _condition(d))
+                           for d in p.deliveries)
         pools.append(PoolSetup(
             name=p.name, sku=p.sku, vendor=sku.vendor, gpus_per_node=sku.gpus,
             initial_nodes=p.nodes, deliveries=deliveries,
-            capacity=p.nodes + sum(n for _, n in deliveries),
+            capacity=p.nodes + sum(n for _, n, _ in deliveries),
             lemon_fraction=p.lemon_fraction, lemon_multiplier=p.lemon_rate_multiplier,
             retire_failures=None if p.retirement is None else p.retirement.failures,
             retire_window_hours=(0.0 if p.retirement is None

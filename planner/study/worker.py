@@ -71,7 +71,7 @@ def _run(p: dict) -> dict[str, dict[str, float | None]]:
     result = pipeline.run(
         loaded, optimize_first=optimize_first, simulate_after=p["command"] != "optimize",
         settings=pipeline.solver_settings(loaded, threads=1) if optimize_first else None,
-        analyses=False, workers=1)
+        analyses=pipeline.NO_ANALYSES, workers=1)
     plan_metrics: dict[str, float | None] = {}
     if result.plan is not None:
         plan_metrics = {k: v for k, v in _plan_metrics(result.plan.optimization).items()

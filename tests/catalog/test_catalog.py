@@ -100,3 +100,31 @@ def test_new_sku_needs_every_field():
     patch = CatalogPatch.model_validate({"skus": {"X1": {"vendor": "Acme"}}})
     with pytest.raises(CatalogError, match="new entry needs"):
         load_catalog(patch, "mine.yaml")
+
+
+def test_every_sku_has_a_sourced_mfu_range_per_workload():
+    from planner.catalog.catalog import WORKLOADS
+
+    cat = shipped_catalog()
+    for name, sku in cat.skus.items():
+        assert set(sku.mfu) == set(WORKLOADS), name
+        for workload, figure in sku.mfu.items():
+            assert 0 < figure.low <= figure.value <= figure.high <= 1, (name, workload)
+            assert len(figure.source) > 30, (name, workload)
+            published = not figure.source.startswith(("assumption:", "est:"))
+            # a figure without a paper (arXiv id) or derivation behind it says it is a guess
+            assert published <= ("arXiv" in figure.source or figure.source.startswith(
+                "derived:")), (name, workload, figure.source)
+    assert cat.skus["H100"].mfu["dense"].low <= 0.38 <= 0.43 <= cat.skus["H100"].mfu["dense"].high
+
+
+def test_a_scenario_can_set_an_mfu_with_its_range():
+    from planner.catalog.catalog import load_catalog
+    from planner.scenario.schema import CatalogPatch
+
+    patch = CatalogPatch.model_validate(
+        {"skus": {"MLU590": {"mfu": {"dense": {"value": 0.3, "low": 0.25, "high": 0.4}}}}})
+    figure = load_catalog(patch, "s.yaml").skus["MLU590"].mfu["dense"]
+    assert (figure.value, figure.low, figure.high) == (0.3, 0.25, 0.4)
+    assert figure.source == "scenario s.yaml"
+    assert load_catalog(patch, "s.yaml").skus["MLU590"].mfu["moe"].source.startswith("assumption")

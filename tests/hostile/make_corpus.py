@@ -12,6 +12,8 @@ import json
 import re
 from pathlib import Path
 
+from planner.outputs.layout import OptimizeFolder
+
 HERE = Path(__file__).resolve().parent
 FILES = HERE / "files"
 
@@ -412,9 +414,8 @@ def report_cases(cases: list) -> None:
         ("report-missing-results", {"summary.json": '{"scenario": "x", "replications": 1, "seed": 1}',
                                     "complete": "run"}, r"summary\.json without inputs\.json"),
         ("report-optimization-shape", {"optimization.json": '{"status": 5}', "complete": "optimize",
-                                       **{f"plan_{t}.parquet": None for t in (
-                                           "orders", "recourse", "stockpile", "platforms", "fleet",
-                                           "capacity", "costs", "shadow_prices")}},
+                                       **{f"plan_{t}.parquet": None
+                                          for t in OptimizeFolder.TABLES}},
          r"optimization\.json: no status of the kind planner writes"),
     ]:
         cases.append({"name": name, "file": None, "text": None, "command": "report",

@@ -29,11 +29,25 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # The stable contract (docs/outputs.md): sheet names in order, each sheet's columns, the same
 # for every kind of output folder.
+# sheets that hold one placeholder row (only a note) in a folder without a plan
+PLAN_ONLY_SHEETS = ("Plan", "Buy", "Contingent", "Cash", "Prices", "Risk")
 GOLDEN: dict[str, list[str]] = {
     "Summary": ["metric", "key", "unit", "n", "mean", "std", "p10", "p50", "p90", "ci95_low",
                 "ci95_high"],
     "Plan": ["item", "quarter", "scenario", "sku", "vendor", "platform", "part", "quantity",
              "unit_price [USD]", "cost [USD]", "effective_pflops [PFLOP/s]", "note"],
+    "Buy": ["sku", "vendor", "order_quarter", "delivery_quarter", "nodes", "unit_price [USD]",
+            "cost [USD]", "note"],
+    "Contingent": ["if", "quarter", "sku", "vendor", "nodes", "unit_price [USD]", "cost [USD]",
+                   "probability", "scenarios", "note"],
+    "Cash": ["quarter", "kind", "scenario", "probability", "capex [USD]", "recourse [USD]",
+             "stockpile [USD]", "porting [USD]", "power [USD]", "rental [USD]", "cash_out [USD]",
+             "discount_factor", "cash_out_discounted [USD]", "budget [USD]",
+             "budgeted_spend [USD]", "headroom [USD]", "note"],
+    "Prices": ["kind", "family", "limit", "index", "scenario", "unit", "limit_value",
+               "shadow_price [USD per unit]", "valid_from", "valid_to", "degenerate", "step",
+               "change_per_unit_up [USD per unit]", "change_per_unit_down [USD per unit]",
+               "note"],
     "Risk": ["section", "measure", "scenario", "index", "unit", "value", "value_text", "limit",
              "probability", "capex [USD]", "stockpile [USD]", "recourse [USD]", "power [USD]",
              "rental [USD]", "unmet_penalty [USD]", "porting [USD]", "salvage [USD]",
@@ -48,9 +62,9 @@ GOLDEN: dict[str, list[str]] = {
               "stockout_p50 [days]", "stockout_p90 [days]", "consumed_mean [parts]",
               "consumed_p10 [parts]", "consumed_p50 [parts]", "consumed_p90 [parts]",
               "cannibalized_mean [parts]", "final_stock_p50 [parts]", "stockpile_planned [parts]"],
-    "Assumptions": ["section", "path", "value", "value_text", "source"],
+    "Assumptions": ["section", "path", "value", "value_text", "unit", "source"],
 }
-# A study folder's workbook: the six sheets above, then Cases and Sensitivity. Cases starts with
+# A study folder's workbook: the ten sheets above, then Cases and Sensitivity. Cases starts with
 # these fixed columns; the study's own (`param.<path>`, then `<metric> mean`) follow.
 CASES_FIXED: list[str] = ["case", "key", "status", "error"]
 STUDY_GOLDEN: dict[str, list[str]] = {

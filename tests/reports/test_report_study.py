@@ -20,6 +20,7 @@ import yaml
 from report_helpers import (
     CASES_FIXED,
     GOLDEN,
+    PLAN_ONLY_SHEETS,
     ROOT,
     STUDY_GOLDEN,
     assert_golden_columns,
@@ -183,7 +184,7 @@ def test_standard_sheets_of_a_study(study_dir):
     units = dict(zip(summary["metric"], summary["unit"], strict=False))
     assert units == {"ettr.pretrain-8k": "fraction", "ettr.research-2k": "fraction",
                      "goodput_gpu_hours": "GPU-hours"}
-    for sheet, column in (("Plan", "note"), ("Risk", "note"), ("Capacity", "pool"),
+    for sheet, column in (*((s, "note") for s in PLAN_ONLY_SHEETS), ("Capacity", "pool"),
                           ("Parts", "sku")):
         frame = pd.read_parquet(study_dir / f"report_{sheet}.parquet")
         assert len(frame) == 1 and "study" in frame[column].iloc[0], sheet
@@ -217,7 +218,7 @@ def test_workbook_formats_and_native_tornado_chart(study_dir):
     with zipfile.ZipFile(study_dir / "report.xlsx") as z:
         charts = [n for n in z.namelist() if re.fullmatch(r"xl/charts/chart\d+\.xml", n)]
         assert len(charts) == 1  # only the tornado: no capacity chart of the placeholder row
-        rels = z.read("xl/worksheets/_rels/sheet8.xml.rels").decode()  # Sensitivity
+        rels = z.read("xl/worksheets/_rels/sheet12.xml.rels").decode()  # Sensitivity
         assert "drawing" in rels
         chart = z.read(charts[0]).decode()
     assert "<c:barChart>" in chart and '<c:barDir val="bar"/>' in chart
@@ -272,7 +273,7 @@ def test_an_optimizer_study_says_its_plan_metrics_are_in_cases(study_dir, tmp_pa
                                            "ettr.research-2k": "plan.stockpile_units"})
     cases.to_parquet(copy / "study_cases.parquet", index=False)
     write_reports(copy, require_complete=False)  # a folder built by hand
-    for sheet in ("Plan", "Risk"):
+    for sheet in PLAN_ONLY_SHEETS:
         note = pd.read_parquet(copy / f"report_{sheet}.parquet")["note"].iloc[0]
         assert "ran the optimizer" in note and "Cases" in note, sheet
     summary = pd.read_parquet(copy / "report_Summary.parquet")

@@ -229,6 +229,33 @@ def test_an_unknown_pool_sku_is_reported_even_with_a_procurement_section():
         load_scenario_text(text, "p.yaml", ("cluster.pools[0].sku=NOPE",))
 
 
+PROCUREMENT = (ROOT / "scenarios" / "procurement-2027.yaml").read_text()
+
+
+@pytest.mark.parametrize(("sets", "expected"), [
+    (("procurement.platform_utilization={CUDA: 0.4}",),
+     r"^p\.yaml --set \S+ \S+: procurement: platform_utilization is replaced by `workload` "
+     r"\(dense or moe\) and `utilization` per SKU"),
+    (("procurement.utilization={H999: 0.4}",),
+     r"^p\.yaml --set \S+ \S+: procurement\.utilization\.H999: SKU 'H999' is neither "
+     r"installed, a candidate nor the rental SKU$"),
+    (("procurement.utilization={H800: 1.5}",),
+     r": procurement\.utilization\.H800: must be <= 1"),
+    (("procurement.workload=sparse",), r"procurement\.workload: input should be 'dense' or 'moe'"),
+    (("procurement.discount_rate=-0.1",), r"procurement\.discount_rate: must be >= 0"),
+    (("catalog={skus: {MLU590: {mfu: {dense: {value: 0.3, low: 0.35}}}}}",),
+     r"catalog\.skus\.MLU590\.mfu\.dense: needs low <= value <= high"),
+])
+def test_procurement_utilization_and_discount_errors_are_one_line(sets, expected):
+    from planner.errors import InputError
+    from planner.scenario.loader import load_scenario_text
+
+    with pytest.raises(InputError) as caught:
+        load_scenario_text(PROCUREMENT, "p.yaml", sets)
+    assert re.search(expected, str(caught.value)), str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
 def test_an_unreadable_file_is_one_line(tmp_path, monkeypatch):
     import builtins
 
