@@ -25,6 +25,7 @@ def instance(n_scenarios: int, integer: bool, seed: int = 1):
                           for s in SKUS]
     proc["porting_cost_usd"] = {"CANN": 30e6, "Neuware": 25e6}
     proc["integer_orders"] = integer
+    proc["integer_recourse"] = integer
     proc["solver"] = {"profile": "default"}
     labels = quarter_labels(proc["start_quarter"], 12)
     rng = np.random.default_rng(seed)

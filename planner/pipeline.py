@@ -12,15 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pandas as pd
 
 from planner.errors import InputError
-from planner.montecarlo import MonteCarloResult, run_monte_carlo
 from planner.scenario.loader import LoadedScenario, load_scenario, load_scenario_text
 from solvers.optimize import Optimization
 from solvers.problem import SolverSettings
+
+if TYPE_CHECKING:  # the simulator (and scipy.stats with it) loads only when a pass simulates
+    from planner.montecarlo import MonteCarloResult
 
 Progress = Callable[[int, int], None]  # (replications done, planned)
 
@@ -141,6 +143,8 @@ def with_plan(loaded: LoadedScenario, plan: PlanResult) -> LoadedScenario:
 def simulate(loaded: LoadedScenario, workers: int | None = None,
              progress: Progress | None = None) -> MonteCarloResult:
     """The scenario's replications (adaptive when it asks for it)."""
+    from planner.montecarlo import run_monte_carlo
+
     return run_monte_carlo(loaded, workers, progress)
 
 

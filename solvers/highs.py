@@ -143,17 +143,42 @@ _STATUS = {
 }
 
 
+def _standard_form_compiler():
+    """Pyomo's LinearStandardFormCompiler, with its matrix hooks set to numpy and scipy.sparse
+    directly. Pyomo finalizes any import of scipy by importing scipy.stats, integrate and
+    spatial (about 1 s of a `planner optimize` process, for nothing the compiler uses): its
+    post-import callback for scipy is dropped when scipy is not loaded yet. The matrix hooks
+    are class attributes Pyomo documents as meant to be changed."""
+    if "scipy" not in sys.modules:
+        from pyomo.common import dependencies
+
+        callbacks = getattr(dependencies.DeferredImportCallbackFinder, "_callbacks", None)
+        if isinstance(callbacks, dict):
+            callbacks.pop("scipy", None)
+    import scipy.sparse
+    from pyomo.repn.plugins.standard_form import (
+        LinearStandardFormCompiler,
+        _LinearStandardFormCompiler_impl,
+    )
+
+    impl = _LinearStandardFormCompiler_impl
+    if impl._to_vector is None:
+        impl._to_vector = np.fromiter
+        impl._csc_matrix = scipy.sparse.csc_array
+        impl._csr_matrix = scipy.sparse.csr_array
+    return LinearStandardFormCompiler()
+
+
 class HighsModel:
     """A Pyomo model compiled into one HiGHS instance; solved and re-solved in place."""
 
     def __init__(self, model: pyo.ConcreteModel, settings: SolverSettings):
         import highspy
-        from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
         start = time.perf_counter()
         self.model = model
         self.settings = settings
-        info = LinearStandardFormCompiler().write(model, mixed_form=True)
+        info = _standard_form_compiler().write(model, mixed_form=True)
         self.columns = list(info.columns)
         self.column_of = {id(v): i for i, v in enumerate(self.columns)}
         self.rows = list(info.rows)  # (ConstraintData, sense: 1 <=, -1 >=, 0 ==)
@@ -332,18 +357,25 @@ class HighsModel:
         status, rng = h.getRanging()
         if status != highspy.HighsStatus.kOk:
             return {}
+        # each of these attributes copies a whole C++ vector when read: read them once
         solution, basis = h.getSolution(), h.getBasis()
+        activities = np.asarray(solution.row_value, dtype=float)
+        duals = np.asarray(solution.row_dual, dtype=float)
+        basic_rows = np.asarray([s == highspy.HighsBasisStatus.kBasic for s in basis.row_status],
+                                dtype=bool)
+        ups = np.asarray(rng.row_bound_up.value_, dtype=float)
+        downs = np.asarray(rng.row_bound_dn.value_, dtype=float)
         wanted = {id(c) for c in rows}
         out = {}
         tolerance = 1e-9
         for i, (con, sense) in enumerate(self.rows):
             if id(con) not in wanted:
                 continue
-            activity = float(solution.row_value[i])
+            activity = float(activities[i])
             rhs = float(self.row_upper[i] if sense >= 0 else self.row_lower[i])
-            dual = float(solution.row_dual[i]) + 0.0  # no negative zero
+            dual = float(duals[i]) + 0.0  # no negative zero
             scale = tolerance * max(1.0, abs(rhs))
-            basic = basis.row_status[i] == highspy.HighsBasisStatus.kBasic
+            basic = bool(basic_rows[i])
             if basic:
                 # the row's slack is in the basis: its dual is 0 for as long as the limit stays
                 # beyond the activity (HiGHS ranges a basic row's activity, not its limit)
@@ -352,8 +384,7 @@ class HighsModel:
                 if sense == 0:
                     low = high = activity
             else:
-                up = float(rng.row_bound_up.value_[i])
-                down = float(rng.row_bound_dn.value_[i])
+                up, down = float(ups[i]), float(downs[i])
                 high = up if abs(up) < 1e30 else math.inf
                 low = down if abs(down) < 1e30 else -math.inf
             slack_zero = abs(activity - rhs) <= scale
