@@ -21,7 +21,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
+from rich.table import Column, Table
 from typer.core import TyperGroup
 
 from planner.errors import InputError
@@ -298,8 +298,10 @@ def _solver_outcomes(source: str) -> Iterator[None]:
 
 def _plan_table(opt, summary: dict) -> Table:
     r = opt.result
-    table = Table("SKU", *sorted(r.orders["period"].unique()), "total",
-                  title=f"order plan (nodes): {summary['status']}"
+    quarters = sorted(r.orders["period"].unique())
+    # quarters as two-line headers and SKU names unbroken: the table fits 80 columns
+    table = Table(Column("SKU", no_wrap=True), *(f"{q[:4]}\n{q[4:]}" for q in quarters),
+                  "total", title=f"order plan (nodes): {summary['status']}"
                   + (f", {summary['message']}" if summary.get("message") else ""))
     pivot = r.orders.pivot_table(index="sku", columns="period", values="nodes", aggfunc="sum")
     for sku, row in pivot.fillna(0).iterrows():
@@ -307,9 +309,10 @@ def _plan_table(opt, summary: dict) -> Table:
             table.add_row(sku, *(f"{v:,.0f}" for v in row), f"{row.sum():,.0f}")
     stock = r.stockpile[r.stockpile["units"] > 0]
     for item in stock.itertuples(index=False):
-        table.add_row(f"stockpile {item.sku}/{item.part}", *[""] * len(pivot.columns),
+        table.add_row(f"{item.sku} {item.part}s", *[""] * len(pivot.columns),
                       f"{item.units:,.0f}")
-    table.caption = (f"expected cost ${summary['expected_cost_usd'] / 1e6:,.1f}M, CVaR "
+    table.caption = ("last rows: spare parts stockpiled now; " if len(stock) else "") + (
+                     f"expected cost ${summary['expected_cost_usd'] / 1e6:,.1f}M, CVaR "
                      f"{summary['cvar_alpha']:.0%} ${summary['cvar_cost_usd'] / 1e6:,.1f}M, worst "
                      f"shortfall {summary['worst_case_shortfall_pflops']:,.0f} PFLOP/s, primary "
                      f"platform {summary['primary_platform']}")
