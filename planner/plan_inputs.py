@@ -119,24 +119,24 @@ def _period_rows(rows: _Rows, inp: ProcurementInput, proc, file: str) -> None:
     job_src = _field_source(proc, "largest_job_pflops", "procurement.largest_job_pflops", file)
     if proc.largest_job_pflops == "from_jobs":
         job_src += " (the largest job's nodes x its SKU's effective PFLOP/s per node)"
+    # column of the periods table -> (parameter, unit, source)
     sources = {
-        "hours": ("hours", "calendar"),
-        "demand_pflops": ("PFLOP/s", demand_src),
-        "largest_job_pflops": ("PFLOP/s", job_src),
-        "budget_usd": ("USD", _field_source(proc, "budget_usd_per_quarter",
-                                            "procurement.budget_usd_per_quarter", file)),
-        "power_cap_mw": ("MW", _field_source(proc, "power_cap_mw", "procurement.power_cap_mw",
-                                             file)),
-        "racks": ("racks", _field_source(proc, "racks", "procurement.racks", file)),
-        "rental_cap_gpus": ("GPUs", _field_source(proc.rental, "cap_gpus",
-                                                  "procurement.rental.cap_gpus", file)),
+        "hours": ("hours", "hours", "calendar"),
+        "demand_pflops": ("demand", "PFLOP/s", demand_src),
+        "largest_job_pflops": ("largest_job", "PFLOP/s", job_src),
+        "budget_usd": ("budget", "USD", _field_source(
+            proc, "budget_usd_per_quarter", "procurement.budget_usd_per_quarter", file)),
+        "power_cap_mw": ("power_cap", "MW", _field_source(
+            proc, "power_cap_mw", "procurement.power_cap_mw", file)),
+        "racks": ("racks", "racks", _field_source(proc, "racks", "procurement.racks", file)),
+        "rental_cap_gpus": ("rental_cap", "GPUs", _field_source(
+            proc.rental, "cap_gpus", "procurement.rental.cap_gpus", file)),
     }
     for t, r in inp.periods.iterrows():
-        for column, (unit, source) in sources.items():
+        for column, (name, unit, source) in sources.items():
             value = float(r[column])
-            rows.add("quarter", column.removesuffix("_usd").removesuffix("_mw")
-                     .removesuffix("_pflops").removesuffix("_gpus"),
-                     value if math.isfinite(value) else "no limit", unit, source, str(t))
+            rows.add("quarter", name, value if math.isfinite(value) else "no limit", unit, source,
+                     str(t))
 
 
 def _scenario_rows(rows: _Rows, inp: ProcurementInput, proc, file: str) -> None:

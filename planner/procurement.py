@@ -159,11 +159,6 @@ def derive_scenarios(scenario: Scenario, labels: list[str]) -> list[DerivedScena
     return out
 
 
-def derived_scenarios(scenario: Scenario, labels: list[str]) -> list[SanctionScenario]:
-    """The sanction scenarios of derive_scenarios."""
-    return [d.scenario for d in derive_scenarios(scenario, labels)]
-
-
 def _covering(blocks: list[VendorBlock], vendor: str, q: str, kind: str) -> list[VendorBlock]:
     """Blocks of `vendor` of that kind ("nodes" or "parts") that cover quarter q (union)."""
     return [b for b in blocks if b.vendor == vendor and getattr(b, kind)
@@ -388,7 +383,7 @@ def build_input(scenario: Scenario, catalog: Catalog) -> ProcurementInput:
     labels = quarter_labels(proc.start_quarter, proc.quarters)
     existing, scheduled = existing_fleet(scenario, labels)
     skus = list(dict.fromkeys([*existing, *(c.sku for c in proc.candidates)]))
-    scenarios = proc.scenarios or derived_scenarios(scenario, labels)
+    scenarios = proc.scenarios or [d.scenario for d in derive_scenarios(scenario, labels)]
     vendors = sorted({catalog.skus[k].vendor for k in skus})
     rental_pflops = rental_pflops_per_gpu(catalog, proc)
     r = proc.risk

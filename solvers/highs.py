@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -83,7 +83,6 @@ class SolveOutcome:
     solve_seconds: float
     log: str
     message: str = ""
-    duals: dict = field(default_factory=dict)  # ConstraintData -> d objective / d rhs (LPs)
     highs_seconds: float = 0.0  # inside HiGHS's run(); the rest of solve_seconds is hand-off
 
     @property
@@ -182,6 +181,9 @@ class HighsModel:
         self.columns = list(info.columns)
         self.column_of = {id(v): i for i, v in enumerate(self.columns)}
         self.rows = list(info.rows)  # (ConstraintData, sense: 1 <=, -1 >=, 0 ==)
+        self.rows_of: dict[int, list[int]] = {}  # id(ConstraintData) -> its rows (a range: 2)
+        for i, (con, _sense) in enumerate(self.rows):
+            self.rows_of.setdefault(id(con), []).append(i)
         self.offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
         self.eliminated = list(info.eliminated_vars)
         n, m = len(self.columns), len(self.rows)
@@ -271,16 +273,9 @@ class HighsModel:
             limit = self.settings.time_limit_s
             message = (f"time limit {limit:g} s reached: best plan found, relative gap {gap:.2%}"
                        if gap is not None else "time limit reached: best plan found")
-        outcome = SolveOutcome(status, has_solution, objective, bound, gap,
-                               time.perf_counter() - start, self.log, message,
-                               highs_seconds=highs_seconds)
-        if has_solution and status == "optimal" and not mip:
-            duals = h.getSolution().row_dual
-            by_row: dict = {}
-            for (con, _sense), value in zip(self.rows, duals, strict=True):
-                by_row[con] = by_row.get(con, 0.0) + float(value)
-            outcome.duals = by_row
-        return outcome
+        return SolveOutcome(status, has_solution, objective, bound, gap,
+                            time.perf_counter() - start, self.log, message,
+                            highs_seconds=highs_seconds)
 
     def _load(self, values) -> None:
         for var, value in zip(self.columns, values, strict=True):
@@ -331,21 +326,17 @@ class HighsModel:
         self.integer_now = self.integer.copy()
 
     def set_rhs(self, con, value: float) -> None:
-        """Move the active bound of a one-sided row (the CVaR cap of the Pareto sweep)."""
+        """Move the active bound of a one-sided row to `value` (in the row's units), from the
+        bound it was compiled with."""
         import highspy
 
         inf = highspy.kHighsInf
-        for i, (row, sense) in enumerate(self.rows):
-            if row is con:
-                shift = float(value) - float(pyo.value(con.upper if sense >= 0 else con.lower))
-                lower = self.row_lower[i] + shift if sense <= 0 else -inf
-                upper = self.row_upper[i] + shift if sense >= 0 else inf
-                self.h.changeRowBounds(i, lower, upper)
-
-    def column_values(self, variables) -> np.ndarray:
-        """The current solution of the given VarData."""
-        values = self.h.getSolution().col_value
-        return np.array([values[self.column_of[id(v)]] for v in variables])
+        for i in self.rows_of.get(id(con), []):
+            sense = self.rows[i][1]
+            shift = float(value) - float(pyo.value(con.upper if sense >= 0 else con.lower))
+            lower = self.row_lower[i] + shift if sense <= 0 else -inf
+            upper = self.row_upper[i] + shift if sense >= 0 else inf
+            self.h.changeRowBounds(i, lower, upper)
 
     # --- prices ---------------------------------------------------------------------------------
 
@@ -391,20 +382,4 @@ class HighsModel:
             degenerate = (abs(high - rhs) <= scale or abs(rhs - low) <= scale
                           or (basic and slack_zero))
             out[con] = RowRange(dual, rhs, low, high, degenerate, binding=not basic)
-        return out
-
-
-class Solver:
-    """One-shot solves: compile `model` into a new HiGHS instance and solve it."""
-
-    def __init__(self, settings: SolverSettings):
-        self.settings = settings
-        self.log = ""
-
-    def solve(self, model: pyo.ConcreteModel) -> SolveOutcome:
-        start = time.perf_counter()
-        loaded = HighsModel(model, self.settings)
-        out = loaded.solve()
-        self.log += loaded.log
-        out.solve_seconds = time.perf_counter() - start
         return out

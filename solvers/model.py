@@ -667,14 +667,13 @@ def scenario_cost(m) -> None:
     m.cost_porting = pyo.Expression(m.S, rule=lambda _, s: sum(
         MONEY * d[first] * P.porting[p] * m.u[p] for p in m.Pl if not P.adopted[p]))
 
+    residual = {(k, t): share for (k, t) in m.X if (share := residual_share(m, k, t)) > 0}
+
     def salvage(_, s):
         """- d_end sum c_k residual(k, t) (delta x[k,t] + delta^y y[k,t,n]): what delivered
         nodes are still worth at the horizon, discounted to today."""
         total = 0.0
-        for (k, t) in m.X:
-            share = residual_share(m, k, t)
-            if share <= 0:
-                continue
+        for (k, t), share in residual.items():
             arrival = periods[m.period_index[t] + P.lead[k]]
             value = MONEY * P.discount_end * P.price[k] * share
             delta = P.delivered.get((P.vendor[k], arrival, s), 1.0)

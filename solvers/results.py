@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from solvers.model import COST_PARTS, MONEY, period_spend, r_of, y_of
+from solvers.model import COST_PARTS, MONEY, r_of, y_of
 
 
 def _v(var) -> float:
@@ -207,7 +207,7 @@ def cash_table(m: pyo.ConcreteModel) -> pd.DataFrame:
                         * max(nodes or 0.0, 0.0) for k, nodes in zip(m.K, live, strict=True))
             rental = inp.rental_usd_per_gpu_hour * P.hours[t] * _v(r_of(m, t, s))
             total = capex + recourse + stock + porting + power + rental
-            budgeted = float(pyo.value(period_spend(m, t, s))) / MONEY
+            budgeted = capex + recourse + stock  # what period_spend counts against the budget
             budget = P.budget[t]
             rows.append((t, s, P.prob[s], capex, recourse, stock, porting, power, rental, total,
                          P.discount[t], total * P.discount[t], budget, budgeted,

@@ -16,7 +16,7 @@ import numpy as np
 import simpy
 
 from planner.quarters import quarter_labels
-from planner.scenario.shock_quarters import block_quarters, representative_begin
+from planner.scenario.shock_quarters import BlockQuarters, block_quarters, representative_begin
 from planner.sim.context import SimContext
 from planner.sim.draws import Draws
 from planner.sim.events import After, QueueView
@@ -27,7 +27,7 @@ from planner.sim.jobs import JobPhase
 from planner.sim.repair import RepairShop
 from planner.sim.results import ReplicationResult, Timeseries, collect_metrics
 from planner.sim.scheduler import JobPlacement, Scheduler
-from planner.sim.setup import Condition, SimSetup
+from planner.sim.setup import SimSetup
 from planner.sim.shocks import NODES, ShockBook, sample_shocks
 from planner.sim.spares import Inventories
 from planner.units import HOURS_PER_DAY
@@ -86,6 +86,8 @@ class ClusterModel:
         ])
         self.shop = RepairShop(self.ctx, scenario.cluster.repair, setup.pools, self.scheduler,
                                self.inventories)
+        outcomes = self._shock_outcomes() if any(
+            condition for ps in setup.pools for _, _, condition in ps.deliveries) else {}
         # the order below is the order events are scheduled in (ties at one instant keep it)
         for pool, ps, prng in zip(self.pools, setup.pools, rng_fail.spawn(len(setup.pools)),
                                   strict=True):
@@ -95,7 +97,7 @@ class ClusterModel:
             PoissonStream(env, pool, ps.categories, ps.lemon_multiplier, prng,
                           self.shop.on_failure)
             for when, nodes, condition in ps.deliveries:  # before the jobs: installs come first
-                if condition and not self._holds(condition):
+                if condition and not all(outcomes[name] == wanted for name, wanted in condition):
                     continue
                 Delivery(self.ctx, ps.vendor, max(when, 0.0),
                          lambda pool=pool, clocks=clocks, nodes=nodes:
@@ -105,24 +107,23 @@ class ClusterModel:
         self.timeseries = Timeseries(env, self.pools, self.inventories, self.scheduler.jobs,
                                      scenario.simulation.timeseries_step_days * HOURS_PER_DAY)
 
-    def _holds(self, condition: Condition) -> bool:
-        """Whether every shock of a contingent delivery turned out as it says in this
-        replication (its sampled start read by planning quarter, as the optimizer's derived
-        scenarios read it: planner/scenario/shock_quarters.py)."""
+    def _shock_outcomes(self) -> dict[str, BlockQuarters]:
+        """Each supply shock's outcome in this replication by planning quarter (None: no block
+        in the planned quarters), read from its sampled start as the optimizer's derived
+        scenarios read it (planner/scenario/shock_quarters.py): what contingent deliveries
+        depend on."""
         scenario = self.setup.scenario
         proc = scenario.procurement
         labels = quarter_labels(proc.start_quarter, proc.quarters)
-        shocks = {shock.name: shock for shock in scenario.supply_shocks}
         started = {w.name: w.start_hours for w in self.ctx.shocks.windows}
-        for name, wanted in condition:
+        outcomes: dict[str, BlockQuarters] = {}
+        for shock in scenario.supply_shocks:
             outcome = None
-            if name in started:
-                day = scenario.start_date + dt.timedelta(hours=started[name])
-                shock = shocks[name]
+            if shock.name in started:
+                day = scenario.start_date + dt.timedelta(hours=started[shock.name])
                 outcome = block_quarters(shock, representative_begin(shock, day), labels)
-            if outcome != wanted:
-                return False
-        return True
+            outcomes[shock.name] = outcome
+        return outcomes
 
     @property
     def jobs(self):

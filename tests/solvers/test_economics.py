@@ -11,7 +11,7 @@ import pandas as pd
 import pyomo.environ as pyo
 import pytest
 
-from solvers.highs import Solver
+from solvers.highs import HighsModel
 from solvers.model import HOURS_PER_YEAR, MONEY, build_model
 from solvers.optimize import optimize
 from solvers.problem import SolverSettings
@@ -77,7 +77,7 @@ def test_dead_nodes_draw_no_power():
     pieces.loc[first, "intercept"] = 0.6 * pieces.loc[first, "intercept"]
     inp = replace(base, stockpile_pieces=pieces, parts=base.parts.iloc[0:0])
     m = build_model(inp)
-    assert Solver(EXACT).solve(m).status == "optimal"
+    assert HighsModel(m, EXACT).solve().status == "optimal"
     dead = {key: m.D[key].value for key in m.D}
     assert any(v > 1e-6 for v in dead.values())
     for s in m.S:
@@ -100,7 +100,7 @@ def test_availability_across_parts_is_the_union_bound():
     inp = replace(base, stockpile_pieces=pd.concat([board, psu], ignore_index=True),
                   parts=base.parts.iloc[0:0])
     m = build_model(inp)
-    assert Solver(EXACT).solve(m).status == "optimal"
+    assert HighsModel(m, EXACT).solve().status == "optimal"
     checked = 0
     for (k, t, s) in m.B:
         a = m.P.avail[k, t, s]

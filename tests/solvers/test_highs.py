@@ -7,7 +7,7 @@ import numpy as np
 import pyomo.environ as pyo
 import pytest
 
-from solvers.highs import Solver
+from solvers.highs import HighsModel
 from solvers.problem import SolverSettings
 
 
@@ -36,7 +36,8 @@ def market_split(rows: int = 6, seed: int = 1) -> pyo.ConcreteModel:
 @pytest.mark.parametrize("threads", [1, None])
 def test_time_limit_returns_the_best_solution_marked_with_its_gap(threads):
     m = market_split()
-    out = Solver(SolverSettings(time_limit_s=1.0, mip_rel_gap=0.0, threads=threads)).solve(m)
+    settings = SolverSettings(time_limit_s=1.0, mip_rel_gap=0.0, threads=threads)
+    out = HighsModel(m, settings).solve()
     assert out.status == "time_limit" and out.has_solution
     assert out.gap is not None and out.gap > 0
     assert out.message.startswith("time limit 1 s reached: best plan found, relative gap")

@@ -10,7 +10,7 @@ import pyomo.environ as pyo
 import pytest
 from pyomo.common.collections import ComponentMap
 
-from solvers.highs import HighsModel, Solver
+from solvers.highs import HighsModel
 from solvers.model import MONEY, build_model, cvar
 from solvers.optimize import pareto_front
 from solvers.problem import RiskSettings, SolverSettings
@@ -69,7 +69,7 @@ def test_milp_matches_brute_force_enumeration(demand, block_probability, job):
         supply_caps=inp.supply_caps[inp.supply_caps.index.get_level_values("period") == "P0"],
         stockpile_pieces=inp.stockpile_pieces[inp.stockpile_pieces["period"] == "P0"])
     m = build_model(inp)
-    out = Solver(EXACT).solve(m)
+    out = HighsModel(m, EXACT).solve()
     assert out.status == "optimal"
     assert _objective(m) == pytest.approx(_brute_force(inp), rel=1e-7)
 
@@ -79,7 +79,7 @@ def test_two_period_milp_matches_brute_force():
     inp = instance(periods=2, demand_pflops=70.0, block_probability=0.5, block_from=1)
     inp = replace(inp, supply_caps=inp.supply_caps.assign(supply_cap_nodes=3.0))
     m = build_model(inp)
-    assert Solver(EXACT).solve(m).status == "optimal"
+    assert HighsModel(m, EXACT).solve().status == "optimal"
     assert _objective(m) == pytest.approx(_brute_force(inp), rel=1e-7)
 
 
@@ -89,7 +89,7 @@ def test_cvar_matches_its_sample_definition(measure):
                    risk=RiskSettings(measure=measure, alpha=0.6, weight=0.5),
                    unmet_penalty_usd_per_pflops_hour=5.0)
     m = build_model(inp)
-    assert Solver(EXACT).solve(m).status == "optimal"
+    assert HighsModel(m, EXACT).solve().status == "optimal"
     values = np.array([pyo.value(m.cost[s]) if measure == "cost"
                        else sum(m.P.hours[t] * m.U[t, s].value for t in m.T) for s in m.S])
     probs = np.array([m.P.prob[s] for s in m.S])
@@ -117,7 +117,7 @@ def test_recourse_cannot_anticipate_a_block():
 def test_objective_is_the_expected_cost_plus_the_risk_term_in_usd():
     inp = instance(periods=3, demand_pflops=110.0, risk=RiskSettings(alpha=0.6, weight=0.5))
     m = build_model(inp)
-    out = Solver(EXACT).solve(m)
+    out = HighsModel(m, EXACT).solve()
     expected = sum(m.P.prob[s] * pyo.value(m.cost[s]) for s in m.S)
     assert out.objective == pytest.approx(expected + 0.5 * pyo.value(cvar(m)), rel=1e-9)
     assert pyo.value(m.obj) == pytest.approx(out.objective, rel=1e-9)
