@@ -164,6 +164,7 @@ def validate(
 ) -> None:
     """Check a scenario file without running it."""
     loaded = _load(scenario, set_)
+    _warn(loaded)
     s = loaded.scenario
     out.print(f"{scenario}: ok ({len(s.cluster.pools)} pools, {len(s.jobs)} jobs, "
               f"{len(s.supply_shocks)} supply shocks, {s.horizon_days:g} days)", highlight=False,
@@ -190,13 +191,24 @@ def catalog(
     cat = shipped_catalog()
     if categories:
         table = Table("category", "label", "per 1000 node-days", "hard fraction", "part",
-                      "blast radius", "repair h (median)", title="Failure categories")
+                      "repair h (median)", title="Failure categories")
         for c in cat.categories.values():
             table.add_row(c.name, c.label, f"{c.failure_rate_per_1000_node_days.value:.3f}",
-                          f"{c.hard_fraction.value:.2f}", c.part or "-", str(c.blast_radius_nodes),
+                          f"{c.hard_fraction.value:.2f}", c.part or "-",
                           f"{c.repair_hours_median.value:g}")
             if sources:
                 table.add_row("", f"[dim]{c.failure_rate_per_1000_node_days.source}[/dim]")
+        out.print(table)
+        table = Table("component", "label", "nodes per unit", "per 1000 unit-days",
+                      "hard fraction", "part", "repair h (median)",
+                      title="Shared components (a failure takes the unit's nodes down)")
+        for u in cat.shared_components.values():
+            table.add_row(u.name, u.label, f"{u.nodes_per_unit.value:g}",
+                          f"{u.failure_rate_per_1000_unit_days.value:.3f}",
+                          f"{u.hard_fraction.value:.2f}", u.part or "-",
+                          f"{u.repair_hours_median.value:g}")
+            if sources:
+                table.add_row("", f"[dim]{u.failure_rate_per_1000_unit_days.source}[/dim]")
     elif parts:
         table = Table("part", "supplier", "price USD", "description", title="Spare parts")
         for p in cat.parts.values():
@@ -460,6 +472,15 @@ def _pass(loaded, folder: Path, *, optimize_first: bool, simulate_after: bool,
         terminal.close()
 
 
+def _warn(loaded) -> None:
+    """One line on stderr per warning about the scenario (planner/scenario/advice.py)."""
+    from planner.scenario.advice import scenario_warnings
+
+    for field, message in scenario_warnings(loaded.scenario):
+        err.print(f"warning: {loaded.source} {field}: {message}", highlight=False,
+                  soft_wrap=True, markup=False)
+
+
 def _load(scenario: Path, sets: list[str] | None, seed: int | None = None,
           replications: int | None = None):
     from planner import pipeline
@@ -524,6 +545,7 @@ def run(
 
     loaded = _load(scenario, set_, seed, replications)
     _at_least(workers, 1, "--workers", loaded.source)
+    _warn(loaded)
     chosen = _analyses(analyses, False, 0.01, 0, loaded.source)
     target = _target(out_dir, loaded.scenario.name)
     with _publishing(target, "run") as folder:

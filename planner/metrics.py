@@ -42,24 +42,31 @@ def _sim(name: str, unit: str, per: str | None, label: str, doc: str) -> Metric:
 # --- simulation metrics (summary.json, replications, study cases), in the simulator's order ------
 
 ETTR = _sim("ettr", "fraction", PER_JOB, "ETTR",
-            "productive hours / wall hours since the job started (to its end or the horizon)")
+            "productive hours / wall hours since the job started (to its end, the end of its "
+            "window, or the end of the replication)")
 TIME_TO_TRAIN_DAYS = _sim("time_to_train_days", "days", PER_JOB, "time to train",
                           "submission to completion of `work_target_gpu_hours` (finished "
                           "replications only)")
 JOB_COMPLETED = _sim("job_completed", "fraction", PER_JOB, "job completed",
-                     "1 if the work target was reached within the horizon, else 0")
+                     "1 if the work target was reached within the horizon (and the job's "
+                     "window), else 0")
 JOB_MTTF_HOURS = _sim("job_mttf_hours", "hours", PER_JOB, "job MTTF",
-                      "hours restarting or running / interruptions")
+                      "hours restarting or running / unplanned interruptions")
 JOB_INTERRUPTIONS = _sim("job_interruptions", "count", PER_JOB, "job interruptions",
-                         "interruptions of the job (every cause)")
+                         "unplanned interruptions of the job (every cause but maintenance)")
+JOB_PLANNED_INTERRUPTIONS = _sim("job_planned_interruptions", "count", PER_JOB,
+                                 "job planned interruptions",
+                                 "interruptions of the job by planned maintenance")
 GOODPUT_GPU_HOURS = _sim("goodput_gpu_hours", "GPU-hours", None, "goodput",
                          "sum over jobs of productive hours x job GPUs")
 INTERRUPTIONS_TOTAL = _sim("interruptions.total", "count", None, "interruptions",
-                           "job interruptions, every job and cause")
+                           "unplanned job interruptions, every job and cause")
 INTERRUPTIONS_BY_CATEGORY = _sim("interruptions.by_category", "count", PER_CAUSE,
                                  "interruptions by cause",
-                                 "job interruptions by failure category, `preemption` or "
-                                 "`misdiagnosis`")
+                                 "unplanned job interruptions by failure category, shared "
+                                 "component, `preemption` or `misdiagnosis`")
+PLANNED_INTERRUPTIONS = _sim("planned_interruptions", "count", None, "planned interruptions",
+                             "job interruptions by planned maintenance, every job")
 LOST_GPU_HOURS = _sim("lost_gpu_hours", "GPU-hours", PER_LOSS, "lost GPU-hours",
                       "GPU-hours lost, by cause: `lost_work`, `restart`, `waiting_for_nodes`, "
                       "`checkpoint_writes`")
@@ -70,6 +77,9 @@ NODES_RETIRED = _sim("nodes_retired", "nodes", PER_POOL, "nodes retired",
                      "nodes retired by the retirement rule")
 NODE_FAILURES = _sim("node_failures", "count", PER_POOL, "node failures",
                      "node failures recorded (misdiagnosed drains not counted)")
+SHARED_FAILURES = _sim("shared_failures", "count", PER_POOL, "shared-component failures",
+                       "failures of shared components (leaf switches, racks, PDUs), each "
+                       "taking its unit's nodes down")
 STOCKOUT_DAYS = _sim("stockout_days", "days", PER_PART, "stock-out days",
                      "days with at least one node waiting for the part")
 PARTS_CONSUMED = _sim("parts_consumed", "parts", PER_PART, "parts consumed",
@@ -82,12 +92,15 @@ PARTS_SPEND_USD = _sim("parts_spend_usd", "USD", None, "spend on parts",
                        "spend on spare-part orders")
 REPAIR_BACKLOG_MAX = _sim("repair_backlog_max", "nodes", None, "most nodes in repair",
                           "most nodes in repair (any stage) at once")
+SIMULATED_DAYS = _sim("simulated_days", "days", None, "simulated length",
+                      "days the replication ran: the horizon, or less with `stop: jobs_done`")
 
 SIMULATION_METRICS: tuple[Metric, ...] = (
     ETTR, TIME_TO_TRAIN_DAYS, JOB_COMPLETED, JOB_MTTF_HOURS, JOB_INTERRUPTIONS,
-    GOODPUT_GPU_HOURS, INTERRUPTIONS_TOTAL, INTERRUPTIONS_BY_CATEGORY, LOST_GPU_HOURS,
-    NODE_AVAILABILITY, NODES_RETIRED, NODE_FAILURES, STOCKOUT_DAYS, PARTS_CONSUMED,
-    PARTS_CANNIBALIZED, PARTS_SPEND_USD, REPAIR_BACKLOG_MAX,
+    JOB_PLANNED_INTERRUPTIONS, GOODPUT_GPU_HOURS, INTERRUPTIONS_TOTAL,
+    INTERRUPTIONS_BY_CATEGORY, PLANNED_INTERRUPTIONS, LOST_GPU_HOURS, NODE_AVAILABILITY,
+    NODES_RETIRED, NODE_FAILURES, SHARED_FAILURES, STOCKOUT_DAYS, PARTS_CONSUMED,
+    PARTS_CANNIBALIZED, PARTS_SPEND_USD, REPAIR_BACKLOG_MAX, SIMULATED_DAYS,
 )
 
 # --- a study case's plan metrics (command optimize or both): `plan.` + the optimizer's figure -----

@@ -53,16 +53,17 @@ BASE: dict[str, Any] = {
 
 
 def only_categories(rates: dict[str, float], hard: dict[str, float] | None = None) -> dict:
-    """A catalog patch that zeroes every failure category except `rates` (per 1000 node-days)."""
+    """A catalog patch that zeroes every failure category except `rates` (per 1000 node-days),
+    and every shared component (switches, racks, PDUs)."""
     hard = hard or {}
     patch = {}
     for name in shipped_catalog().categories:
         entry: dict[str, Any] = {"failure_rate_per_1000_node_days": rates.get(name, 0.0),
                                  "hard_fraction": hard.get(name, 0.0)}
-        if name == "network_switch_cable":
-            entry["blast_fraction"] = 0.0
         patch[name] = entry
-    return {"categories": patch}
+    shared = {name: {"failure_rate_per_1000_unit_days": 0.0}
+              for name in shipped_catalog().shared_components}
+    return {"categories": patch, "shared_components": shared}
 
 
 def make_scenario(**changes: Any) -> dict:

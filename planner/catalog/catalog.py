@@ -28,7 +28,13 @@ SKU_TEXTS = ("vendor", "platform", "accelerator", "export_status", "estimate")
 CATEGORY_NUMBERS = (
     "failure_rate_per_1000_node_days",
     "hard_fraction",
-    "blast_fraction",
+    "repair_hours_median",
+    "repair_hours_sigma",
+)
+SHARED_NUMBERS = (
+    "nodes_per_unit",
+    "failure_rate_per_1000_unit_days",
+    "hard_fraction",
     "repair_hours_median",
     "repair_hours_sigma",
 )
@@ -83,15 +89,13 @@ class Sku:
 
 @dataclass(frozen=True)
 class Category:
-    """A failure category: rate, share needing a part, blast radius, hands-on repair time."""
+    """A failure category of one node: rate, share needing a part, hands-on repair time."""
 
     name: str
     label: str
     failure_rate_per_1000_node_days: Sourced
     hard_fraction: Sourced
     part: str | None
-    blast_radius_nodes: int
-    blast_fraction: Sourced
     repair_hours_median: Sourced
     repair_hours_sigma: Sourced
     lifetime_weibull_shape: float | None = None
@@ -100,6 +104,26 @@ class Category:
     def rate_per_hour(self) -> float:
         """Failures per node-hour at the baseline."""
         return self.failure_rate_per_1000_node_days.value / 1000.0 / HOURS_PER_DAY
+
+
+@dataclass(frozen=True)
+class SharedComponent:
+    """A component several nodes hang on (leaf switch, rack, PDU): its failure takes all its
+    nodes down, and it is repaired once."""
+
+    name: str
+    label: str
+    nodes_per_unit: Sourced
+    failure_rate_per_1000_unit_days: Sourced
+    hard_fraction: Sourced
+    part: str | None
+    repair_hours_median: Sourced
+    repair_hours_sigma: Sourced
+
+    @property
+    def rate_per_hour(self) -> float:
+        """Failures per unit-hour at the baseline."""
+        return self.failure_rate_per_1000_unit_days.value / 1000.0 / HOURS_PER_DAY
 
 
 @dataclass(frozen=True)
@@ -119,6 +143,7 @@ class Catalog:
     skus: dict[str, Sku]
     categories: dict[str, Category]
     parts: dict[str, Part]
+    shared_components: dict[str, SharedComponent] = field(default_factory=dict)
 
     def part_price_usd(self, sku: str, part: str) -> float:
         """Price of `part` for nodes of `sku` (SKU-specific if given, else the part's default)."""
@@ -204,13 +229,19 @@ def _shipped() -> Catalog:
             name=name,
             label=raw["label"],
             part=raw.get("part"),
-            blast_radius_nodes=int(raw.get("blast_radius_nodes", 1)),
             lifetime_weibull_shape=raw.get("lifetime_weibull_shape"),
             **{k: _sourced(raw[k], f"categories.{name}.{k}") for k in CATEGORY_NUMBERS},
         )
         for name, raw in comp_raw["categories"].items()
     }
-    return Catalog(skus=skus, categories=categories, parts=parts)
+    shared = {
+        name: SharedComponent(
+            name=name, label=raw["label"], part=raw.get("part"),
+            **{k: _sourced(raw[k], f"shared_components.{name}.{k}") for k in SHARED_NUMBERS},
+        )
+        for name, raw in (comp_raw.get("shared_components") or {}).items()
+    }
+    return Catalog(skus=skus, categories=categories, parts=parts, shared_components=shared)
 
 
 _SHIPPED: Catalog | None = None
@@ -281,14 +312,22 @@ def load_catalog(patch: Any = None, source: str = "scenario") -> Catalog:
         if name in categories:
             categories[name] = replace(categories[name], **upd)
         else:
-            upd.setdefault("blast_radius_nodes", 1)
-            upd.setdefault("blast_fraction", Sourced(0.0, src))
             upd.setdefault("part", None)
             required = ("label", *CATEGORY_NUMBERS)
             categories[name] = _new(Category, name, upd, required, ("categories",))
-    for name, c in categories.items():
-        if c.part is not None and c.part not in parts:
-            raise CatalogError(("categories", name, "part"), f"unknown part {c.part!r}")
-        if c.hard_fraction.value > 0 and c.part is None:
-            raise CatalogError(("categories", name, "part"), "hard_fraction > 0 needs a part")
-    return Catalog(skus=skus, categories=categories, parts=parts)
+    shared = dict(cat.shared_components)
+    for name, p in patch.shared_components.items():
+        upd = _patched(shared.get(name), p, SHARED_NUMBERS, src)
+        if name in shared:
+            shared[name] = replace(shared[name], **upd)
+        else:
+            upd.setdefault("part", None)
+            required = ("label", *SHARED_NUMBERS)
+            shared[name] = _new(SharedComponent, name, upd, required, ("shared_components",))
+    for kind, entries in (("categories", categories), ("shared_components", shared)):
+        for name, c in entries.items():
+            if c.part is not None and c.part not in parts:
+                raise CatalogError((kind, name, "part"), f"unknown part {c.part!r}")
+            if c.hard_fraction.value > 0 and c.part is None:
+                raise CatalogError((kind, name, "part"), "hard_fraction > 0 needs a part")
+    return Catalog(skus=skus, categories=categories, parts=parts, shared_components=shared)

@@ -11,8 +11,8 @@ from planner.units import HOURS_PER_DAY
 Problem = tuple[tuple[str | int, ...], str]
 
 
-def _pools(s: Scenario, cat: Catalog) -> Problem | None:
-    categories = set(cat.categories)
+def _pools(s: Scenario, cat: Catalog) -> Problem | None:  # noqa: C901 - a list of checks
+    categories = set(cat.categories) | set(cat.shared_components)
     for i, pool in enumerate(s.cluster.pools):
         if pool.sku not in cat.skus:
             known = ", ".join(sorted(cat.skus))
@@ -28,6 +28,19 @@ def _pools(s: Scenario, cat: Catalog) -> Problem | None:
             if name not in categories:
                 where = ("cluster", "pools", i, "failure_rate_multipliers", name)
                 return where, f"unknown failure category {name!r}"
+        for name in pool.topology:
+            if name not in cat.shared_components:
+                known = ", ".join(sorted(cat.shared_components))
+                return (("cluster", "pools", i, "topology", name),
+                        f"unknown shared component {name!r} (known: {known})")
+        capacity = pool.nodes + sum(d.nodes for d in pool.deliveries)
+        for j, m in enumerate(pool.maintenance):
+            where = ("cluster", "pools", i, "maintenance", j)
+            if m.batch_nodes > capacity:
+                return (*where, "batch_nodes"), (
+                    f"{m.batch_nodes} nodes is more than the pool's {capacity}")
+            if m.first_date is not None and m.first_date < s.start_date:
+                return (*where, "first_date"), f"{m.first_date} is before start_date"
         events = _expected_failure_events(s, cat, pool)
         if events > MAX_FAILURE_EVENTS:
             return ("cluster", "pools", i), (
@@ -73,7 +86,12 @@ def _expected_failure_events(s: Scenario, cat: Catalog, pool) -> float:
                                                         pool.failure_rate_multipliers).values())
     nodes = pool.nodes + sum(d.nodes for d in pool.deliveries)
     weight = 1.0 + pool.lemon_fraction * (pool.lemon_rate_multiplier - 1.0)
-    return rate_per_node_hour * nodes * weight * s.horizon_days * HOURS_PER_DAY
+    shared = sum(c.rate_per_hour / pool.topology.get(name, c.nodes_per_unit.value)
+                 for name, c in cat.shared_components.items())
+    maintenance = sum(m.per_day / HOURS_PER_DAY if m.per_day is not None
+                      else 1.0 / (m.every_days * HOURS_PER_DAY) for m in pool.maintenance)
+    return ((rate_per_node_hour * weight + shared) * nodes + maintenance) \
+        * s.horizon_days * HOURS_PER_DAY
 
 
 def _jobs(s: Scenario) -> Problem | None:
@@ -97,6 +115,18 @@ def _jobs(s: Scenario) -> Problem | None:
                 return ("jobs", i, "start_date"), f"{job.start_date} is before start_date"
             if job.start_date >= s.end_date:
                 return ("jobs", i, "start_date"), f"{job.start_date} is after the horizon"
+        begin = job.start_date or s.start_date
+        if job.end_date is not None and job.end_date <= begin:
+            return ("jobs", i, "end_date"), f"{job.end_date} is not after the job's start {begin}"
+    return None
+
+
+def _repair(s: Scenario, cat: Catalog) -> Problem | None:
+    for name in s.cluster.repair.categories:
+        if name not in cat.categories:
+            known = ", ".join(cat.categories)
+            return (("cluster", "repair", "categories", name),
+                    f"unknown failure category {name!r} (known: {known})")
     return None
 
 
@@ -130,6 +160,9 @@ MAX_TIMESERIES_SAMPLES = 100_000  # rows per replication of timeseries.parquet
 
 
 def _simulation(s: Scenario) -> Problem | None:
+    if s.simulation.stop == "jobs_done" and not any(
+            j.work_target_gpu_hours is not None for j in s.jobs):
+        return ("simulation", "stop"), "jobs_done needs a job with work_target_gpu_hours"
     samples = s.horizon_days / s.simulation.timeseries_step_days
     if samples > MAX_TIMESERIES_SAMPLES:
         return ("simulation", "timeseries_step_days"), (
@@ -215,7 +248,8 @@ def _procurement(s: Scenario, cat: Catalog) -> Problem | None:  # noqa: C901 - a
 
 def check_references(s: Scenario, cat: Catalog) -> Problem | None:
     """First cross-reference problem as (field path, message), or None."""
-    checks = (lambda: _pools(s, cat), lambda: _jobs(s), lambda: _spares(s, cat),
+    checks = (lambda: _pools(s, cat), lambda: _jobs(s), lambda: _repair(s, cat),
+              lambda: _spares(s, cat),
               lambda: _shocks(s, cat), lambda: _simulation(s), lambda: _procurement(s, cat))
     for check in checks:  # in order: a later check may rely on what an earlier one checked
         problem = check()

@@ -146,6 +146,11 @@ class Simulation(Strict):
         1.0, gt=0, le=365, description="Sampling step of timeseries.parquet, in days."
     )
     record_events: bool = Field(True, description="Write every failure to events.parquet.")
+    stop: Literal["horizon", "jobs_done"] = Field(
+        "horizon", description="`horizon`: every replication runs to the horizon; `jobs_done`: "
+        "a replication stops once every job with a work target has ended (reached it, or its "
+        "window closed), so replications have different lengths (each metric's time integrals "
+        "cover its own replication's length).")
 
 
 # --- catalog overrides ---------------------------------------------------------------------------
@@ -203,10 +208,6 @@ class CategoryPatch(Strict):
         None, description="Probability a failure needs a spare part."
     )
     part: str | None = Field(None, description="Part a hard failure consumes.")
-    blast_radius_nodes: int | None = Field(None, ge=1, description="Nodes one event can take down.")
-    blast_fraction: Probability | None = Field(
-        None, description="Share of events that take the whole blast radius down."
-    )
     repair_hours_median: float | None = Field(
         None, gt=0, description="Median hands-on repair time, hours (lognormal)."
     )
@@ -217,6 +218,34 @@ class CategoryPatch(Strict):
         None, ge=0.1, le=20, description="Weibull shape of time between failures (0.1 to 20); "
         "absent = exponential."
     )
+
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blast_replaced(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ({"blast_radius_nodes", "blast_fraction"} & set(data)):
+            raise ValueError("blast_radius_nodes and blast_fraction are replaced by "
+                             "catalog.shared_components (a switch, rack or PDU that takes its "
+                             "nodes down and is repaired once) and a pool's topology")
+        return data
+
+
+class SharedComponentPatch(Strict):
+    """Override a shared component (leaf switch, rack, PDU) of the catalog, or define one."""
+
+    label: str | None = Field(None, description="Human-readable name.")
+    nodes_per_unit: int | None = Field(
+        None, ge=1, le=MAX_NODES, description="Default nodes per unit (a pool's topology may "
+        "say otherwise).")
+    failure_rate_per_1000_unit_days: float | None = Field(
+        None, ge=0, description="Failures per 1000 unit-days (baseline SKU); 0 = not modelled.")
+    hard_fraction: Probability | None = Field(
+        None, description="Probability a failure needs a spare part.")
+    part: str | None = Field(None, description="Part a hard failure consumes (one per unit).")
+    repair_hours_median: float | None = Field(
+        None, gt=0, description="Median hands-on repair time, hours (lognormal).")
+    repair_hours_sigma: float | None = Field(
+        None, ge=0, le=5, description="Lognormal shape of the repair time.")
 
 
 class PartPatch(Strict):
@@ -239,6 +268,9 @@ class CatalogPatch(Strict):
     parts: dict[str, PartPatch] = Field(
         default_factory=dict, description="Part-type overrides or new parts."
     )
+    shared_components: dict[str, SharedComponentPatch] = Field(
+        default_factory=dict, description="Shared-component overrides (leaf switch, rack, PDU) "
+        "or new ones.")
 
 
 # --- cluster -------------------------------------------------------------------------------------
@@ -275,6 +307,29 @@ class Retirement(Strict):
     window_days: float = Field(gt=0, description="Sliding window, days.")
 
 
+class Maintenance(Strict):
+    """Planned interruptions of a pool: batches of nodes drained for a while, in rolling order
+    (each batch is the next healthy nodes after the last batch), on a calendar or at random."""
+
+    name: Name = Field(description="Name, used in outputs.")
+    every_days: float | None = Field(
+        None, gt=0, le=36_500, description="Calendar: one batch every this many days.")
+    first_date: dt.date | None = Field(
+        None, description="Calendar: date of the first batch (default start_date + every_days).")
+    per_day: float | None = Field(
+        None, gt=0, le=10_000, description="At random: batches per day (a Poisson process).")
+    batch_nodes: int = Field(1, ge=1, le=MAX_NODES, description="Nodes drained per batch.")
+    duration_hours: Duration = Field(description="How long a batch stays drained, hours.")
+
+    @model_validator(mode="after")
+    def _one_timing(self) -> Maintenance:
+        if (self.every_days is None) == (self.per_day is None):
+            raise ValueError("give either every_days (a calendar) or per_day (at random)")
+        if self.first_date is not None and self.every_days is None:
+            raise ValueError("first_date goes with every_days")
+        return self
+
+
 class Pool(Strict):
     """Nodes of one SKU."""
 
@@ -294,6 +349,27 @@ class Pool(Strict):
     failure_rate_multipliers: dict[str, Annotated[float, Field(ge=0)]] = Field(
         default_factory=dict, description="Per-category rate multipliers for this pool."
     )
+    failure_clock: Literal["always", "busy", "idle_reduced"] = Field(
+        "always", description="When node failures accrue: `always` (every healthy node, in "
+        "service or not), `busy` (only while the node computes for a job), `idle_reduced` (idle "
+        "and standby nodes at `idle_failure_rate_factor` of the rate). docs/simulator.md says "
+        "when to use which.")
+    idle_failure_rate_factor: float | None = Field(
+        None, gt=0, lt=1, description="With `failure_clock: idle_reduced`: the share of the "
+        "failure rate an idle or standby node keeps.")
+    topology: dict[str, Annotated[int, Field(ge=1, le=MAX_NODES)]] = Field(
+        default_factory=dict, description="Nodes per unit of a shared component (`leaf_switch`, "
+        "`rack`, `pdu`, ... as in the catalog's `shared_components`); a component not listed "
+        "uses the catalog's default. Units are consecutive nodes.")
+    maintenance: list[Maintenance] = Field(
+        default_factory=list, description="Planned interruptions (rolling upgrades, firmware).")
+
+    @model_validator(mode="after")
+    def _clock(self) -> Pool:
+        if (self.failure_clock == "idle_reduced") != (self.idle_failure_rate_factor is not None):
+            raise ValueError("idle_failure_rate_factor goes with failure_clock: idle_reduced, "
+                             "and only with it")
+        return self
 
     @model_validator(mode="after")
     def _has_nodes(self) -> Pool:
@@ -303,6 +379,17 @@ class Pool(Strict):
         if dates != sorted(dates):
             raise ValueError("deliveries must be in date order")
         return self
+
+
+class CategoryRepair(Strict):
+    """Repair outcomes of one failure category (fields left out take the repair policy's)."""
+
+    fix_fail_probability: float | None = Field(
+        None, ge=0, lt=1, description="Chance a manual repair does not hold.")
+    failed_fix: Literal["redo", "silent"] | None = Field(
+        None, description="`redo` or `silent`, as the repair policy's `failed_fix`.")
+    lemon_cure_probability: Probability | None = Field(
+        None, description="Chance a manual repair that holds cures a lemon.")
 
 
 class RepairPolicy(Strict):
@@ -336,6 +423,16 @@ class RepairPolicy(Strict):
     hands_on_hours: Duration | None = Field(
         None, description="If set, replaces every category's catalog repair-time distribution."
     )
+    failed_fix: Literal["redo", "silent"] = Field(
+        "redo", description="A manual repair that did not hold: `redo` (found at validation and "
+        "done again) or `silent` (the node goes back to service unchanged and fails again at its "
+        "own rate).")
+    lemon_cure_probability: Probability = Field(
+        0.0, description="Chance a manual repair that holds cures a lemon node (the faulty "
+        "component was the cause): it fails at the normal rate from then on.")
+    categories: dict[str, CategoryRepair] = Field(
+        default_factory=dict, description="Per failure category: these outcomes instead of the "
+        "ones above.")
 
     @model_validator(mode="after")
     def _not_certain_failure(self) -> RepairPolicy:
@@ -409,6 +506,9 @@ class Cluster(Strict):
 # --- jobs ----------------------------------------------------------------------------------------
 
 
+DEFAULT_BORROW_HOURS_PER_BATCH = 0.25  # assumption: a quarter hour to reclaim and wipe nodes
+
+
 class Job(Strict):
     """A synchronous training job on a fixed number of nodes of one pool."""
 
@@ -439,15 +539,37 @@ class Job(Strict):
     preempt_lower_priority: bool = Field(
         True, description="Take nodes from lower-priority jobs when the pool has none idle."
     )
-    preemption_hours: float = Field(
-        0.25, ge=0, description="Extra time to reclaim a node from a lower-priority job, hours."
-    )
+    borrow_hours_per_node: float = Field(
+        0.0, ge=0, description="Extra restart time per node taken from a lower-priority job "
+        "(a spare pool that runs low-priority work), hours.")
+    borrow_hours_per_batch: float | None = Field(
+        None, ge=0, description="Extra restart time, once per restart that takes any node from "
+        "a lower-priority job, hours (default 0.25).")
+    max_borrowed_nodes: int | None = Field(
+        None, ge=0, le=MAX_NODES, description="Most nodes one restart may take from "
+        "lower-priority jobs; none = no cap.")
+    preemption_hours: float | None = Field(
+        None, ge=0, description="Deprecated: the old name of `borrow_hours_per_batch`.")
+    end_date: dt.date | None = Field(
+        None, description="End of the job's window: it stops on this date, target met or not; "
+        "none = it runs until its work target is met or the horizon.")
 
     @model_validator(mode="after")
     def _positive_interval(self) -> Job:
         if self.checkpoint_interval_hours != "auto" and self.checkpoint_interval_hours <= 0:
             raise ValueError("checkpoint_interval_hours must be > 0 or 'auto'")
+        if self.preemption_hours is not None and self.borrow_hours_per_batch is not None:
+            raise ValueError("give borrow_hours_per_batch, not also its old name "
+                             "preemption_hours")
         return self
+
+    @property
+    def batch_borrow_hours(self) -> float:
+        """Extra restart time of a restart that borrows nodes (the deprecated alias read)."""
+        for value in (self.borrow_hours_per_batch, self.preemption_hours):
+            if value is not None:
+                return value
+        return DEFAULT_BORROW_HOURS_PER_BATCH
 
 
 # --- supply shocks -------------------------------------------------------------------------------

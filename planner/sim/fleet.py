@@ -19,8 +19,11 @@ class NodeState:
     IN_REPAIR = 4  # in the repair pipeline (diagnosis, repair, validation)
     WAITING_PARTS = 5  # in the repair pipeline, waiting for a spare part
     RETIRED = 6  # taken out of service for good
+    DOWN_SHARED = 7  # sound, but a shared component it hangs on (switch, rack, PDU) is down
+    MAINTENANCE = 8  # drained for planned maintenance
 
-    NAMES = ("absent", "idle", "busy", "standby", "in_repair", "waiting_parts", "retired")
+    NAMES = ("absent", "idle", "busy", "standby", "in_repair", "waiting_parts", "retired",
+             "down_shared", "maintenance")
     HEALTHY = frozenset((IDLE, BUSY, STANDBY))
     IN_SHOP = frozenset((IN_REPAIR, WAITING_PARTS))
 
@@ -81,6 +84,9 @@ class PoolState:
         self.retire_failures = retire_failures
         self.retire_window_hours = retire_window_hours
         self.failure_times: dict[int, list[float]] = {}
+        self.blocked = bytearray(capacity)  # per node: shared units above it that are down
+        self.units_down = 0  # shared units of this pool down now
+        self.shared_failures = 0  # shared-component failures recorded
 
     def _advance(self, now: float) -> None:
         dt = now - self._t
@@ -122,7 +128,20 @@ class PoolState:
         self.installed += nodes
         self.idle_stack.extend(range(first, first + nodes))
         self.delivered += nodes
+        if self.units_down:  # a node delivered under a unit that is down waits for it
+            for node in range(first, first + nodes):
+                if self.blocked[node]:
+                    self.set_state(node, NodeState.DOWN_SHARED, now)
         return first
+
+    def back_in_service(self, node: int, now: float) -> bool:
+        """A node whose repair or maintenance ended: idle (True), or down with a shared
+        component it hangs on (False)."""
+        if self.blocked[node]:
+            self.set_state(node, NodeState.DOWN_SHARED, now)
+            return False
+        self.set_state(node, NodeState.IDLE, now)
+        return True
 
     def take_idle(self) -> int | None:
         """An idle node, or None (stale stack entries are skipped)."""
@@ -159,3 +178,7 @@ class PoolState:
         c = self.count
         return (self.healthy, c[NodeState.IN_REPAIR], c[NodeState.WAITING_PARTS],
                 c[NodeState.RETIRED], self.installed)
+
+    def planned_and_shared_snapshot(self) -> tuple[int, int]:
+        """(nodes down with a shared component, nodes in maintenance) right now."""
+        return self.count[NodeState.DOWN_SHARED], self.count[NodeState.MAINTENANCE]

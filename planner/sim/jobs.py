@@ -47,13 +47,16 @@ class Allocator(Protocol):
     def release(self, job: JobRunner) -> None:
         """Take back every node `job` holds."""
 
+    def withdraw(self, job: JobRunner) -> None:
+        """`job` has ended early (its window closed): it waits for nothing and holds nothing."""
+
 
 class JobRunner:
     """Phases and time accounting of one job."""
 
     def __init__(self, env: simpy.Environment, horizon_hours: float, index: int, spec: Job,
                  pool: PoolState, gpus_per_node: int, start_hours: float, interval_hours: float,
-                 allocator: Allocator):
+                 allocator: Allocator, end_hours: float = math.inf):
         self.env = env
         self.horizon_hours = horizon_hours
         self.allocator = allocator
@@ -64,6 +67,7 @@ class JobRunner:
         self.nodes_needed = spec.nodes
         self.gpus = spec.nodes * gpus_per_node
         self.start_hours = start_hours
+        self.end_hours = end_hours  # the end of its window (inf: none)
         self.interval_hours = interval_hours
         self.write_hours = spec.checkpoint_write_hours
         self.target_hours = (
@@ -82,7 +86,9 @@ class JobRunner:
         self.write_total_hours = 0.0
         self.exposed_hours = 0.0  # time restarting or running: when failures interrupt the job
         self.interruptions: Counter[str] = Counter()
-        self.finished_at: float | None = None
+        self.finished_at: float | None = None  # when the work target was reached
+        self.ended_at: float | None = None  # when it ended: target reached or window closed
+        self.on_end: list = []  # called with the job when it ends (the model's stop rule)
         self._wake_pending = False
         self._interrupt_pending = False
         self._first_start = True
@@ -90,8 +96,11 @@ class JobRunner:
         self._restart_length_hours = 0.0
 
     def schedule_start(self) -> None:
-        """Schedule the job's submission (the scheduler calls this once, by priority)."""
+        """Schedule the job's submission (the scheduler calls this once, by priority), and the
+        end of its window if it has one within the horizon."""
         After(self.env, self.start_hours, self._begin)
+        if self.end_hours < self.horizon_hours:
+            After(self.env, self.end_hours, self._window_closed)
 
     # --- called by the scheduler -------------------------------------------------------------
 
@@ -158,7 +167,7 @@ class JobRunner:
         self._set_phase(JobPhase.RUNNING)
         wall = wall_hours_for_work(self.target_hours - self.progress_hours, self.interval_hours,
                                    self.write_hours)
-        if wall <= self.horizon_hours - self.env.now:  # else it runs past the horizon
+        if wall <= min(self.horizon_hours, self.end_hours) - self.env.now:  # else it runs on
             After(self.env, wall, self._segment_ended, self._token)
 
     def _segment_ended(self, event: simpy.Event) -> None:
@@ -169,6 +178,8 @@ class JobRunner:
 
     def _interrupted(self, _event: simpy.Event) -> None:
         self._interrupt_pending = False
+        if self.phase == JobPhase.DONE:
+            return  # its window closed at this instant, before the interruption was handled
         self._token += 1
         if self.phase == JobPhase.RESTARTING:
             elapsed = self.env.now - self.phase_start
@@ -192,8 +203,25 @@ class JobRunner:
 
     def _finish(self) -> None:
         self.finished_at = self.env.now
-        self.phase = JobPhase.DONE
+        self._end()
         self.allocator.release(self)
+
+    def _window_closed(self, _event: simpy.Event) -> None:
+        """The end of the job's window: it stops where it is (work since the last checkpoint is
+        kept, as at the horizon) and gives its nodes back."""
+        if self.phase == JobPhase.DONE:
+            return
+        if self.phase != JobPhase.NOT_STARTED:
+            self.close_at_horizon(self.env.now)
+        self._token += 1
+        self._end()
+        self.allocator.withdraw(self)
+
+    def _end(self) -> None:
+        self.ended_at = self.env.now
+        self.phase = JobPhase.DONE
+        for callback in self.on_end:
+            callback(self)
 
     # --- at the horizon ----------------------------------------------------------------------
 
@@ -211,5 +239,5 @@ class JobRunner:
 
     def wall_hours(self, now: float) -> float:
         """Time since the job started, up to its end or `now`."""
-        end = self.finished_at if self.finished_at is not None else now
+        end = self.ended_at if self.ended_at is not None else now
         return max(end - self.start_hours, 0.0) if now >= self.start_hours else 0.0

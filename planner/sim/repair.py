@@ -2,8 +2,13 @@
 
 Pipeline: diagnosis -> (transient) automated repair, escalated to a technician if it did not
 hold; (hard) wait for a spare part, then a technician replaces it; every manual repair is
-followed by validation and may not hold. A misdiagnosis sends a healthy node to the shop and
-leaves the faulty one in service, where it fails again.
+followed by validation and may not hold: it is redone, or (`failed_fix: silent`) the node goes
+back unchanged. A manual repair that holds may cure a lemon. A misdiagnosis sends a healthy node
+to the shop and leaves the faulty one in service, where it fails again.
+
+A shared component (leaf switch, rack, PDU) that fails takes every node of its unit down; the
+unit goes through the same pipeline once, with its own part and repair time, and its nodes come
+back together (those also down for their own reasons come back when that ends too).
 
 A repair is a small state machine: each stage is one timeout whose callback starts the next
 stage. No SimPy process (generator, start and end events) is spent per failed node.
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import simpy
 
@@ -23,13 +29,18 @@ from planner.sim.events import After
 from planner.sim.failure_log import HARD, MISDIAGNOSIS, TRANSIENT, FailureLog
 from planner.sim.fleet import NodeState, PoolState
 from planner.sim.scheduler import Scheduler
-from planner.sim.setup import CategoryParams, PoolSetup
+from planner.sim.setup import CategoryParams, PoolSetup, SharedParams
 from planner.sim.spares import Inventories, RepairTicket
+
+if TYPE_CHECKING:
+    from planner.sim.failures import SharedStream
 
 # outcomes of a repair (events.parquet `outcome`)
 AUTO_REPAIR, MANUAL_REPAIR, PART_REPLACED, NO_FAULT_FOUND = (
     "auto_repair", "manual_repair", "part_replaced", "no_fault_found")
 RETIRED_SUFFIX = "+retired"
+UNFIXED_SUFFIX = "+unfixed"  # a manual repair that did not hold went unnoticed (silent)
+CURED_SUFFIX = "+cured"  # a manual repair cured a lemon
 
 _BLAMED_NODE_TRIES = 32  # random draws to find a healthy node to blame for a misdiagnosis
 
@@ -74,7 +85,6 @@ class RepairShop:
         self.misdiagnosis_probability = config.misdiagnosis_probability
         self.misdiagnosis_refail_hours = config.misdiagnosis_refail_hours
         self.auto_repair_success_probability = config.auto_repair_success_probability
-        self.manual_fix_fail_probability = config.manual_fix_fail_probability
         self.diagnosis_hours = sampler(config.diagnosis_hours, draws)
         self.auto_repair_hours = sampler(config.auto_repair_hours, draws)
         self.validation_hours = sampler(config.validation_hours, draws)
@@ -82,30 +92,72 @@ class RepairShop:
             c.name: sampler(config.hands_on_hours or c.repair_hours, draws)
             for ps in pools for c in ps.categories
         }
+        # a shared component goes through the pipeline as a category of its own
+        self.shared_as_category = {
+            c.name: CategoryParams(c.name, c.rate_per_hour, c.hard_fraction, c.part,
+                                   c.repair_hours, None, config.manual_fix_fail_probability,
+                                   config.failed_fix == "silent", 0.0)
+            for ps in pools for c in ps.shared}
+        for name, c in self.shared_as_category.items():
+            self.hands_on_hours[name] = sampler(config.hands_on_hours or c.repair_hours, draws)
 
     # --- what a failure hits ------------------------------------------------------------------
 
     def on_failure(self, pool: PoolState, node: int, cat: CategoryParams) -> None:
-        """A component of `node` failed (the node is healthy). Start repairs of every node it
-        hits (its blast radius)."""
+        """A component of `node` failed (the node is healthy): repair it, or, misdiagnosed,
+        drain a healthy node instead."""
         uniform = self.uniform
-        state = pool.state
-        if cat.blast_radius_nodes > 1 and uniform() < cat.blast_fraction:
-            first = (node // cat.blast_radius_nodes) * cat.blast_radius_nodes
-            last = min(first + cat.blast_radius_nodes, pool.capacity)
-            hit = [n for n in range(first, last)
-                   if NodeState.IDLE <= state[n] <= NodeState.STANDBY]
-        else:
-            hit = [node]
+        hard = uniform() < cat.hard_fraction
         misdiagnosis = self.misdiagnosis_probability
-        for victim in hit:
-            if not NodeState.IDLE <= state[victim] <= NodeState.STANDBY:
-                continue  # drained meanwhile by a misdiagnosis
-            hard = uniform() < cat.hard_fraction
-            if misdiagnosis > 0 and uniform() < misdiagnosis:
-                self._misdiagnose(pool, victim, cat, exclude=hit)
-                continue
-            self._fail(pool, victim, cat, hard)
+        if misdiagnosis > 0 and uniform() < misdiagnosis:
+            self._misdiagnose(pool, node, cat, exclude=[node])
+            return
+        self._fail(pool, node, cat, hard)
+
+    def on_shared_failure(self, pool: PoolState, stream: SharedStream, unit: int) -> None:
+        """A unit of a shared component failed: every node under it goes down (a job computing
+        on one is interrupted) until the unit is repaired, once."""
+        comp: SharedParams = stream.component
+        now = self.env.now
+        stream.down[unit] = 1
+        pool.units_down += 1
+        pool.shared_failures += 1
+        jobs: list[str] = []
+        blocked, state = pool.blocked, pool.state
+        down = []
+        for n in stream.nodes_of(unit):
+            blocked[n] += 1
+            if NodeState.IDLE <= state[n] <= NodeState.STANDBY:
+                job = self.scheduler.take_node(pool, n, comp.name)
+                if job and job not in jobs:
+                    jobs.append(job)
+                pool.set_state(n, NodeState.DOWN_SHARED, now)
+                down.append(n)
+        cat = self.shared_as_category[comp.name]
+        hard = self.uniform() < cat.hard_fraction
+        first = stream.nodes_of(unit)[0]
+        row = self.log.open(now, pool.name, first, comp.name, HARD if hard else TRANSIENT,
+                            ";".join(jobs))
+        Repair(self, pool, first, cat, hard, row, unit=(stream, unit))
+        if down and self.misdiagnosis_probability > 0 \
+                and self.uniform() < self.misdiagnosis_probability:
+            # a node of the unit is blamed as well: it goes to the shop for nothing
+            blamed = down[self.ctx.repair_draws.index(len(down))]
+            pool.set_state(blamed, NodeState.IN_REPAIR, now)
+            blamed_row = self.log.open(now, pool.name, blamed, comp.name, MISDIAGNOSIS, "")
+            Repair(self, pool, blamed, cat, False, blamed_row, no_fault=True)
+
+    def unit_repaired(self, pool: PoolState, stream: SharedStream, unit: int) -> None:
+        """The unit is back: its nodes down only because of it are idle again, together."""
+        now = self.env.now
+        stream.down[unit] = 0
+        pool.units_down -= 1
+        blocked, state = pool.blocked, pool.state
+        for n in stream.nodes_of(unit):
+            blocked[n] -= 1
+            if not blocked[n] and state[n] == NodeState.DOWN_SHARED:
+                pool.set_state(n, NodeState.IDLE, now)
+        self.scheduler.nodes_freed(pool)
 
     def _fail(self, pool: PoolState, node: int, cat: CategoryParams, hard: bool) -> None:
         """Take a failed healthy node out of service (interrupting its job), log the failure
@@ -156,12 +208,14 @@ class Repair:
     """The repair of one failed node, from diagnosis until it is back in service or retired."""
 
     __slots__ = ("shop", "pool", "node", "cat", "hard", "row", "no_fault", "start_hours",
-                 "part_wait_hours", "outcome", "ticket", "pending", "wait_start_hours")
+                 "part_wait_hours", "outcome", "ticket", "pending", "wait_start_hours", "unit")
 
     def __init__(self, shop: RepairShop, pool: PoolState, node: int, cat: CategoryParams,
-                 hard: bool, row: list, no_fault: bool = False):
+                 hard: bool, row: list, no_fault: bool = False,
+                 unit: tuple[SharedStream, int] | None = None):
         self.shop, self.pool, self.node, self.cat = shop, pool, node, cat
         self.hard, self.row, self.no_fault = hard, row, no_fault
+        self.unit = unit  # (stream, unit index) when a shared component is repaired
         self.start_hours = shop.env.now
         self.part_wait_hours = 0.0
         self.outcome = ""
@@ -178,7 +232,8 @@ class Repair:
             self.outcome = PART_REPLACED
             self.ticket = RepairTicket(self.pool, self.node)
             assert self.cat.part is not None  # the catalog gives every hard failure a part
-            inventory = shop.inventories.get(self.pool.sku, self.cat.part)
+            inventory = (shop.inventories.get(self.pool.sku, self.cat.part) if self.unit is None
+                         else shop.inventories.get_shared(self.pool.sku, self.cat.part))
             event = inventory.request(self.ticket)
             self.pending = deque() if event is None else deque(((inventory, event),))
             self._next_part()
@@ -207,9 +262,10 @@ class Repair:
                 self.wait_start_hours = now
                 self.pool.set_state(self.node, NodeState.WAITING_PARTS, now)
                 ticket.waiting_for = inventory
-                for other in self.shop.inventories.of_sku(self.pool.sku):
-                    if other is not inventory:
-                        other.offer_donor(ticket)
+                if self.unit is None:  # a node, not a switch, can lend its parts meanwhile
+                    for other in self.shop.inventories.of_sku(self.pool.sku):
+                        if other is not inventory:
+                            other.offer_donor(ticket)
                 event.callbacks.append(self._part_arrived)
                 return
         self.shop.crew.acquire(self._hands_on)
@@ -233,8 +289,15 @@ class Repair:
         After(shop.env, shop.validation_hours(), self._validated)
 
     def _validated(self, _event: simpy.Event) -> None:
-        shop = self.shop
-        if shop.uniform() >= shop.manual_fix_fail_probability:
+        shop, cat = self.shop, self.cat
+        if shop.uniform() >= cat.fix_fail_probability:
+            if cat.lemon_cure_probability > 0 and self.pool.lemon[self.node] \
+                    and shop.uniform() < cat.lemon_cure_probability:
+                self.pool.lemon[self.node] = False
+                self.outcome += CURED_SUFFIX
+            self._finish()
+        elif cat.silent_failed_fix:
+            self.outcome += UNFIXED_SUFFIX
             self._finish()
         else:
             shop.crew.acquire(self._hands_on)
@@ -248,11 +311,12 @@ class Repair:
         shop, pool, node, row = self.shop, self.pool, self.node, self.row
         now = shop.env.now
         outcome = self.outcome
-        if not self.no_fault and pool.record_failure_and_check_retirement(
+        if self.unit is not None:
+            shop.unit_repaired(pool, *self.unit)
+        elif not self.no_fault and pool.record_failure_and_check_retirement(
                 node, self.start_hours, now):  # the repair started at the failure
             shop.retire(pool, node, now)
             outcome += RETIRED_SUFFIX
-        else:
-            pool.set_state(node, NodeState.IDLE, now)
+        elif pool.back_in_service(node, now):
             shop.scheduler.nodes_freed(pool)
         FailureLog.close(row, outcome, now - self.start_hours, self.part_wait_hours)

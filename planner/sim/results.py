@@ -17,6 +17,7 @@ from planner.metrics import (
     JOB_COMPLETED,
     JOB_INTERRUPTIONS,
     JOB_MTTF_HOURS,
+    JOB_PLANNED_INTERRUPTIONS,
     LOSS_CAUSES,
     LOST_GPU_HOURS,
     NODE_AVAILABILITY,
@@ -25,13 +26,16 @@ from planner.metrics import (
     PARTS_CANNIBALIZED,
     PARTS_CONSUMED,
     PARTS_SPEND_USD,
+    PLANNED_INTERRUPTIONS,
     REPAIR_BACKLOG_MAX,
+    SHARED_FAILURES,
     STOCKOUT_DAYS,
     TIME_TO_TRAIN_DAYS,
 )
 from planner.sim.failure_log import MISDIAGNOSIS
 from planner.sim.fleet import Backlog, NodeState, PoolState
 from planner.sim.jobs import JobRunner
+from planner.sim.maintenance import PLANNED
 from planner.sim.scheduler import PREEMPTION
 from planner.sim.spares import Inventories
 from planner.units import HOURS_PER_DAY
@@ -54,8 +58,12 @@ class Timeseries:
     horizon (one SimPy process: a timeout per sample)."""
 
     def __init__(self, env: simpy.Environment, pools: Sequence[PoolState],
-                 inventories: Inventories, jobs: Sequence[JobRunner], step_hours: float):
+                 inventories: Inventories, jobs: Sequence[JobRunner], step_hours: float,
+                 extra_states: bool = False):
+        """`extra_states`: also sample nodes down with a shared component and in maintenance
+        (scenarios that model them)."""
         self.env, self.pools, self.inventories, self.jobs = env, pools, inventories, jobs
+        self.extra_states = extra_states
         self.series: dict[str, list] = {}
         env.process(self._sample(step_hours))
 
@@ -73,6 +81,10 @@ class Timeseries:
                                ("waiting_parts_nodes", waiting), ("retired_nodes", retired),
                                ("installed_nodes", installed)):
                 ts.setdefault(f"{pool.name}.{key}", []).append(value)
+            if self.extra_states:
+                down, drained = pool.planned_and_shared_snapshot()
+                ts.setdefault(f"{pool.name}.down_shared_nodes", []).append(down)
+                ts.setdefault(f"{pool.name}.maintenance_nodes", []).append(drained)
         for inv in self.inventories:
             ts.setdefault(f"stock.{inv.sku}/{inv.part}", []).append(inv.on_hand)
         for job in self.jobs:
@@ -93,6 +105,7 @@ def collect_metrics(horizon_hours: float, jobs: Sequence[JobRunner], pools: Sequ
     lost = dict.fromkeys(LOSS_CAUSES, 0.0)
     by_cause = dict.fromkeys((*category_names, PREEMPTION, MISDIAGNOSIS), 0)
     goodput = 0.0
+    planned_total = 0
     for job in jobs:
         wall = job.wall_hours(horizon_hours)
         m[ETTR.flat(job.name)] = job.progress_hours / wall if wall > 0 else math.nan
@@ -103,11 +116,15 @@ def collect_metrics(horizon_hours: float, jobs: Sequence[JobRunner], pools: Sequ
                 (finished_at - job.start_hours) / HOURS_PER_DAY
                 if finished_at is not None else math.nan)
             m[JOB_COMPLETED.flat(job.name)] = 1.0 if finished_at is not None else 0.0
-        n = sum(job.interruptions.values())
+        planned = job.interruptions.get(PLANNED, 0)
+        n = sum(job.interruptions.values()) - planned
         m[JOB_MTTF_HOURS.flat(job.name)] = job.exposed_hours / n if n else math.nan
         m[JOB_INTERRUPTIONS.flat(job.name)] = float(n)
+        m[JOB_PLANNED_INTERRUPTIONS.flat(job.name)] = float(planned)
+        planned_total += planned
         for cause, k in job.interruptions.items():
-            by_cause[cause] = by_cause.get(cause, 0) + k
+            if cause != PLANNED:
+                by_cause[cause] = by_cause.get(cause, 0) + k
         lost["lost_work"] += job.lost_work_hours * job.gpus
         lost["restart"] += job.restart_hours * job.gpus
         lost["waiting_for_nodes"] += job.waiting_hours * job.gpus
@@ -116,6 +133,7 @@ def collect_metrics(horizon_hours: float, jobs: Sequence[JobRunner], pools: Sequ
     m[INTERRUPTIONS_TOTAL.flat()] = float(sum(by_cause.values()))
     for cause, k in by_cause.items():
         m[INTERRUPTIONS_BY_CATEGORY.flat(cause)] = float(k)
+    m[PLANNED_INTERRUPTIONS.flat()] = float(planned_total)
     for key, value in lost.items():
         m[LOST_GPU_HOURS.flat(key)] = value
     for pool in pools:
@@ -124,6 +142,7 @@ def collect_metrics(horizon_hours: float, jobs: Sequence[JobRunner], pools: Sequ
             if pool.installed_node_hours > 0 else math.nan)
         m[NODES_RETIRED.flat(pool.name)] = float(pool.count[NodeState.RETIRED])
         m[NODE_FAILURES.flat(pool.name)] = float(pool.failures)
+        m[SHARED_FAILURES.flat(pool.name)] = float(pool.shared_failures)
     spend = 0.0
     for inv in inventories:
         part = f"{inv.sku}/{inv.part}"

@@ -8,6 +8,7 @@ never deadlock. Idle nodes go to waiting jobs before warm standbys are refilled.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -29,6 +30,7 @@ class JobPlacement:
     gpus_per_node: int
     start_hours: float
     interval_hours: float  # checkpoint interval (Daly's optimum already resolved)
+    end_hours: float = math.inf  # the end of the job's window
 
 
 @dataclass
@@ -47,7 +49,8 @@ class Scheduler:
                  placements: Sequence[JobPlacement]):
         self.env = env
         self.jobs = [JobRunner(env, horizon_hours, index, p.spec, p.pool, p.gpus_per_node,
-                               p.start_hours, p.interval_hours, allocator=self)
+                               p.start_hours, p.interval_hours, allocator=self,
+                               end_hours=p.end_hours)
                      for index, p in enumerate(placements)]
         self._pools = {pool.name: _PoolJobs() for pool in pools}
         by_priority = sorted(self.jobs, key=lambda j: (-j.spec.priority, j.index))
@@ -121,6 +124,11 @@ class Scheduler:
             self._fill_standby(job)
         return extra
 
+    def withdraw(self, job: JobRunner) -> None:
+        """`job` ended early: no longer waiting, and every node it holds goes back."""
+        self._park(job, False)
+        self.release(job)
+
     def release(self, job: JobRunner) -> None:
         """Give every node `job` holds (assigned and standby) back to the pool."""
         if not (job.assigned or job.standby):
@@ -134,13 +142,16 @@ class Scheduler:
     # --- allocation --------------------------------------------------------------------------
 
     def can_restart(self, job: JobRunner) -> bool:
-        """Whether standby, idle and (if allowed) preemptible nodes cover what the job lacks."""
+        """Whether standby, idle and (if allowed) borrowable nodes cover what the job lacks."""
         need = job.nodes_needed - len(job.assigned)
         have = len(job.standby) + job.pool.count[NodeState.IDLE]
         if have >= need:
             return True
         lower = self._lower[job.index]
         if not job.spec.preempt_lower_priority or not lower:
+            return False
+        cap = job.spec.max_borrowed_nodes
+        if cap is not None and need - have > cap:
             return False
         return have + sum(len(v.assigned) + len(v.standby) for v in lower) >= need
 
@@ -162,7 +173,9 @@ class Scheduler:
             extra = job.spec.host_selection_hours
             need -= 1
         if need > 0:
-            # lower-priority jobs holding nodes, lowest priority first
+            # lower-priority jobs holding nodes, lowest priority first; each node borrowed
+            # costs borrow_hours_per_node, the batch borrow_hours_per_batch once
+            borrowed = need
             for victim in [j for j in self._lower[job.index] if j.assigned or j.standby]:
                 while need > 0 and (victim.standby or victim.assigned):
                     # a victim's standby nodes go first; set.pop() on ints is deterministic
@@ -173,7 +186,9 @@ class Scheduler:
                         victim.interrupt(PREEMPTION)
                     self._assign(job, node)
                     need -= 1
-            extra = job.spec.host_selection_hours + job.spec.preemption_hours
+            spec = job.spec
+            extra = (spec.host_selection_hours + spec.batch_borrow_hours
+                     + spec.borrow_hours_per_node * borrowed)
         return extra
 
     def _standby_deficit(self, job: JobRunner) -> int:

@@ -235,8 +235,12 @@ class Inventories:
     """Every (SKU, part) stock of a replication."""
 
     def __init__(self, env: simpy.Environment, draws: Draws, shocks: ShockBook,
-                 stocks: dict[tuple[str, str], tuple[str, float, ResolvedSparePolicy]]):
-        """`stocks`: (SKU, part) -> (vendor, price in USD, policy), in the order to build them."""
+                 stocks: dict[tuple[str, str], tuple[str, float, ResolvedSparePolicy]],
+                 shared_stocks: dict[tuple[str, str], tuple[str, float, ResolvedSparePolicy]]
+                 | None = None):
+        """`stocks`: (SKU, part) -> (vendor, price in USD, policy), in the order to build them;
+        `shared_stocks` the same for parts of shared components (switches, PDUs), which no node
+        lends or takes by cannibalization."""
         self._by_key = {
             key: Inventory(env, draws, shocks, key[0], key[1], vendor, price_usd, policy)
             for key, (vendor, price_usd, policy) in stocks.items()
@@ -244,9 +248,18 @@ class Inventories:
         self._by_sku: dict[str, list[Inventory]] = {}
         for (sku, _), inventory in self._by_key.items():
             self._by_sku.setdefault(sku, []).append(inventory)
+        self._shared = {
+            key: Inventory(env, draws, shocks, key[0], key[1], vendor, price_usd, policy)
+            for key, (vendor, price_usd, policy) in (shared_stocks or {}).items()
+        }
+        self._by_key.update(self._shared)  # every stock, for orders, outputs and the horizon
 
     def get(self, sku: str, part: str) -> Inventory:
         return self._by_key[(sku, part)]
+
+    def get_shared(self, sku: str, part: str) -> Inventory:
+        """The stock of a shared component's part: its own, or the nodes' stock of that part."""
+        return self._shared.get((sku, part)) or self._by_key[(sku, part)]
 
     def start(self) -> None:
         """Place the first orders of every stock, in build order."""

@@ -59,7 +59,7 @@ CASES = {
         r"cluster\.spares\.default\.lead_time_days: ",
     ),
     "unknown pool in job": (
-        EXAMPLE.replace("pool: h800\n    nodes: 256", "pool: h900\n    nodes: 256"),
+        EXAMPLE.replace("pool: h800\n    nodes: 248", "pool: h900\n    nodes: 248"),
         r"jobs\[1\]\.pool: unknown pool 'h900'",
     ),
     "job bigger than pool": (

@@ -20,7 +20,7 @@ NODE_DAYS = 1000.0  # rates in the catalog are per 1000 node-days
 def _job(**fields):
     base = {"name": "train", "pool": "p", "nodes": 50, "checkpoint_interval_hours": 2.0,
             "checkpoint_write_hours": 0.2, "restart_hours": 0.5, "host_selection_hours": 0.0,
-            "preemption_hours": 0.0}
+            "borrow_hours_per_batch": 0.0}
     base.update(fields)
     return base
 

@@ -17,7 +17,6 @@ HOURS = 10_000.0
 
 def _category(name: str, rate_per_hour: float, shape: float | None = None) -> CategoryParams:
     return CategoryParams(name=name, rate_per_hour=rate_per_hour, hard_fraction=0.0, part=None,
-                          blast_radius_nodes=1, blast_fraction=0.0,
                           repair_hours=Lognormal(dist="lognormal", median=1.0, sigma=0.0),
                           weibull_shape=shape)
 

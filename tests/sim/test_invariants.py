@@ -102,6 +102,16 @@ def _check_between_events(model: ClusterModel) -> None:
             assert all(pool.state[n] == NodeState.STANDBY for n in job.standby)
             if job.phase in JobPhase.HOLDING and not job.interrupt_pending:
                 assert len(job.assigned) == job.nodes_needed, job.name
+        units = [(stream, unit) for stream in model.shared_streams if stream.pool is pool
+                 for unit in range(stream.units) if stream.down[unit]]
+        assert pool.units_down == len(units)
+        covering = [0] * pool.capacity
+        for stream, unit in units:
+            for n in stream.nodes_of(unit):
+                covering[n] += 1
+        assert list(pool.blocked) == covering
+        assert all(covering[n] for n in range(pool.capacity)
+                   if pool.state[n] == NodeState.DOWN_SHARED)
     assert model.backlog.count == in_repair
     crew = model.shop.crew
     assert 0 <= crew.free <= crew.technicians
@@ -114,28 +124,44 @@ def _check_between_events(model: ClusterModel) -> None:
        small=st.integers(1, 8), standby=st.integers(0, 3), preempt=st.booleans(),
        technicians=st.integers(1, 3), misdiagnosis=st.sampled_from([0.0, 0.2]),
        stock=st.integers(0, 3), cannibalize=st.booleans(), delivered=st.integers(0, 16),
-       shock_days=st.sampled_from([None, 20.0]), blast=st.sampled_from([0.0, 1.0]))
+       shock_days=st.sampled_from([None, 20.0]), blast=st.sampled_from([0.0, 1.0]),
+       clock=st.sampled_from(["always", "busy", "idle_reduced"]), silent=st.booleans(),
+       maintenance=st.booleans(), window=st.booleans(), borrow_cap=st.sampled_from([None, 0, 2]),
+       stop=st.sampled_from(["horizon", "jobs_done"]))
 def test_every_event_leaves_the_model_consistent(seed, nodes, big, small, standby, preempt,
                                                  technicians, misdiagnosis, stock, cannibalize,
-                                                 delivered, shock_days, blast):
+                                                 delivered, shock_days, blast, clock, silent,
+                                                 maintenance, window, borrow_cap, stop):
     data = {
         "name": "random", "start_date": "2027-01-01", "horizon_days": 90, "seed": seed,
         "catalog": {"skus": {"H800": {"failure_rate_multiplier": 15}},
-                    "categories": {"network_switch_cable": {"blast_fraction": blast}}},
+                    "shared_components": {"leaf_switch": {
+                        "failure_rate_per_1000_unit_days": 0.152 + 30 * blast}}},
         "cluster": {
             "pools": [{"name": "p", "sku": "H800", "nodes": nodes,
                        "deliveries": [{"date": "2027-02-01", "nodes": delivered}] if delivered else [],
-                       "retirement": {"failures": 2, "window_days": 30}}],
+                       "retirement": {"failures": 2, "window_days": 30},
+                       "lemon_fraction": 0.2, "lemon_rate_multiplier": 5,
+                       "failure_clock": clock,
+                       **({"idle_failure_rate_factor": 0.3} if clock == "idle_reduced" else {}),
+                       "topology": {"leaf_switch": 4},
+                       "maintenance": [{"name": "fw", "per_day": 2, "batch_nodes": 3,
+                                        "duration_hours": 5}] if maintenance else []}],
             "repair": {"technicians": technicians, "misdiagnosis_probability": misdiagnosis,
-                       "auto_repair_success_probability": 0.5},
+                       "auto_repair_success_probability": 0.5,
+                       "manual_fix_fail_probability": 0.2, "lemon_cure_probability": 0.5,
+                       "failed_fix": "silent" if silent else "redo"},
             "spares": {"default": {"initial_stock": stock, "policy": "base_stock",
                                    "lead_time_days": 10, "rma_return_fraction": 0.5,
                                    "rma_turnaround_days": 15, "cannibalize": cannibalize}}},
         "jobs": [{"name": "big", "pool": "p", "nodes": min(big, nodes - standby), "priority": 2,
                   "warm_standby_nodes": standby, "preempt_lower_priority": preempt,
-                  "work_target_gpu_hours": 8 * 24 * 60 * min(big, nodes - standby) * 0.5},
+                  "work_target_gpu_hours": 8 * 24 * 60 * min(big, nodes - standby) * 0.5,
+                  "borrow_hours_per_node": 0.1, "max_borrowed_nodes": borrow_cap},
                  {"name": "small", "pool": "p", "nodes": min(small, nodes), "priority": 1,
-                  "start_date": "2027-01-05"}],
+                  "start_date": "2027-01-05",
+                  **({"end_date": "2027-02-20"} if window else {})}],
+        "simulation": {"stop": stop},
         "supply_shocks": [{"name": "block", "vendor": "Nvidia", "date": "2027-01-20",
                            "duration_days": shock_days}],
     }
@@ -148,7 +174,9 @@ def test_every_event_leaves_the_model_consistent(seed, nodes, big, small, standb
 
     model.env.step = checked_step
     model.run()
-    horizon = model.setup.horizon_hours
+    horizon = model.env.now  # the horizon, or when the big job ended (stop: jobs_done)
+    if stop == "jobs_done" and model.jobs[0].ended_at is not None:
+        assert horizon == model.jobs[0].ended_at
     for job in model.jobs:
         parts = (job.progress_hours + job.lost_work_hours + job.restart_hours
                  + job.waiting_hours + job.write_total_hours)

@@ -1,4 +1,5 @@
-"""The repair shop: what a failure hits, the pipeline, the crew, misdiagnosis and blast radius.
+"""The repair shop: what a failure hits, the pipeline, the crew, misdiagnosis, shared components
+and repair outcomes.
 
 The first tests build a RepairShop from its parts (context, scheduler, stocks; no ClusterModel)
 and feed it failures by hand; the rest are regressions found in review."""
@@ -17,33 +18,38 @@ from planner.scenario.spare_policy import ResolvedSparePolicy
 from planner.sim.context import SimContext
 from planner.sim.draws import Draws
 from planner.sim.failure_log import HARD, MISDIAGNOSIS, TRANSIENT, FailureLog
+from planner.sim.failures import SharedStream
 from planner.sim.fleet import Backlog, NodeState, PoolState
-from planner.sim.repair import AUTO_REPAIR, NO_FAULT_FOUND, PART_REPLACED, Crew, RepairShop
+from planner.sim.repair import NO_FAULT_FOUND, PART_REPLACED, Crew, RepairShop
 from planner.sim.scheduler import JobPlacement, Scheduler
-from planner.sim.setup import CategoryParams, PoolSetup
+from planner.sim.setup import CategoryParams, PoolSetup, SharedParams
 from planner.sim.shocks import ShockBook
 from planner.sim.spares import Inventories
 from tests.conftest import model_of
 from tests.sim.scenarios import MINIMAL
 
 GPU = CategoryParams(name="gpu", rate_per_hour=0.0, hard_fraction=1.0, part="gpu_board",
-                     blast_radius_nodes=1, blast_fraction=0.0,
                      repair_hours=Lognormal(dist="lognormal", median=3.0, sigma=0.0),
                      weibull_shape=None)
 SWITCH = CategoryParams(name="switch", rate_per_hour=0.0, hard_fraction=0.0, part=None,
-                        blast_radius_nodes=4, blast_fraction=1.0,
                         repair_hours=Lognormal(dist="lognormal", median=1.0, sigma=0.0),
                         weibull_shape=None)
+LEAF = SharedParams(name="leaf_switch", nodes_per_unit=4, rate_per_hour=1e-12, hard_fraction=1.0,
+                    part="gpu_board", repair_hours=Lognormal(dist="lognormal", median=5.0,
+                                                             sigma=0.0))
 
 
-def _shop(nodes: int, stock: int, jobs: tuple[Job, ...] = (), **repair) -> tuple[
+def _shop(nodes: int, stock: int, jobs: tuple[Job, ...] = (), categories=(GPU, SWITCH),
+          lemons: int = 0, **repair) -> tuple[
         SimContext, PoolState, Scheduler, Inventories, RepairShop]:
     """A shop for one pool of healthy nodes, one GPU-board stock (lead time 10 days), fixed
     repair times: diagnosis 1 h, automated repair 1 h (always holds), validation 2 h."""
     env = simpy.Environment()
     ctx = SimContext(env, Draws(np.random.default_rng(1)), Draws(np.random.default_rng(2)),
                      ShockBook(()), 10_000.0, FailureLog())
-    pool = PoolState("p", "H800", nodes, np.zeros(nodes, dtype=bool), Backlog())
+    lemon = np.zeros(nodes, dtype=bool)
+    lemon[:lemons] = True
+    pool = PoolState("p", "H800", nodes, lemon, Backlog())
     pool.install(nodes, 0.0)
     scheduler = Scheduler(env, ctx.horizon_hours, [pool],
                           [JobPlacement(job, pool, 8, 0.0, 1.0) for job in jobs])
@@ -59,7 +65,7 @@ def _shop(nodes: int, stock: int, jobs: tuple[Job, ...] = (), **repair) -> tuple
     setup = PoolSetup(name="p", sku="H800", vendor="Nvidia", gpus_per_node=8,
                       initial_nodes=nodes, deliveries=(), capacity=nodes, lemon_fraction=0.0,
                       lemon_multiplier=1.0, retire_failures=None, retire_window_hours=0.0,
-                      categories=(GPU, SWITCH))
+                      categories=tuple(categories), shared=(LEAF,))
     shop = RepairShop(ctx, RepairPolicy(**settings), [setup], scheduler, inventories)
     inventories.start()
     scheduler.start()
@@ -81,23 +87,65 @@ def test_a_hard_failure_waits_for_its_part_then_a_technician_replaces_it():
     assert pool.failures == 1 and pool.backlog.count == 0
 
 
-def test_a_blast_takes_down_every_healthy_node_of_its_group_and_interrupts_their_job():
-    ctx, pool, scheduler, _, shop = _shop(8, stock=0, jobs=(Job(name="a", pool="p", nodes=6),))
+def test_a_shared_switch_takes_its_nodes_down_once_and_brings_them_back_together():
+    ctx, pool, scheduler, inventories, shop = _shop(
+        8, stock=1, jobs=(Job(name="a", pool="p", nodes=6),))
+    stream = SharedStream(ctx.env, pool, LEAF, np.random.default_rng(0), shop.on_shared_failure)
     ctx.env.run(until=1.0)
-    shop.on_failure(pool, 5, SWITCH)  # group of 4: nodes 4..7
-    assert [pool.state[n] for n in range(4, 8)] == [NodeState.IN_REPAIR] * 4
+    shop.on_shared_failure(pool, stream, 1)  # unit 1: nodes 4..7
+    assert [pool.state[n] for n in range(4, 8)] == [NodeState.DOWN_SHARED] * 4
     assert all(NodeState.IDLE <= pool.state[n] <= NodeState.STANDBY for n in range(4))
-    ctx.env.run(until=4.0)  # diagnosis 1 h + automated repair 1 h
-    assert [row.outcome for row in ctx.log.records()] == [AUTO_REPAIR] * 4
-    assert {row.kind for row in ctx.log.records()} == {TRANSIENT}
-    assert scheduler.jobs[0].interruptions == {"switch": 1}  # one event, one interruption
-    assert pool.count[NodeState.IN_REPAIR] == 0
+    (row,) = ctx.log.records()  # one row, one part, one interruption for the whole unit
+    assert row.category == "leaf_switch" and row.node == 4 and row.kind == HARD
+    assert scheduler.jobs[0].interruptions == {"leaf_switch": 1}
+    assert pool.failures == 0 and pool.shared_failures == 1
+    ctx.env.run(until=1.0 + 1.0 + 5.0 + 2.0 + 0.5)  # diagnosis, hands-on, validation
+    assert [pool.state[n] for n in range(4, 8)] != [NodeState.DOWN_SHARED] * 4
+    assert pool.count[NodeState.DOWN_SHARED] == 0 and pool.units_down == 0
+    assert inventories.get("H800", "gpu_board").consumed == 1  # one part for four nodes
+    assert ctx.log.records()[0].downtime_hours == pytest.approx(1.0 + 5.0 + 2.0)
+
+
+def test_a_node_repaired_while_its_switch_is_down_waits_for_the_switch():
+    ctx, pool, _, _, shop = _shop(8, stock=5)
+    stream = SharedStream(ctx.env, pool, LEAF, np.random.default_rng(0), shop.on_shared_failure)
+    shop.on_failure(pool, 5, SWITCH)  # node 5 fails on its own: 1 h diagnosis + 1 h auto repair
+    shop.on_shared_failure(pool, stream, 1)  # then its switch: 1 + 5 + 2 h
+    ctx.env.run(until=3.0)
+    assert pool.state[5] == NodeState.DOWN_SHARED  # repaired, but its switch is still down
+    ctx.env.run(until=9.0)
+    assert all(pool.state[n] == NodeState.IDLE for n in range(4, 8))
+
+
+def test_a_silent_failed_fix_returns_the_node_at_once_and_a_redo_does_not():
+    for silent, back_after in ((True, 1.0 + 3.0 + 2.0), (False, None)):
+        flaky = replace(GPU, fix_fail_probability=0.999, silent_failed_fix=silent)
+        ctx, pool, _, _, shop = _shop(4, stock=5, categories=(flaky, SWITCH))
+        shop.on_failure(pool, 2, flaky)
+        ctx.env.run(until=50.0)
+        (row,) = ctx.log.records()
+        if back_after is None:  # redone again and again: still in the shop
+            assert pool.state[2] == NodeState.IN_REPAIR
+        else:
+            assert pool.state[2] == NodeState.IDLE
+            assert row.outcome == PART_REPLACED + "+unfixed"
+            assert row.downtime_hours == pytest.approx(back_after)
+
+
+def test_a_repair_that_holds_cures_a_lemon_with_the_category_probability():
+    cured = replace(GPU, lemon_cure_probability=1.0)
+    ctx, pool, _, _, shop = _shop(4, stock=5, categories=(cured, SWITCH), lemons=4)
+    shop.on_failure(pool, 1, cured)
+    shop.on_failure(pool, 2, SWITCH)  # automated repair only: no hands-on, no cure
+    ctx.env.run(until=50.0)
+    assert not pool.lemon[1] and pool.lemon[2]
+    assert ctx.log.records()[0].outcome == PART_REPLACED + "+cured"
 
 
 def test_misdiagnosis_drains_a_healthy_node_and_the_faulty_one_fails_again():
     ctx, pool, _, _, shop = _shop(16, stock=0, misdiagnosis_probability=1.0,
                                   misdiagnosis_refail_hours=5.0)
-    shop.on_failure(pool, 3, replace(SWITCH, blast_radius_nodes=1))
+    shop.on_failure(pool, 3, SWITCH)
     (blamed,) = ctx.log.records()
     assert blamed.kind == MISDIAGNOSIS and blamed.node != 3  # another node was drained ...
     assert pool.state[3] == NodeState.IDLE and pool.failures == 0  # ... the faulty one runs on
@@ -153,11 +201,10 @@ def test_technician_crew_never_works_on_more_repairs_than_it_has_people(monkeypa
     assert 0 <= crew.free <= 2 and busy[0] == 2 - crew.free  # ... and never over-committed
 
 
-def test_blast_with_misdiagnosis_never_puts_a_node_in_two_jobs():
+def test_shared_failures_with_misdiagnosis_never_put_a_node_in_two_jobs():
     data = dict(MINIMAL, horizon_days=200,
-                catalog={"categories": {"network_switch_cable": {
-                    "failure_rate_per_1000_node_days": 20, "blast_fraction": 1.0,
-                    "hard_fraction": 0.0}}})
+                catalog={"shared_components": {"leaf_switch": {
+                    "failure_rate_per_1000_unit_days": 300, "hard_fraction": 0.0}}})
     data["cluster"] = dict(MINIMAL["cluster"], repair={"misdiagnosis_probability": 0.5})
     for replication in range(3):
         model = model_of(data, replication)
