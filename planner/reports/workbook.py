@@ -132,7 +132,9 @@ def _write_sheet(ws: Worksheet, sheet: str, frame: pd.DataFrame, formats: _Forma
             elif text:
                 ws.write_string(r, c, str(value), fmt)
             elif name in DATE_COLUMNS:
-                ws.write_datetime(r, c, pd.Timestamp(value).to_pydatetime(), fmt)
+                # Excel keeps no nanoseconds: a replication that ends mid-day (stop: jobs_done)
+                # has a last sample at a fraction of a day
+                ws.write_datetime(r, c, pd.Timestamp(value).round("us").to_pydatetime(), fmt)
             else:
                 ws.write_number(r, c, float(value), fmt)
             widths[c] = max(widths[c], _shown_width(value, unit))

@@ -308,8 +308,8 @@ class Retirement(Strict):
 
 
 class Maintenance(Strict):
-    """Planned interruptions of a pool: batches of nodes drained for a while, in rolling order
-    (each batch is the next healthy nodes after the last batch), on a calendar or at random."""
+    """Planned interruptions of a pool: batches of healthy nodes drained for a while, in rolling
+    or random order, on a calendar or at random times."""
 
     name: Name = Field(description="Name, used in outputs.")
     every_days: float | None = Field(
@@ -320,6 +320,10 @@ class Maintenance(Strict):
         None, gt=0, le=10_000, description="At random: batches per day (a Poisson process).")
     batch_nodes: int = Field(1, ge=1, le=MAX_NODES, description="Nodes drained per batch.")
     duration_hours: Duration = Field(description="How long a batch stays drained, hours.")
+    order: Literal["rolling", "random"] = Field(
+        "rolling", description="`rolling`: each batch starts after the last one, walking the "
+        "pool in node order (an upgrade of every node); `random`: each batch starts at a random "
+        "node (maintenance that lands anywhere in the pool).")
 
     @model_validator(mode="after")
     def _one_timing(self) -> Maintenance:

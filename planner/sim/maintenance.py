@@ -2,10 +2,10 @@
 firmware), on a calendar or at random.
 
 Each batch is the next `batch_nodes` healthy nodes after the previous batch in node order, so a
-rolling upgrade walks the whole pool. A job computing on a drained node is interrupted, with the
-interruption counted as planned, apart from failures. A node that fails or loses a shared
-component while drained is not failed by this; drained nodes come back together when the batch
-ends (a node whose shared component is down then waits for it).
+rolling upgrade walks the whole pool (`order: random`: after a random node instead). A job
+computing on a drained node is interrupted, and the interruption counts as planned, apart from
+failures. Drained nodes come back together when the batch ends (a node whose shared component
+is down then waits for it).
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ class MaintenancePlan:
     def _next_batch(self) -> list[int]:
         """The next batch_nodes healthy nodes in rolling order (fewer when the pool lacks them)."""
         pool, state = self.pool, self.pool.state
+        if self.params.random_order:
+            self.cursor = self.draws.index(pool.capacity)
         batch: list[int] = []
         for _ in range(pool.capacity):
             node = self.cursor

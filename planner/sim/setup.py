@@ -56,6 +56,7 @@ class MaintenanceParams:
     every_hours: float | None
     first_hours: float
     per_hour: float | None
+    random_order: bool = False  # each batch starts at a random node (else where the last ended)
 
 
 # a contingent delivery's condition: (shock name, the quarters it blocks or None) for each shock
@@ -169,7 +170,8 @@ def _maintenance(scenario: Scenario, pool: Pool) -> tuple[MaintenanceParams, ...
         out.append(MaintenanceParams(
             name=m.name, batch_nodes=m.batch_nodes, duration_hours=m.duration_hours,
             every_hours=every, first_hours=first,
-            per_hour=None if m.per_day is None else m.per_day / HOURS_PER_DAY))
+            per_hour=None if m.per_day is None else m.per_day / HOURS_PER_DAY,
+            random_order=m.order == "random"))
     return tuple(out)
 
 
