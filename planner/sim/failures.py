@@ -60,8 +60,9 @@ class PoissonStream:
         self.mean_gap_hours = 1.0 / (self.rate_per_node * total_weight)
         self.cumulative_rate = np.cumsum(rates)
         self._candidates: list[tuple[float, int, int]] = []
+        # a repair of any category (Weibull ones too) may cure a lemon
         curable = len(self.lemons) > 0 and lemon_multiplier > 1 and any(
-            c.lemon_cure_probability > 0 for c in self.categories)
+            c.lemon_cure_probability > 0 for c in categories)
         self._on_candidate = self._candidate
         if idle_rate_factor < 1.0 or curable:
             assert accept is not None  # the model passes its acceptance draws with these
