@@ -1,9 +1,16 @@
-"""Simulator benchmark: one-year replications at 10,240 and 102,400 GPUs against bare SimPy.
+"""Simulator benchmark: one-year replications from 10,240 to 1,048,576 GPUs against bare SimPy.
 
 Each case runs in a fresh child process pinned to one core. The child times `reps`
 replications of the scenario, then runs the same number of events in bare SimPy (timeouts
-only, 64 processes) in the same process, so the events-per-second ratio is measured in one run.
-Peak memory is the child's maximum resident set (interpreter and imports included).
+only, 64 processes) in the same process, so the time per node failure is compared with bare
+SimPy's time per event measured in one run. Peak memory is the child's maximum resident set
+(interpreter and imports included).
+
+Targets (issue 13): at 102,400 GPUs with every new semantic on, time per node failure at most
+20x bare SimPy's time per event; the 1,048,576-GPU year at most 10 s per replication scaled to a
+machine where bare SimPy runs 0.9 M events/s (limit = 10 s x 0.9 M / this run's bare rate) and
+1 GB, its time per node failure at most 1.2x that at 102,400 GPUs; at 10,240 GPUs with the new
+semantics off, at most 10 % slower than the code before them (`--against`).
 
     python benchmarks/bench_sim.py            # print the table
     python benchmarks/bench_sim.py --update   # also rewrite the section in BENCHMARKS.md
@@ -33,13 +40,25 @@ from pathlib import Path
 from sections import update_section
 
 ROOT = Path(__file__).resolve().parents[1]
+TEN_K, HUNDRED_K, SEMANTICS, MILLION = (
+    "10,240 GPUs (1,280 nodes)", "102,400 GPUs (12,800 nodes)",
+    "102,400 GPUs, every new semantic on", "1,048,576 GPUs (131,072 nodes)")
 CASES = {
-    "10,240 GPUs (1,280 nodes)": ("scenarios/h800-10k.yaml", 0.5),
-    "102,400 GPUs (12,800 nodes)": ("benchmarks/h800-100k.yaml", 5.0),
+    TEN_K: "scenarios/h800-10k.yaml",
+    HUNDRED_K: "benchmarks/h800-100k.yaml",
+    SEMANTICS: "benchmarks/h800-100k-semantics.yaml",
+    MILLION: "benchmarks/h800-1m.yaml",
+}
+# --against: (the scenario the other checkout runs, the one this checkout runs)
+COMPARE_CASES = {
+    "10,240 GPUs, new semantics off": ("scenarios/h800-10k.yaml", "benchmarks/h800-10k-basic.yaml"),
 }
 BARE_PROCESSES = 64
-MEMORY_TARGET_MB = 500
-RATIO_TARGET = 0.5
+PER_FAILURE_TARGET = 20.0  # time per node failure / bare SimPy time per event (SEMANTICS)
+MILLION_SECONDS, REFERENCE_BARE_RATE = 10.0, 0.9e6  # 10 s where bare SimPy runs 0.9 M events/s
+MILLION_MEMORY_MB = 1024
+SCALING_TARGET = 1.2  # MILLION's time per node failure / HUNDRED_K's
+REGRESSION_TARGET = 1.10  # COMPARE_CASES: after / before
 
 
 def bare_simpy_seconds(n_events: int) -> tuple[float, int]:
@@ -58,43 +77,6 @@ def bare_simpy_seconds(n_events: int) -> tuple[float, int]:
 
     for _ in range(BARE_PROCESSES):
         env.process(ticker())
-    start = time.perf_counter()
-    env.run()
-    return time.perf_counter() - start, QueueView(env).scheduled()
-
-
-def event_chain_seconds(failures: int) -> tuple[float, int]:
-    """Time the model's chain of events per node failure with callbacks that do nothing but
-    schedule the next ones: candidate failure -> urgent job interruption (-> end of restart)
-    and end of diagnosis (-> end of repair). Returns (seconds, events processed).
-
-    This is the ceiling of the ratio for the model's event structure: what is left of the
-    budget per failure at ratio 0.5 is what the modelling itself may cost."""
-    import simpy
-
-    from planner.sim.events import After, QueueView, Urgent
-
-    env = simpy.Environment()
-    rnd = random.Random(1)
-    gaps_hours = [rnd.expovariate(1.0) for _ in range(failures)]
-    restart_hours, diagnosis_hours, repair_hours = 0.25, 0.5, 0.5
-
-    def nothing(_event) -> None:
-        pass
-
-    def interrupted(_event) -> None:
-        After(env, restart_hours, nothing)
-
-    def diagnosed(_event) -> None:
-        After(env, repair_hours, nothing)
-
-    def candidate(_event) -> None:
-        Urgent(env, interrupted)
-        After(env, diagnosis_hours, diagnosed)
-        if gaps_hours:
-            After(env, gaps_hours.pop(), candidate)
-
-    After(env, 0.0, candidate)
     start = time.perf_counter()
     env.run()
     return time.perf_counter() - start, QueueView(env).scheduled()
@@ -159,10 +141,7 @@ def child(scenario: str, reps: int) -> dict:
     bare_events_target = int(statistics.median(events))
     bare = [bare_simpy_seconds(bare_events_target) for _ in range(3)]
     bare_wall = min(b[0] for b in bare)
-    chain = min(event_chain_seconds(failures) for _ in range(3))
     return {
-        "chain_s": chain[0],
-        "chain_events": chain[1],
         "walls_s": walls,
         "events": events,
         "failures": failures_each,
@@ -222,11 +201,11 @@ def compare(other: Path, rounds: int, reps: int, count: bool = False) -> str:
     """Median wall per replication of this checkout (after) and `other` (before), measured in
     alternating children, `rounds` times per case; the order flips every round."""
     walls: dict[str, dict[str, list[float]]] = {name: {"before": [], "after": []}
-                                                for name in CASES}
+                                                for name in COMPARE_CASES}
     for r in range(rounds):  # rounds = 0: instructions only
-        for name, (path, _) in CASES.items():
-            sides = [("before", other), ("after", ROOT)]
-            for side, root in (sides if r % 2 == 0 else sides[::-1]):
+        for name, (before_path, after_path) in COMPARE_CASES.items():
+            sides = [("before", other, before_path), ("after", ROOT, after_path)]
+            for side, root, path in (sides if r % 2 == 0 else sides[::-1]):
                 walls[name][side].append(statistics.median(run_case(path, reps, root)["walls_s"]))
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, Python "
@@ -234,8 +213,8 @@ def compare(other: Path, rounds: int, reps: int, count: bool = False) -> str:
         f"{rounds} rounds, the two alternating in fresh children pinned to one core, "
         f"{reps} replications per child (a round's figure = the median of its replications).",
         "",
-        "| case | before: median wall per replication | after | after / before | "
-        "after / before per round (min-max) |",
+        "| case | before: median wall per replication | after | after / before "
+        f"(target <= {REGRESSION_TARGET:g}) | after / before per round (min-max) |",
         "|---|---|---|---|---|",
     ]
     for name, w in walls.items():
@@ -243,7 +222,9 @@ def compare(other: Path, rounds: int, reps: int, count: bool = False) -> str:
             break
         before, after = statistics.median(w["before"]), statistics.median(w["after"])
         per_round = [a / b for a, b in zip(w["after"], w["before"], strict=True)]
-        lines.append(f"| {name}, 365 days | {before:.4f} s | {after:.4f} s | {after / before:.3f} "
+        ratio = after / before
+        lines.append(f"| {name}, 365 days | {before:.4f} s | {after:.4f} s | {ratio:.3f} "
+                     f"{'met' if ratio <= REGRESSION_TARGET else 'MISSED'} "
                      f"| {min(per_round):.3f}-{max(per_round):.3f} |")
     if count:
         lines += table_head(
@@ -251,9 +232,8 @@ def compare(other: Path, rounds: int, reps: int, count: bool = False) -> str:
             "run of the replications minus a run of imports and setup alone; load on the machine "
             "does not change them):",
             ["case", "before", "after", "after / before"])
-        for name, (path, _) in CASES.items():
-            n = 3 if "10,240" in name else 1
-            before_i, after_i = instructions(other, path, n), instructions(ROOT, path, n)
+        for name, (before_path, after_path) in COMPARE_CASES.items():
+            before_i, after_i = instructions(other, before_path, 3), instructions(ROOT, after_path, 3)
             lines.append(f"| {name}, 365 days | {before_i / 1e6:,.1f} M | {after_i / 1e6:,.1f} M | "
                          f"{after_i / before_i:.3f} |")
     return "\n".join(lines)
@@ -264,28 +244,53 @@ def table_head(intro: str, columns: list[str]) -> list[str]:
     return ["", intro, "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
 
 
+def _per_failure_us(r: dict) -> float:
+    """Median over the timed replications of wall / node failures, microseconds."""
+    return 1e6 * statistics.median(
+        w / f for w, f in zip(r["walls_s"], r["failures"], strict=True))
+
+
 def table(results: dict[str, dict], reps: int) -> str:
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, Python "
         f"{platform.python_version()}, {os.cpu_count()} cores, each case in a child process pinned "
-        f"to one core; {reps} replications per case (wall = median, events = median).",
+        f"to one core; {reps} replications per case (medians).",
         "",
-        "| case | wall per replication | target | events | model events/s | bare SimPy events/s "
-        "| ratio (target >= 0.5) | peak memory (target < 500 MB) |",
+        "| case | wall per replication | node failures | per node failure | bare SimPy per event "
+        "| per failure / bare per event | events per failure | peak memory |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
         wall = statistics.median(r["walls_s"])
-        events = statistics.median(r["events"])
-        model_rate = events / wall
-        bare_rate = r["bare_events"] / r["bare_wall_s"]
-        ratio = model_rate / bare_rate
-        target = CASES[name][1]
+        per_failure = _per_failure_us(r)
+        bare_us = 1e6 * r["bare_wall_s"] / r["bare_events"]
+        ratio = per_failure / bare_us
+        verdict = (f" (target <= {PER_FAILURE_TARGET:g}: "
+                   f"{'met' if ratio <= PER_FAILURE_TARGET else 'MISSED'})"
+                   if name == SEMANTICS else "")
+        events_per_failure = statistics.median(
+            e / f for e, f in zip(r["events"], r["failures"], strict=True))
         lines.append(
-            f"| {name}, 365 days | {wall:.3f} s | < {target:g} s {'met' if wall < target else 'MISSED'} "
-            f"| {events:,.0f} | {model_rate:,.0f} | {bare_rate:,.0f} | {ratio:.2f} "
-            f"{'met' if ratio >= RATIO_TARGET else 'MISSED'} | {r['peak_mb']:.0f} MB "
-            f"{'met' if r['peak_mb'] < MEMORY_TARGET_MB else 'MISSED'} |")
+            f"| {name}, 365 days | {wall:.3f} s | {statistics.median(r['failures']):,.0f} "
+            f"| {per_failure:.1f} us | {bare_us:.2f} us | {ratio:.1f}{verdict} "
+            f"| {events_per_failure:.2f} | {r['peak_mb']:.0f} MB |")
+    if MILLION in results and HUNDRED_K in results:
+        r = results[MILLION]
+        wall = statistics.median(r["walls_s"])
+        bare_rate = r["bare_events"] / r["bare_wall_s"]
+        limit = MILLION_SECONDS * REFERENCE_BARE_RATE / bare_rate
+        scaling = _per_failure_us(r) / _per_failure_us(results[HUNDRED_K])
+        lines += table_head(
+            "A million GPUs (targets: 10 s per replication where bare SimPy runs 0.9 M events/s, "
+            "scaled by this run's bare rate; 1 GB; time per node failure at most 1.2x that at "
+            "102,400 GPUs in the same run):",
+            ["case", "wall per replication", "limit this run", "peak memory",
+             "per node failure / at 102,400 GPUs"])
+        lines.append(
+            f"| {MILLION}, 365 days | {wall:.2f} s | {limit:.2f} s "
+            f"{'met' if wall <= limit else 'MISSED'} | {r['peak_mb']:.0f} MB "
+            f"{'met' if r['peak_mb'] <= MILLION_MEMORY_MB else 'MISSED'} | {scaling:.2f} "
+            f"{'met' if scaling <= SCALING_TARGET else 'MISSED'} |")
     lines += table_head(
         "Where the time goes (one more replication per case, SimPy's step timed apart from the "
         "model's callbacks; the timer adds about 0.15 us per event):",
@@ -300,30 +305,6 @@ def table(results: dict[str, dict], reps: int) -> str:
             f"| {name} | {sp['events'] / sp['failures']:.1f} | {machinery_us:.2f} us "
             f"| {per_event_us:.2f} us | {1e6 * sp['callbacks_s'] / sp['failures']:.1f} us "
             f"| {bare_us:.2f} us |")
-    lines += table_head(
-        "The ratio's ceiling for this event structure (same run): the model's chain of events per "
-        "node failure (candidate, interruption, end of restart, end of diagnosis, end of repair) "
-        "with callbacks that only schedule the next events, scaled to the model's events per "
-        "failure, and what is left per failure for the modelling itself if the ratio is to "
-        "reach 0.5 (medians over the timed replications):",
-        ["case", "events per node failure", "event chain alone per event", "its ratio to bare SimPy",
-         "event chain alone per failure", "modelling budget per failure at ratio 0.5",
-         "model per failure: modelling + events"])
-    for name, r in results.items():
-        sp = r["split"]
-        bare_us = 1e6 * r["bare_wall_s"] / r["bare_events"]
-        chain_us = 1e6 * r["chain_s"] / r["chain_events"]
-        events_per_failure = statistics.median(
-            e / f for e, f in zip(r["events"], r["failures"], strict=True))
-        chain_per_failure_us = chain_us * events_per_failure
-        budget_us = 2.0 * bare_us * events_per_failure - chain_per_failure_us
-        wall_per_failure_us = 1e6 * statistics.median(
-            w / f for w, f in zip(r["walls_s"], r["failures"], strict=True))
-        lines.append(
-            f"| {name} | {events_per_failure:.2f} | {chain_us:.2f} us | {bare_us / chain_us:.2f} "
-            f"| {chain_per_failure_us:.1f} us "
-            f"| {budget_us:.1f} us | {wall_per_failure_us - chain_per_failure_us:.1f} us "
-            f"+ {chain_per_failure_us:.1f} us |")
     return "\n".join(lines)
 
 
@@ -349,7 +330,7 @@ def main() -> None:
         if args.update:
             update_section("bench_sim_compare", section)
         return
-    results = {name: run_case(path, args.reps) for name, (path, _) in CASES.items()}
+    results = {name: run_case(path, args.reps) for name, path in CASES.items()}
     section = table(results, args.reps)
     print(section)
     if args.update:

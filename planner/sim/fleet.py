@@ -97,7 +97,8 @@ class PoolState:
 
     def set_state(self, node: int, new: int, now: float) -> None:
         """Move `node` to state `new`, keeping counters, integrals and the repair backlog."""
-        old = self.state[node]
+        state = self.state
+        old = state[node]
         if old == new:
             return
         if now != self._t:
@@ -105,13 +106,15 @@ class PoolState:
             self.healthy_node_hours += dt * self.healthy
             self.installed_node_hours += dt * self.installed
             self._t = now
-        self.state[node] = new
+        state[node] = new
         c = self.count
         c[old] -= 1
         c[new] += 1
         healthy_delta, installed_delta, repair_delta = _DELTAS[old][new]
-        self.healthy += healthy_delta
-        self.installed += installed_delta
+        if healthy_delta:
+            self.healthy += healthy_delta
+        if installed_delta:
+            self.installed += installed_delta
         if repair_delta:
             self.backlog.change(repair_delta)
         if new == NodeState.IDLE:

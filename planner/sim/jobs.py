@@ -77,14 +77,14 @@ class JobRunner:
         self.assigned: set[int] = set()  # nodes computing for the job (kept by the allocator)
         self.standby: set[int] = set()  # its warm standby nodes (kept by the allocator)
         self.parked = False  # waiting for nodes, holding none (set by the allocator)
-        self.phase = JobPhase.NOT_STARTED
+        self._phase = JobPhase.NOT_STARTED
         self.phase_start = 0.0
         self.progress_hours = 0.0  # useful compute kept (checkpointed, or finished)
         self.lost_work_hours = 0.0
-        self.restart_hours = 0.0
+        self._restart_hours = 0.0
         self.waiting_hours = 0.0
         self.write_total_hours = 0.0
-        self.exposed_hours = 0.0  # time restarting or running: when failures interrupt the job
+        self._exposed_hours = 0.0  # time restarting or running: when failures interrupt the job
         self.interruptions: Counter[str] = Counter()
         self.finished_at: float | None = None  # when the work target was reached
         self.ended_at: float | None = None  # when it ended: target reached or window closed
@@ -94,6 +94,7 @@ class JobRunner:
         self._first_start = True
         self._token = 0  # moves on at every interruption; stale timeouts carry an older one
         self._restart_length_hours = 0.0
+        self.run_from = 0.0  # while RESTARTING: when the restart ends and the job runs
 
     def schedule_start(self) -> None:
         """Schedule the job's submission (the scheduler calls this once, by priority), and the
@@ -107,7 +108,7 @@ class JobRunner:
     def interrupt(self, cause: str) -> None:
         """A failure (or preemption) on one of the job's nodes: stop the job if it is running
         or restarting."""
-        if self.phase in JobPhase.HOLDING and not self._interrupt_pending:
+        if self._phase in JobPhase.HOLDING and not self._interrupt_pending:
             self._interrupt_pending = True
             self.interruptions[cause] += 1
             Urgent(self.env, self._interrupted)
@@ -119,6 +120,29 @@ class JobRunner:
             After(self.env, 0.0, self._woken)
 
     @property
+    def phase(self) -> int:
+        """Where the job is now (a restart whose end has passed reads as running)."""
+        self._settle()
+        return self._phase
+
+    @property
+    def active(self) -> bool:
+        """Started and not done (whatever it is doing now)."""
+        return JobPhase.NOT_STARTED != self._phase != JobPhase.DONE
+
+    @property
+    def restart_hours(self) -> float:
+        """Hours spent restarting so far (host selection, borrowing and restart)."""
+        self._settle()
+        return self._restart_hours
+
+    @property
+    def exposed_hours(self) -> float:
+        """Hours restarting or running so far: when failures interrupt the job."""
+        self._settle()
+        return self._exposed_hours
+
+    @property
     def interrupt_pending(self) -> bool:
         """An interruption is scheduled for this instant and not handled yet."""
         return self._interrupt_pending
@@ -126,7 +150,7 @@ class JobRunner:
     # --- the phases ---------------------------------------------------------------------------
 
     def _set_phase(self, phase: int) -> None:
-        self.phase = phase
+        self._phase = phase
         self.phase_start = self.env.now
 
     def _begin(self, _event: simpy.Event) -> None:
@@ -137,17 +161,21 @@ class JobRunner:
         self._try_fill()
 
     def _try_fill(self) -> None:
-        """Gang scheduling: a job that cannot restart holds no nodes (no deadlocks)."""
+        """Gang scheduling: a job that cannot restart holds no nodes (no deadlocks). The restart
+        that follows costs no event: the job is RESTARTING until `run_from`, and RUNNING from
+        then on, read off the clock when something next happens to it (`_settle`)."""
         extra = self.allocator.allocate(self)
         if extra is None:
             return
-        self.waiting_hours += self.env.now - self.phase_start
+        now = self.env.now
+        self.waiting_hours += now - self.phase_start
         restart = extra + (0.0 if self._first_start else self.spec.restart_hours)
         self._first_start = False
         if restart > 0:
             self._set_phase(JobPhase.RESTARTING)
             self._restart_length_hours = restart
-            After(self.env, restart, self._restarted, self._token)
+            self.run_from = now + restart
+            self._schedule_segment_end(restart)
         else:
             self._run_segment()
 
@@ -156,42 +184,50 @@ class JobRunner:
         if self.parked:
             self._try_fill()
 
-    def _restarted(self, event: simpy.Event) -> None:
-        if event.value != self._token:
-            return  # interrupted meanwhile
-        self.restart_hours += self._restart_length_hours
-        self.exposed_hours += self._restart_length_hours
-        self._run_segment()
+    def _settle(self) -> None:
+        """A restart whose end has passed is over: the job has been running since `run_from`."""
+        if self._phase == JobPhase.RESTARTING and self.env.now >= self.run_from:
+            self._restart_hours += self._restart_length_hours
+            self._exposed_hours += self._restart_length_hours
+            self._phase = JobPhase.RUNNING
+            self.phase_start = self.run_from
 
     def _run_segment(self) -> None:
         self._set_phase(JobPhase.RUNNING)
+        self._schedule_segment_end(0.0)
+
+    def _schedule_segment_end(self, delay_hours: float) -> None:
+        """Schedule the end of the work (if it falls before the horizon and the window) after
+        `delay_hours` of restart."""
         wall = wall_hours_for_work(self.target_hours - self.progress_hours, self.interval_hours,
                                    self.write_hours)
-        if wall <= min(self.horizon_hours, self.end_hours) - self.env.now:  # else it runs on
-            After(self.env, wall, self._segment_ended, self._token)
+        if delay_hours + wall <= min(self.horizon_hours, self.end_hours) - self.env.now:
+            After(self.env, delay_hours + wall, self._segment_ended, self._token)
 
     def _segment_ended(self, event: simpy.Event) -> None:
         if event.value != self._token:
             return  # interrupted meanwhile
+        self._settle()
         self._close_segment(interrupted=False)
         self._finish()
 
     def _interrupted(self, _event: simpy.Event) -> None:
         self._interrupt_pending = False
-        if self.phase == JobPhase.DONE:
+        if self._phase == JobPhase.DONE:
             return  # its window closed at this instant, before the interruption was handled
         self._token += 1
-        if self.phase == JobPhase.RESTARTING:
+        self._settle()
+        if self._phase == JobPhase.RESTARTING:
             elapsed = self.env.now - self.phase_start
-            self.restart_hours += elapsed
-            self.exposed_hours += elapsed
+            self._restart_hours += elapsed
+            self._exposed_hours += elapsed
         else:
             self._close_segment(interrupted=True)
         self._wait_for_nodes()
 
     def _close_segment(self, interrupted: bool) -> None:
         elapsed = self.env.now - self.phase_start
-        self.exposed_hours += elapsed
+        self._exposed_hours += elapsed
         seg = split_segment(elapsed, self.interval_hours, self.write_hours)
         if interrupted:
             self.progress_hours += seg.saved_hours
@@ -209,9 +245,9 @@ class JobRunner:
     def _window_closed(self, _event: simpy.Event) -> None:
         """The end of the job's window: it stops where it is (work since the last checkpoint is
         kept, as at the horizon) and gives its nodes back."""
-        if self.phase == JobPhase.DONE:
+        if self._phase == JobPhase.DONE:
             return
-        if self.phase != JobPhase.NOT_STARTED:
+        if self._phase != JobPhase.NOT_STARTED:
             self.close_at_horizon(self.env.now)
         self._token += 1
         self._end()
@@ -219,7 +255,7 @@ class JobRunner:
 
     def _end(self) -> None:
         self.ended_at = self.env.now
-        self.phase = JobPhase.DONE
+        self._phase = JobPhase.DONE
         for callback in self.on_end:
             callback(self)
 
@@ -227,13 +263,14 @@ class JobRunner:
 
     def close_at_horizon(self, now: float) -> None:
         """Account the phase open at the horizon (work in progress is kept, not lost)."""
+        self._settle()
         elapsed = now - self.phase_start
-        if self.phase == JobPhase.WAITING:
+        if self._phase == JobPhase.WAITING:
             self.waiting_hours += elapsed
-        elif self.phase == JobPhase.RESTARTING:
-            self.restart_hours += elapsed
-            self.exposed_hours += elapsed
-        elif self.phase == JobPhase.RUNNING:
+        elif self._phase == JobPhase.RESTARTING:
+            self._restart_hours += elapsed
+            self._exposed_hours += elapsed
+        elif self._phase == JobPhase.RUNNING:
             self._close_segment(interrupted=False)
         self.phase_start = now
 

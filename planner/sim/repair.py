@@ -219,24 +219,28 @@ class Repair:
         self.start_hours = shop.env.now
         self.part_wait_hours = 0.0
         self.outcome = ""
-        After(shop.env, shop.diagnosis_hours(), self._diagnosed)
+        # nothing happens to the node between its diagnosis and what follows unless it needs a
+        # part: one timeout covers diagnosis + validation (no fault) or + automated repair
+        diagnosis = shop.diagnosis_hours()
+        if no_fault:
+            self.outcome = NO_FAULT_FOUND
+            After(shop.env, diagnosis + shop.validation_hours(), self._end)
+        elif not hard:
+            After(shop.env, diagnosis + shop.auto_repair_hours(), self._auto_repaired)
+        else:
+            After(shop.env, diagnosis, self._diagnosed)
 
     def _diagnosed(self, _event: simpy.Event) -> None:
+        """A hard failure is diagnosed: the part is asked for."""
         shop = self.shop
-        if self.no_fault:
-            self.outcome = NO_FAULT_FOUND
-            After(shop.env, shop.validation_hours(), self._end)
-        elif not self.hard:
-            After(shop.env, shop.auto_repair_hours(), self._auto_repaired)
-        else:
-            self.outcome = PART_REPLACED
-            self.ticket = RepairTicket(self.pool, self.node)
-            assert self.cat.part is not None  # the catalog gives every hard failure a part
-            inventory = (shop.inventories.get(self.pool.sku, self.cat.part) if self.unit is None
-                         else shop.inventories.get_shared(self.pool.sku, self.cat.part))
-            event = inventory.request(self.ticket)
-            self.pending = deque() if event is None else deque(((inventory, event),))
-            self._next_part()
+        self.outcome = PART_REPLACED
+        self.ticket = RepairTicket(self.pool, self.node)
+        assert self.cat.part is not None  # the catalog gives every hard failure a part
+        inventory = (shop.inventories.get(self.pool.sku, self.cat.part) if self.unit is None
+                     else shop.inventories.get_shared(self.pool.sku, self.cat.part))
+        event = inventory.request(self.ticket)
+        self.pending = deque() if event is None else deque(((inventory, event),))
+        self._next_part()
 
     def _auto_repaired(self, _event: simpy.Event) -> None:
         shop = self.shop

@@ -16,7 +16,7 @@ import simpy
 
 from planner.scenario.schema import Job
 from planner.sim.fleet import NodeState, PoolState
-from planner.sim.jobs import JobPhase, JobRunner
+from planner.sim.jobs import JobRunner
 
 PREEMPTION = "preemption"  # interruption cause of a job whose nodes a higher-priority job took
 
@@ -81,9 +81,12 @@ class Scheduler:
         if state != NodeState.BUSY and state != NodeState.STANDBY:
             return ""
         job = self.jobs[pool.job[node]]
-        self._detach(job, node)
+        pool.job[node] = -1  # _detach, inlined
         if state == NodeState.BUSY:
+            job.assigned.discard(node)
             job.interrupt(cause)
+        else:
+            job.standby.discard(node)
         return job.name
 
     def interrupt_holder(self, pool: PoolState, node: int, cause: str) -> None:
@@ -161,15 +164,22 @@ class Scheduler:
         if not self.can_restart(job):
             return None
         extra = 0.0
-        need = job.nodes_needed - len(job.assigned)
-        while need > 0 and job.standby:
-            self._assign(job, job.standby.pop())
+        pool, assigned, standby, index = job.pool, job.assigned, job.standby, job.index
+        set_state, holder, now, busy = pool.set_state, pool.job, self.env.now, NodeState.BUSY
+        need = job.nodes_needed - len(assigned)
+        while need > 0 and standby:  # _assign, inlined: the hot path of every restart
+            node = standby.pop()
+            set_state(node, busy, now)
+            holder[node] = index
+            assigned.add(node)
             need -= 1
         while need > 0:
-            node = job.pool.take_idle()
+            node = pool.take_idle()
             if node is None:
                 break
-            self._assign(job, node)
+            set_state(node, busy, now)
+            holder[node] = index
+            assigned.add(node)
             extra = job.spec.host_selection_hours
             need -= 1
         if need > 0:
@@ -191,8 +201,9 @@ class Scheduler:
                      + spec.borrow_hours_per_node * borrowed)
         return extra
 
-    def _standby_deficit(self, job: JobRunner) -> int:
-        if job.phase == JobPhase.NOT_STARTED or job.phase == JobPhase.DONE:
+    @staticmethod
+    def _standby_deficit(job: JobRunner) -> int:
+        if not job.active:
             return 0
         return job.spec.warm_standby_nodes - len(job.standby)
 

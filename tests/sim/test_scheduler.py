@@ -57,12 +57,15 @@ def test_a_node_taken_from_a_job_interrupts_it_and_a_standby_replaces_it_at_once
     node = _busy_node(pool, 0)
     assert scheduler.take_node(pool, node, "gpu") == "a"
     pool.set_state(node, NodeState.IN_REPAIR, env.now)
-    env.run(until=1.5)
+    env.run(until=1.4)
     assert runner.interruptions == {"gpu": 1}
     assert runner.phase == JobPhase.RESTARTING  # the standby swapped in: no waiting
     assert len(runner.assigned) == 4 and node not in runner.assigned
     assert runner.waiting_hours == 0.0
     assert len(runner.standby) == 1  # refilled from the last idle node
+    env.run(until=1.6)
+    assert runner.phase == JobPhase.RUNNING  # the 0.5 h restart is over
+    assert runner.restart_hours == pytest.approx(0.1 + 0.5)  # first start: host selection
 
 
 def test_a_parked_job_wakes_when_enough_nodes_come_back():
