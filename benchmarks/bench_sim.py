@@ -90,7 +90,7 @@ def split_replication(setup, replication: int) -> tuple[float, float, int, int]:
     from simpy.core import Environment
 
     from planner.sim.events import QueueView
-    from planner.sim.model import ClusterModel
+    from planner.sim.model import GC_YOUNG_THRESHOLD, ClusterModel
 
     spent = [0.0]
     clock = time.perf_counter
@@ -107,14 +107,16 @@ def split_replication(setup, replication: int) -> tuple[float, float, int, int]:
         if not event.ok and not event.defused:
             raise event.value
 
-    original = Environment.step
+    original, thresholds = Environment.step, gc.get_threshold()
     Environment.step = timed_step
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *thresholds[1:])  # as simulate() runs a replication
     try:
         start = clock()
         model.env.run(until=setup.horizon_hours)
         run_s = clock() - start
     finally:
         Environment.step = original
+        gc.set_threshold(*thresholds)
     processed = QueueView(model.env).processed()
     failures = sum(p.failures for p in model.pools)
     return spent[0], run_s, processed, failures
