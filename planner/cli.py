@@ -238,14 +238,19 @@ _HEADLINE_UNITS = {"GPU-hours": " (GPU-hours)", "days": " (days)", "hours": " (h
 
 
 def _headline(summary: dict) -> Table:
-    """The run's headline metrics: goodput, per job ETTR, time to train and MTTF, interruptions,
-    per pool availability, and the part with the most stock-out days."""
+    """The run's headline metrics: goodput, per job ETTR, time to train and MTTF, interruptions
+    (planned ones and shared-component failures apart, when there are any), per pool
+    availability, the part with the most stock-out days, and the simulated length when
+    replications stopped before the horizon."""
     from planner.metrics import (
         ETTR,
         GOODPUT_GPU_HOURS,
         INTERRUPTIONS_TOTAL,
         JOB_MTTF_HOURS,
         NODE_AVAILABILITY,
+        PLANNED_INTERRUPTIONS,
+        SHARED_FAILURES,
+        SIMULATED_DAYS,
         STOCKOUT_DAYS,
         TIME_TO_TRAIN_DAYS,
         Metric,
@@ -279,12 +284,24 @@ def _headline(summary: dict) -> Table:
         for job in keys_of(metric):
             row(metric, job)
     row(INTERRUPTIONS_TOTAL)
+
+    def nonzero(metric: Metric, key: str | None = None) -> bool:
+        return bool((stats_of(metric, key) or {}).get("mean"))
+
+    if nonzero(PLANNED_INTERRUPTIONS):  # counted apart from failures
+        row(PLANNED_INTERRUPTIONS)
+    for pool in keys_of(SHARED_FAILURES):
+        if nonzero(SHARED_FAILURES, pool):
+            row(SHARED_FAILURES, pool)
     for pool in keys_of(NODE_AVAILABILITY):
         row(NODE_AVAILABILITY, pool)
     parts = keys_of(STOCKOUT_DAYS)
     if parts:
         worst = max(parts, key=lambda part: (stats_of(STOCKOUT_DAYS, part) or {}).get("mean") or 0)
         row(STOCKOUT_DAYS, worst, " (worst part)")
+    days = stats_of(SIMULATED_DAYS) or {}
+    if days.get("p10") is not None and days["p10"] < summary["horizon_days"]:
+        row(SIMULATED_DAYS)  # stop: jobs_done ended some replications early
     return table
 
 

@@ -116,6 +116,8 @@ def inputs_record(mc: MonteCarloResult) -> dict[str, Any]:
         "catalog": {
             "skus": {name: entry(catalog.skus[name]) for name in sorted(skus)},
             "categories": {name: entry(c) for name, c in catalog.categories.items()},
+            "shared_components": {name: entry(c)
+                                  for name, c in catalog.shared_components.items()},
             "parts": {name: entry(p) for name, p in catalog.parts.items()},
         },
         "checkpoint_interval_hours": dict(zip([j.name for j in scenario.jobs],

@@ -8,10 +8,26 @@ import pandas as pd
 QUANTILES = {"p10": 0.10, "p50": 0.50, "p90": 0.90}
 
 
+def _on_shared_days(timeseries: pd.DataFrame) -> pd.Series:
+    """Which rows to band: all but a replication's last sample taken on a day no other
+    replication sampled (a replication stopped at its own moment, `simulation.stop:
+    jobs_done`); with one replication, every row."""
+    if timeseries["replication"].nunique() <= 1:
+        return pd.Series(True, index=timeseries.index)
+    day = timeseries["day"].astype(float)
+    shared = day.map(day.value_counts()) > 1
+    last = timeseries.index.isin(day.groupby(timeseries["replication"]).idxmax())
+    return shared | ~last
+
+
 def band(timeseries: pd.DataFrame, values: pd.Series) -> pd.DataFrame:
     """Columns day, p10, p50, p90: quantiles (linear, as numpy's percentile) over the
-    replications of `values` (a series aligned with `timeseries`) at each sampled day.
-    NaN values (e.g. a share of zero installed nodes) are left out."""
+    replications of `values` (a series aligned with `timeseries`) at each sampled day, over
+    the replications still running that day. NaN values (e.g. a share of zero installed nodes)
+    are left out, and so is the last sample of a replication that stopped on a day of its own
+    (`simulation.stop: jobs_done`): one replication's value is no quantile."""
+    keep = _on_shared_days(timeseries)
+    timeseries, values = timeseries[keep], values[keep]
     grouped = values.astype(float).groupby(timeseries["day"].astype(float), sort=True)
     out = pd.DataFrame({name: grouped.quantile(q) for name, q in QUANTILES.items()})
     out.index.name = "day"

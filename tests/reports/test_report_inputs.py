@@ -121,3 +121,21 @@ def test_missing_soffice_skips_without_ci_and_fails_with_ci(monkeypatch, tmp_pat
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception):
         require_soffice()
+
+
+def test_bands_leave_out_the_last_sample_of_replications_that_stopped_on_their_own_day():
+    import pandas as pd
+
+    from planner.reports.series import band
+
+    # stop: jobs_done: replication 0 ended on day 2.4, replication 1 on day 3.7
+    ts = pd.DataFrame({"replication": [0, 0, 0, 0, 1, 1, 1, 1, 1],
+                       "day": [0.0, 1.0, 2.0, 2.4, 0.0, 1.0, 2.0, 3.0, 3.7],
+                       "x": [1.0, 2.0, 3.0, 9.0, 3.0, 4.0, 5.0, 6.0, 9.0]})
+    out = band(ts, ts["x"])
+    assert list(out["day"]) == [0.0, 1.0, 2.0, 3.0]  # 2.4 and 3.7: one replication each
+    assert out["p50"].tolist() == [2.0, 3.0, 4.0, 6.0]  # day 3: the replication still running
+    horizon = ts.assign(day=[0.0, 1.0, 2.0, 3.0] * 2 + [3.0]).iloc[:8]  # both to the horizon
+    assert list(band(horizon, horizon["x"])["day"]) == [0.0, 1.0, 2.0, 3.0]
+    single = ts[ts["replication"] == 0]
+    assert list(band(single, single["x"])["day"]) == [0.0, 1.0, 2.0, 2.4]
