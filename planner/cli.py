@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -642,6 +643,111 @@ def study(
         _say(f"{ls.source}: case {name} failed: {message}")
     if result.failures:
         raise typer.Exit(ExitCode.CASES_FAILED)
+
+
+@app.command()
+def calibrate(
+    log: Annotated[Path, typer.Argument(help="Incident log: one fault per row (docs/calibration.md).")],
+    nodes: Annotated[int, typer.Option("--nodes", help="Nodes in the fleet the log covers "
+                                       "(those that never failed are not in it).")],
+    days: Annotated[float | None, typer.Option("--days", help="Days observed, from day 0 (or "
+                                               "from --from).")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="First day observed, an ISO date; "
+                                              "times in the log may then be dates.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Day after the last observed, an ISO "
+                                           "date (instead of --days).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="csv, jsonl or stepfun (default: "
+                                            "from the file's extension).")] = None,
+    map_file: Annotated[Path | None, typer.Option("--map", help="YAML: log class -> catalog "
+                                                  "category it is like.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder (default "
+                                                 "runs/calibration-<log name>/).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
+) -> None:
+    """Fit failure rates, lemon nodes and repair times to a fleet's incident log; write
+    calibration.json."""
+    import datetime as dt
+
+    from planner.calibrate.log import FORMATS, Window, read_log
+    from planner.calibrate.mapping import read_map, resolve, stepfun_map
+    from planner.calibrate.record import calibrate as fit
+    from planner.calibrate.record import calibration_record
+    from planner.catalog.catalog import shipped_catalog
+    from planner.outputs.atomic import write_json
+    from planner.outputs.layout import CSV, CalibrationFolder
+
+    source = str(log)
+    if fmt is None:
+        fmt = {CSV: "csv", ".jsonl": "jsonl"}.get(log.suffix.lower())
+        if fmt is None:
+            _fail(InputError(source, f"cannot tell the format from the extension: give "
+                             f"--format ({', '.join(FORMATS)})"))
+    start = None
+    if from_ is not None:
+        try:
+            start = dt.datetime.fromisoformat(from_)
+        except ValueError:
+            _fail(InputError(source, f"{from_!r} is not an ISO date", option="--from"))
+    if to is not None:
+        if start is None or days is not None:
+            _fail(InputError(source, "--to goes with --from, instead of --days", option="--to"))
+        try:
+            days = (dt.datetime.fromisoformat(to) - start).total_seconds() / 86_400.0
+        except ValueError:
+            _fail(InputError(source, f"{to!r} is not an ISO date", option="--to"))
+    if days is None:
+        _fail(InputError(source, "give the window: --days, or --from and --to", option="--days"))
+    try:
+        fault_log = read_log(log, fmt, nodes, Window(days, start))
+        catalog = shipped_catalog()
+        likeness = resolve(fault_log.categories(), catalog,
+                           stepfun_map() if fmt == "stepfun" else {},
+                           read_map(map_file) if map_file is not None else {}, source)
+    except InputError as e:
+        _fail(e)
+    if not fault_log.faults:
+        _fail(InputError(source, "no fault starts inside the window"))
+    result = fit(fault_log, catalog, likeness)
+    target = _target(out_dir, f"calibration-{log.stem}")
+    with _publishing(target, "calibrate") as folder:
+        write_json(folder / CalibrationFolder.CALIBRATION, calibration_record(result))
+    if not quiet:
+        for table in _calibration_tables(result):
+            out.print(table)
+        out.print(f"outputs in {target}/", highlight=False)
+
+
+def _calibration_tables(result) -> tuple[Table, Table]:
+    """Rates per fitted category with their intervals (the lemon mixture in the caption), and
+    the chosen repair fit's mean, p50 and p90 against the log's Kaplan-Meier p50 and p90."""
+    lemon = result.lemon
+    rates = Table("log class", "faults", "per 1000 node-days", "95 % interval",
+                  title=f"Failure rates: {result.log.nodes} nodes, "
+                  f"{result.log.window_days:g} days, {result.up_node_days:,.0f} up node-days",
+                  caption=f"lemons: {lemon.fraction.estimate:.1%} of nodes "
+                  f"({lemon.fraction.low:.1%}-{lemon.fraction.high:.1%}) fail "
+                  f"{lemon.rate_multiplier.estimate:.1f}x as often "
+                  f"({lemon.rate_multiplier.low:.1f}-{lemon.rate_multiplier.high:.1f}); "
+                  f"over-dispersion p = {lemon.dispersion_p_value:.2g}")
+    repairs = Table(title="Repair hours: the fit AIC chose, and the log (Kaplan-Meier, open "
+                    "repairs censored)")
+    repairs.add_column("log class", no_wrap=True, max_width=18, overflow="ellipsis")
+    for name in ("fit", "mean", "p50", "(log)", "p90", "(log)"):
+        repairs.add_column(name, no_wrap=True, justify="left" if name == "fit" else "right")
+
+    def g(x: float) -> str:
+        return "-" if not math.isfinite(x) else f"{x:.1f}" if x < 100 else f"{x:,.0f}"
+
+    for c in result.categories:
+        rates.add_row(c.log_class, str(c.faults), f"{c.rate.estimate:.3f}",
+                      f"{c.rate.low:.3f} - {c.rate.high:.3f}")
+        r = c.repair
+        if r is None:
+            repairs.add_row(c.log_class, "too few", "-", "-", "-", "-", "-")
+        else:
+            repairs.add_row(c.log_class, r.chosen.dist, g(r.chosen.mean), g(r.chosen.p50),
+                            g(r.km_p50), g(r.chosen.p90), g(r.km_p90))
+    return rates, repairs
 
 
 @app.command()

@@ -93,6 +93,12 @@ class StudyFolder:
         return key + cls.CASE_SUFFIX
 
 
+class CalibrationFolder:
+    """`planner calibrate`: what a fleet's incident log gives (docs/calibration.md)."""
+
+    CALIBRATION = "calibration.json"
+
+
 class ReportFiles:
     """What `planner report` (and every command) writes from a folder's files."""
 

@@ -106,11 +106,13 @@ def load_scenario(
 MAX_INPUT_BYTES = 4 * 1024 * 1024  # a scenario or study file; the largest example is 4 KB
 
 
-def read_input(path: str | Path, source: str | None = None) -> str:
-    """The text of an input file; a missing, unreadable or oversized one, or one that is not a
-    regular file (a folder, a FIFO, /dev/zero), is an InputError naming `source` (default:
-    the path). Nothing is opened before it is known to be a regular file, so a FIFO cannot
-    block."""
+def read_input(path: str | Path, source: str | None = None,
+               max_bytes: int | None = None) -> str:
+    """The text of an input file; a missing, unreadable or oversized one (over `max_bytes`,
+    default MAX_INPUT_BYTES), or one that is not a regular file (a folder, a FIFO, /dev/zero),
+    is an InputError naming `source` (default: the path). Nothing is opened before it is known
+    to be a regular file, so a FIFO cannot block."""
+    limit = MAX_INPUT_BYTES if max_bytes is None else max_bytes
     name = str(path) if source is None else source
     try:
         info = os.stat(path)
@@ -122,16 +124,16 @@ def read_input(path: str | Path, source: str | None = None) -> str:
         raise InputError(name, "is a folder, not a file")
     if not stat.S_ISREG(info.st_mode):
         raise InputError(name, "is not a regular file (a device, pipe or socket)")
-    if info.st_size > MAX_INPUT_BYTES:
+    if info.st_size > limit:
         raise InputError(name, f"is {info.st_size:,} bytes; an input file may have at most "
-                         f"{MAX_INPUT_BYTES:,}")
+                         f"{limit:,}")
     try:
         with open(path, "rb") as fh:
-            raw = fh.read(MAX_INPUT_BYTES + 1)
+            raw = fh.read(limit + 1)
     except OSError as err:
         raise InputError(name, f"cannot read: {err.strerror or err}") from None
-    if len(raw) > MAX_INPUT_BYTES:  # grew since stat
-        raise InputError(name, f"has more than {MAX_INPUT_BYTES:,} bytes")
+    if len(raw) > limit:  # grew since stat
+        raise InputError(name, f"has more than {limit:,} bytes")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:

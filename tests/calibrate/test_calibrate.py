@@ -1,0 +1,226 @@
+"""planner calibrate: reading logs, the estimators against closed forms, and the round trip of a
+synthetic log through the estimators."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from planner.calibrate.estimate import (
+    category_rates,
+    lemon_fit,
+    node_up_days,
+    poisson_interval,
+    repair_fit,
+    up_node_days,
+)
+from planner.calibrate.log import Window, read_log
+from planner.calibrate.mapping import fitted_name, resolve, stepfun_map
+from planner.catalog.catalog import shipped_catalog
+from planner.errors import InputError
+from tests.calibrate.synthetic import Truth, write_log
+from tests.conftest import invoke_planner
+
+TRACE = Path(__file__).resolve().parents[2] / "data" / "stepfun-fault-trace" / "fault_trace.json"
+
+
+def _csv(tmp_path: Path, text: str, name: str = "log.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def test_the_stepfun_trace_pairs_starts_and_ends():
+    log = read_log(TRACE, "stepfun", 400, Window(348.0))
+    assert len(log.faults) == 583  # 1,168 events: 583 pairs and 2 starts never ended
+    assert sum(f.censored for f in log.faults) == 2
+    assert log.categories()[0] == "GPU" and sum(f.category == "GPU" for f in log.faults) == 158
+    assert all(0 <= f.start_day < 348 and f.end_day <= 348 for f in log.faults)
+
+
+def test_csv_with_dates_open_faults_and_faults_outside_the_window(tmp_path):
+    path = _csv(tmp_path, "node_id,fault_start,fault_end,category,comment\n"
+                "a,2025-01-02T12:00:00,2025-01-03,gpu,x\n"
+                "b,2025-01-05,,nic,still open\n"
+                "c,2024-12-30,2025-01-01,gpu,before the window\n"
+                "d,2025-01-09,2025-01-20,gpu,open at the window's end\n")
+    log = read_log(path, "csv", 10, Window(10.0, start=dt.datetime(2025, 1, 1)))
+    by_node = {f.node: f for f in log.faults}
+    assert set(by_node) == {"a", "b", "d"}
+    assert by_node["a"].start_day == 1.5 and by_node["a"].downtime_hours == 12.0
+    assert by_node["b"].censored and by_node["b"].end_day == 10.0
+    assert by_node["d"].censored and by_node["d"].end_day == 10.0
+
+
+def test_jsonl_with_day_numbers(tmp_path):
+    path = _csv(tmp_path, '{"node_id": "a", "fault_start": 1, "fault_end": 2, "category": "gpu"}\n'
+                '\n{"node_id": "b", "fault_start": "3.5", "category": "nic"}\n', "log.jsonl")
+    log = read_log(path, "jsonl", 5, Window(10.0))
+    assert [(f.node, f.start_day, f.end_day, f.censored) for f in log.faults] == [
+        ("a", 1.0, 2.0, False), ("b", 3.5, 10.0, True)]
+
+
+@pytest.mark.parametrize(("fmt", "text", "expected"), [
+    ("csv", "node,fault_start,fault_end,category\n", "log.x:1 the header lacks node_id"),
+    ("csv", "node_id,fault_start,fault_end,category\na,1,2,gpu\nb,soon,3,gpu\n",
+     "log.x:3 fault_start: 'soon' is neither a day number nor an ISO date"),
+    ("csv", "node_id,fault_start,fault_end,category\na,5,2,gpu\n",
+     "log.x:2 fault_end: ends before it starts"),
+    ("csv", "node_id,fault_start,fault_end,category\na,2025-01-01,,gpu\n",
+     "log.x:2 fault_start: a date needs --from"),
+    ("csv", "node_id,fault_start,fault_end,category\n,1,2,gpu\n", "log.x:2 node_id: is empty"),
+    ("jsonl", '{"node_id": "a", "fault_start": 1}\n', "log.x:1 category: is missing"),
+    ("jsonl", 'a\n', "log.x:1 not JSON"),
+    ("jsonl", '{"node_id": "a", "fault_start": true, "category": "gpu"}\n',
+     "log.x:1 fault_start: must be a day number or an ISO date, not true/false"),
+    ("stepfun", '{"a": 1}', "log.x:1 the StepFun trace is a JSON list"),
+    ("stepfun", '[{"node_id": "a"}]', "log.x event 0: needs node_id"),
+])
+def test_a_bad_log_is_one_line_naming_the_line_and_field(tmp_path, fmt, text, expected):
+    with pytest.raises(InputError) as err:
+        read_log(_csv(tmp_path, text, "log.x"), fmt, 5, Window(10.0))
+    message = str(err.value).replace(str(tmp_path) + "/", "")
+    assert message.startswith(expected), message
+    assert "\n" not in message
+
+
+def test_more_nodes_in_the_log_than_the_fleet_is_an_error(tmp_path):
+    path = _csv(tmp_path, "node_id,fault_start,fault_end,category\na,1,2,gpu\nb,1,2,gpu\n")
+    with pytest.raises(InputError, match="names 2 nodes, more than --nodes 1"):
+        read_log(path, "csv", 1, Window(10.0))
+
+
+def test_log_classes_map_to_catalog_categories():
+    catalog = shipped_catalog()
+    log = read_log(TRACE, "stepfun", 400, Window(348.0))
+    likeness = resolve(log.categories(), catalog, stepfun_map(), {}, "trace")
+    assert likeness["GPU"].like == "gpu" and likeness["Fan"].part == "fan"
+    assert fitted_name("Parameter Plane Cable") == "fit_parameter_plane_cable"
+    with pytest.raises(InputError, match="log class 'Gizmo' maps to no catalog category"):
+        resolve(["Gizmo"], catalog, {}, {}, "log.csv")
+    assert resolve(["gpu"], catalog, {}, {}, "log.csv")["gpu"].like == "gpu"  # same name
+
+
+# --- estimators ----------------------------------------------------------------------------------
+
+
+def test_up_time_is_the_window_less_the_union_of_a_nodes_faults(tmp_path):
+    path = _csv(tmp_path, "node_id,fault_start,fault_end,category\n"
+                "a,1,3,gpu\na,2,4,nic\na,8,,gpu\nb,5,6,gpu\n")
+    log = read_log(path, "csv", 3, Window(10.0))
+    assert node_up_days(log) == {"a": 10 - 3 - 2, "b": 9.0}  # [1, 4) and [8, 10) down
+    assert up_node_days(log) == 5 + 9 + 10
+
+
+def test_exact_poisson_interval():
+    zero = poisson_interval(0, 1000.0)
+    assert zero.estimate == 0 and zero.low == 0 and zero.high == pytest.approx(3.689, abs=1e-3)
+    ten = poisson_interval(10, 1000.0)
+    assert (ten.low, ten.high) == pytest.approx((4.795, 18.39), abs=1e-2)
+
+
+def test_censored_lognormal_repairs_are_recovered_and_kaplan_meier_reads_the_log():
+    rng = np.random.default_rng(7)
+    hours = np.exp(np.log(20.0) + 1.5 * rng.standard_normal(4000))
+    cut = 200.0
+    fit = repair_fit(np.minimum(hours, cut).tolist(), (hours > cut).tolist())
+    assert fit is not None and fit.chosen.dist == "lognormal"
+    assert fit.chosen.params["median"] == pytest.approx(20.0, rel=0.06)
+    assert fit.chosen.params["sigma"] == pytest.approx(1.5, rel=0.05)
+    assert fit.censored == int((hours > cut).sum()) > 200  # 6 % beyond the cut
+    assert fit.km_p50 == pytest.approx(np.median(hours), rel=0.06)  # below the cut: unbiased
+    assert fit.chosen.mean == pytest.approx(20.0 * math.exp(1.5 ** 2 / 2), rel=0.2)
+
+
+def test_overdispersion_is_found_with_lemons_and_not_without():
+    base = Truth(400, 365, {"gpu": 2.0, "nic": 1.0}, 0.0, 1.0, {"gpu": 10.0, "nic": 5.0}, 1.0)
+    lemons = Truth(400, 365, {"gpu": 2.0, "nic": 1.0}, 0.1, 10.0, {"gpu": 10.0, "nic": 5.0}, 1.0)
+    for truth, dispersed in ((base, False), (lemons, True)):
+        log = _log_of(truth, 3)
+        fit = lemon_fit(log)
+        assert (fit.dispersion_p_value < 0.001) == dispersed, fit
+
+
+def _log_of(truth: Truth, seed: int):
+    """The synthetic log written to a file and read back as a user's would be."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "log.csv"
+        path.write_text(write_log(truth, seed))
+        return read_log(path, "csv", truth.nodes, Window(float(truth.days)))
+
+
+ROUND_TRIP = Truth(400, 348, {"gpu": 2.0, "nic": 0.8, "network": 0.5}, 0.15, 6.0,
+                   {"gpu": 16.0, "nic": 10.0, "network": 40.0}, 1.2)
+
+
+@pytest.mark.slow
+def test_round_trip_intervals_cover_the_truth_on_50_seeds():
+    """On a fixed list of 50 seeds, each parameter's 95 % interval covers the truth in at least
+    43 (a binomial(50, 0.95) falls below 43 with probability 0.4 %)."""
+    covered: dict[str, int] = {}
+    for seed in range(50):
+        log = _log_of(ROUND_TRIP, 1000 + seed)
+        rates = category_rates(log)
+        for category in ROUND_TRIP.rates_per_1000_node_days:
+            r, truth = rates[category], ROUND_TRIP.fleet_rate(category)
+            covered[category] = covered.get(category, 0) + (r.low <= truth <= r.high)
+        lemon = lemon_fit(log)
+        share = ROUND_TRIP.lemons / ROUND_TRIP.nodes
+        covered["lemon fraction"] = covered.get("lemon fraction", 0) + (
+            lemon.fraction.low <= share <= lemon.fraction.high)
+        covered["lemon multiplier"] = covered.get("lemon multiplier", 0) + (
+            lemon.rate_multiplier.low <= ROUND_TRIP.lemon_multiplier <= lemon.rate_multiplier.high)
+    assert all(n >= 43 for n in covered.values()), covered
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+def test_planner_calibrate_writes_calibration_json(tmp_path):
+    out = tmp_path / "cal"
+    result = invoke_planner("calibrate", str(TRACE), "--nodes", "400", "--days", "348",
+                            "--format", "stepfun", "--out", str(out), "-q")
+    assert result.exit_code == 0, result.stderr
+    record = json.loads((out / "calibration.json").read_text())
+    assert record["nodes"] == 400 and record["faults"] == 583 and record["open_at_end"] == 2
+    gpu = record["categories"]["fit_gpu"]
+    assert gpu["faults"] == 158 and gpu["part"] == "gpu_board"
+    low, high = gpu["rate_per_1000_node_days"]["ci95"]
+    assert low < gpu["rate_per_1000_node_days"]["estimate"] < high
+    assert record["lemon"]["overdispersion"]["p_value"] < 1e-6
+    repair = record["repair_hours"]["fit_gpu"]
+    assert repair["dist"] in ("lognormal", "weibull", "gamma") and len(repair["fits"]) == 3
+    assert repair["aic"] == min(f["aic"] for f in repair["fits"])
+    assert record["repair_hours"]["fit_firmware"] is None  # one fault: too few to fit
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("--nodes", "400", "--days", "348"), "cannot tell the format from the extension"),
+    (("--nodes", "400", "--format", "stepfun"), "--days: give the window"),
+    (("--nodes", "10", "--days", "348", "--format", "stepfun"), "more than --nodes 10"),
+    (("--nodes", "400", "--days", "348", "--format", "xml"), "--format: unknown format 'xml'"),
+])
+def test_calibrate_usage_errors_are_one_line(tmp_path, args, expected):
+    result = invoke_planner("calibrate", str(TRACE), *args, "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], lines
+
+
+def test_kaplan_meier_quantiles_count_open_repairs_as_censored():
+    # closed at 1, 2, 4 h, one open at 3 h: S(1) = 3/4, S(2) = 1/2, S(4) = 0
+    fit = repair_fit([1.0, 2.0, 4.0, 3.0], [False, False, False, True])
+    assert fit is not None and (fit.km_p50, fit.km_p90) == (2.0, 4.0)
+    km = stats.ecdf(stats.CensoredData(uncensored=[1.0, 2.0, 4.0], right=[3.0])).sf
+    assert km.evaluate(2.0) == pytest.approx(0.5)
