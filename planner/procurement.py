@@ -56,10 +56,9 @@ def effective_pflops_per_node(catalog: Catalog, sku: str, proc: Procurement) -> 
 
 
 def nominal_availability(catalog: Catalog, sku: str) -> float:
-    """1 / (1 + sum_c lambda_c MTTR_c), MTTR_c = lognormal mean of the category's repair time."""
+    """1 / (1 + sum_c lambda_c MTTR_c), MTTR_c = the mean of the category's repair time."""
     rates = catalog.failure_rates_per_hour(sku)
-    load = sum(rates[name] * c.repair_hours_median.value
-               * math.exp(c.repair_hours_sigma.value ** 2 / 2)
+    load = sum(rates[name] * c.repair_distribution().mean
                for name, c in catalog.categories.items())
     return 1.0 / (1.0 + load)
 

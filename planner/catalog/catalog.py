@@ -96,14 +96,25 @@ class Category:
     failure_rate_per_1000_node_days: Sourced
     hard_fraction: Sourced
     part: str | None
-    repair_hours_median: Sourced
-    repair_hours_sigma: Sourced
+    repair_hours_median: Sourced | None  # the lognormal shorthand (None: `repair_hours` given)
+    repair_hours_sigma: Sourced | None
     lifetime_weibull_shape: float | None = None
+    repair_hours: Any = None  # a scenario duration of any kind: replaces the shorthand
 
     @property
     def rate_per_hour(self) -> float:
         """Failures per node-hour at the baseline."""
         return self.failure_rate_per_1000_node_days.value / 1000.0 / HOURS_PER_DAY
+
+    def repair_distribution(self) -> Any:
+        """Hands-on repair hours: `repair_hours`, else the lognormal of median and sigma."""
+        if self.repair_hours is not None:
+            return self.repair_hours
+        assert self.repair_hours_median is not None and self.repair_hours_sigma is not None
+        from planner.scenario.distributions import Lognormal
+
+        return Lognormal(dist="lognormal", median=self.repair_hours_median.value,
+                         sigma=self.repair_hours_sigma.value)
 
 
 @dataclass(frozen=True)
@@ -309,11 +320,17 @@ def load_catalog(patch: Any = None, source: str = "scenario") -> Catalog:
     categories = dict(cat.categories)
     for name, p in patch.categories.items():
         upd = _patched(categories.get(name), p, CATEGORY_NUMBERS, src)
+        if p.repair_hours is not None:
+            upd["repair_hours"] = p.repair_hours  # the validated duration, not its dump
         if name in categories:
             categories[name] = replace(categories[name], **upd)
         else:
             upd.setdefault("part", None)
-            required = ("label", *CATEGORY_NUMBERS)
+            shorthand = ("repair_hours_median", "repair_hours_sigma")
+            required = ("label", *(n for n in CATEGORY_NUMBERS
+                                   if n not in shorthand or "repair_hours" not in upd))
+            for key in shorthand:
+                upd.setdefault(key, None)
             categories[name] = _new(Category, name, upd, required, ("categories",))
     shared = dict(cat.shared_components)
     for name, p in patch.shared_components.items():

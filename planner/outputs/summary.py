@@ -104,6 +104,8 @@ def inputs_record(mc: MonteCarloResult) -> dict[str, Any]:
     def sourced(obj: Any) -> Any:
         if hasattr(obj, "value") and hasattr(obj, "source"):
             return {"value": obj.value, "source": obj.source}
+        if hasattr(obj, "model_dump"):  # a duration (a category's repair_hours)
+            return obj.model_dump(mode="json", exclude_none=True)
         if isinstance(obj, dict):
             return {k: sourced(v) for k, v in obj.items()}
         return obj

@@ -214,6 +214,9 @@ class CategoryPatch(Strict):
     repair_hours_sigma: float | None = Field(
         None, ge=0, le=5, description="Lognormal shape of the repair time."
     )
+    repair_hours: Duration | None = Field(
+        None, description="Hands-on repair time of any kind (empirical, mixture, Weibull, ...); "
+        "replaces repair_hours_median and repair_hours_sigma.")
     lifetime_weibull_shape: float | None = Field(
         None, ge=0.1, le=20, description="Weibull shape of time between failures (0.1 to 20); "
         "absent = exponential."

@@ -12,7 +12,16 @@ from collections.abc import Callable
 
 import numpy as np
 
-from planner.scenario.distributions import Exponential, Fixed, Gamma, Lognormal, Uniform, Weibull
+from planner.scenario.distributions import (
+    Empirical,
+    Exponential,
+    Fixed,
+    Gamma,
+    Lognormal,
+    Mixture,
+    Uniform,
+    Weibull,
+)
 
 _BLOCK = 2048
 
@@ -57,25 +66,54 @@ class _Buffered:
         return self._buffer.pop()
 
 
+def _block(dist: object, rng: np.random.Generator) -> Callable[[int], np.ndarray]:
+    """A function drawing `n` values of `dist` at once."""
+    if isinstance(dist, Fixed):
+        value = float(dist.value)
+        return lambda n: np.full(n, value)
+    if isinstance(dist, Exponential):
+        mean = float(dist.mean)
+        return lambda n: rng.standard_exponential(n) * mean
+    if isinstance(dist, Lognormal):
+        mu, sigma = math.log(dist.median), float(dist.sigma)
+        return lambda n: np.exp(mu + sigma * rng.standard_normal(n))
+    if isinstance(dist, Uniform):
+        low, high = float(dist.low), float(dist.high)
+        return lambda n: rng.uniform(low, high, n)
+    if isinstance(dist, Gamma):
+        shape, scale = float(dist.shape), float(dist.mean / dist.shape)
+        return lambda n: rng.gamma(shape, scale, n)
+    if isinstance(dist, Weibull):
+        scale, shape = float(dist.scale), float(dist.shape)
+        return lambda n: scale * rng.weibull(shape, n)
+    if isinstance(dist, Empirical):
+        if dist.values is not None:
+            values = np.asarray(dist.values, dtype=float)
+            return lambda n: values[rng.integers(0, len(values), n)]
+        assert dist.quantiles is not None  # the schema requires one of the two
+        ps = np.array([p for p, _ in dist.quantiles])
+        vs = np.array([v for _, v in dist.quantiles])
+        return lambda n: np.interp(rng.random(n), ps, vs)
+    if isinstance(dist, Mixture):
+        parts = [_block(c.value, rng) for c in dist.components]
+        weights = np.asarray(dist.weights)
+
+        def mixed(n: int) -> np.ndarray:
+            which = rng.choice(len(parts), size=n, p=weights)
+            out = np.empty(n)
+            for k, part in enumerate(parts):
+                chosen = which == k
+                if chosen.any():
+                    out[chosen] = part(int(chosen.sum()))
+            return out
+
+        return mixed
+    raise TypeError(f"unknown distribution {dist!r}")
+
+
 def sampler(dist: object, draws: Draws) -> Callable[[], float]:
     """A function returning one draw of `dist` as a Python float."""
-    rng = draws.rng
     if isinstance(dist, Fixed):
         value = float(dist.value)
         return lambda: value
-    if isinstance(dist, Exponential):
-        mean = float(dist.mean)
-        return _Buffered(lambda n: rng.standard_exponential(n) * mean).draw
-    if isinstance(dist, Lognormal):
-        mu, sigma = math.log(dist.median), float(dist.sigma)
-        return _Buffered(lambda n: np.exp(mu + sigma * rng.standard_normal(n))).draw
-    if isinstance(dist, Uniform):
-        low, high = float(dist.low), float(dist.high)
-        return _Buffered(lambda n: rng.uniform(low, high, n)).draw
-    if isinstance(dist, Gamma):
-        shape, scale = float(dist.shape), float(dist.mean / dist.shape)
-        return _Buffered(lambda n: rng.gamma(shape, scale, n)).draw
-    if isinstance(dist, Weibull):
-        scale, shape = float(dist.scale), float(dist.shape)
-        return _Buffered(lambda n: scale * rng.weibull(shape, n)).draw
-    raise TypeError(f"unknown distribution {dist!r}")
+    return _Buffered(_block(dist, draws.rng)).draw

@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass, field
 
 from planner.catalog.catalog import Catalog
-from planner.scenario.distributions import Lognormal
+from planner.scenario.distributions import AnyDist, Lognormal
 from planner.scenario.schema import Job, Pool, RepairPolicy, Scenario
 from planner.scenario.shock_quarters import BlockQuarters
 from planner.scenario.spare_policy import ResolvedSparePolicy, resolve_spare_policy
@@ -25,7 +25,7 @@ class CategoryParams:
     rate_per_hour: float
     hard_fraction: float
     part: str | None
-    repair_hours: Lognormal  # hands-on repair time
+    repair_hours: AnyDist  # hands-on repair time
     weibull_shape: float | None
     fix_fail_probability: float = 0.0  # a manual repair does not hold
     silent_failed_fix: bool = False  # such a repair goes unnoticed (else it is redone)
@@ -135,8 +135,7 @@ def _categories(catalog: Catalog, pool: Pool, repair: RepairPolicy) -> tuple[Cat
             rate_per_hour=rates[name],
             hard_fraction=cat.hard_fraction.value,
             part=cat.part,
-            repair_hours=Lognormal(dist="lognormal", median=cat.repair_hours_median.value,
-                                   sigma=cat.repair_hours_sigma.value),
+            repair_hours=cat.repair_distribution(),
             weibull_shape=cat.lifetime_weibull_shape,
             fix_fail_probability=fix_fail,
             silent_failed_fix=_outcome(repair, name, "failed_fix") == "silent",
