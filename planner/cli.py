@@ -80,6 +80,11 @@ SetOption = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a field: --set cluster.pools[0].nodes=1024 (repeatable)."),
 ]
+OverridesOption = Annotated[
+    list[Path] | None,
+    typer.Option("--overrides", help="A scenario fragment merged in before --set (maps merge, "
+                 "lists are replaced), e.g. planner calibrate's overrides.yaml (repeatable)."),
+]
 SeedOption = Annotated[int | None, typer.Option("--seed", help="Override the scenario's seed.")]
 RepsOption = Annotated[
     int | None, typer.Option("--replications", "-r", help="Override simulation.replications.")
@@ -162,9 +167,10 @@ def _publishing(target: Path, command: str,
 def validate(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     set_: SetOption = None,
+    overrides: OverridesOption = None,
 ) -> None:
     """Check a scenario file without running it."""
-    loaded = _load(scenario, set_)
+    loaded = _load(scenario, set_, fragments=overrides)
     _warn(loaded)
     s = loaded.scenario
     out.print(f"{scenario}: ok ({len(s.cluster.pools)} pools, {len(s.jobs)} jobs, "
@@ -500,11 +506,11 @@ def _warn(loaded) -> None:
 
 
 def _load(scenario: Path, sets: list[str] | None, seed: int | None = None,
-          replications: int | None = None):
+          replications: int | None = None, fragments: list[Path] | None = None):
     from planner import pipeline
 
     try:
-        return pipeline.load(scenario, sets or (), seed, replications)
+        return pipeline.load(scenario, sets or (), seed, replications, fragments or ())
     except InputError as e:
         _fail(e)
 
@@ -513,6 +519,7 @@ def _load(scenario: Path, sets: list[str] | None, seed: int | None = None,
 def optimize(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file with a procurement section.")],
     set_: SetOption = None,
+    overrides: OverridesOption = None,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Output folder (default runs/<scenario name>/).")
     ] = None,
@@ -528,7 +535,7 @@ def optimize(
     from planner.pipeline import NO_PROCUREMENT, PROCUREMENT
     from planner.reports import write_reports
 
-    loaded = _load(scenario, set_)
+    loaded = _load(scenario, set_, fragments=overrides)
     chosen = _analyses(analyses, reoptimize_prices, price_step, pareto, loaded.source,
                        sensitivity)
     if loaded.scenario.procurement is None:
@@ -546,6 +553,7 @@ def optimize(
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     set_: SetOption = None,
+    overrides: OverridesOption = None,
     seed: SeedOption = None,
     replications: RepsOption = None,
     out_dir: Annotated[
@@ -561,7 +569,7 @@ def run(
     from planner.outputs.run import write_run
     from planner.reports import write_reports
 
-    loaded = _load(scenario, set_, seed, replications)
+    loaded = _load(scenario, set_, seed, replications, overrides)
     _at_least(workers, 1, "--workers", loaded.source)
     _warn(loaded)
     chosen = _analyses(analyses, False, 0.01, 0, loaded.source)
@@ -580,6 +588,7 @@ def run(
 @app.command()
 def study(
     study_file: Annotated[Path, typer.Argument(help="Study YAML file.")],
+    overrides: OverridesOption = None,
     workers: WorkersOption = None,
     scheduler: Annotated[
         str | None, typer.Option("--scheduler", help="Dask: `local` (start a LocalCluster) or "
@@ -604,7 +613,7 @@ def study(
     from planner.study.run import load_study, run_study
 
     try:
-        ls = load_study(study_file)
+        ls = load_study(study_file, overrides or ())
     except InputError as e:
         _fail(e)
     _at_least(workers, 1, "--workers", ls.source)
@@ -660,23 +669,31 @@ def calibrate(
                                             "from the file's extension).")] = None,
     map_file: Annotated[Path | None, typer.Option("--map", help="YAML: log class -> catalog "
                                                   "category it is like.")] = None,
+    pool: Annotated[str, typer.Option("--pool", help="The scenario pool overrides.yaml "
+                                      "calibrates (default: every pool).")] = "*",
+    repair: Annotated[str, typer.Option("--repair", help="Repair times in overrides.yaml: "
+                                        "fitted (AIC's choice) or empirical (the log's "
+                                        "Kaplan-Meier quantiles).")] = "fitted",
     out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder (default "
                                                  "runs/calibration-<log name>/).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
 ) -> None:
     """Fit failure rates, lemon nodes and repair times to a fleet's incident log; write
-    calibration.json."""
+    calibration.json and overrides.yaml (apply with planner run S --overrides FILE)."""
     import datetime as dt
 
+    from planner.calibrate.fragment import fragment_text
     from planner.calibrate.log import FORMATS, Window, read_log
     from planner.calibrate.mapping import read_map, resolve, stepfun_map
     from planner.calibrate.record import calibrate as fit
     from planner.calibrate.record import calibration_record
     from planner.catalog.catalog import shipped_catalog
-    from planner.outputs.atomic import write_json
+    from planner.outputs.atomic import write_json, write_text
     from planner.outputs.layout import CSV, CalibrationFolder
 
     source = str(log)
+    if repair not in ("fitted", "empirical"):
+        _fail(InputError(source, f"{repair!r} is neither fitted nor empirical", option="--repair"))
     if fmt is None:
         fmt = {CSV: "csv", ".jsonl": "jsonl"}.get(log.suffix.lower())
         if fmt is None:
@@ -711,6 +728,7 @@ def calibrate(
     target = _target(out_dir, f"calibration-{log.stem}")
     with _publishing(target, "calibrate") as folder:
         write_json(folder / CalibrationFolder.CALIBRATION, calibration_record(result))
+        write_text(folder / CalibrationFolder.OVERRIDES, fragment_text(result, pool, repair))
     if not quiet:
         for table in _calibration_tables(result):
             out.print(table)

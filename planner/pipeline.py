@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Protocol
 import pandas as pd
 
 from planner.errors import InputError
-from planner.scenario.loader import LoadedScenario, load_scenario, load_scenario_text
+from planner.scenario.loader import (
+    Fragment,
+    LoadedScenario,
+    load_scenario,
+    load_scenario_text,
+    read_fragment,
+)
 from solvers.optimize import Optimization
 from solvers.problem import SolverSettings
 
@@ -32,14 +38,18 @@ PROCUREMENT = "procurement"
 
 
 def load(path: str | Path, sets: Sequence[str] = (), seed: int | None = None,
-         replications: int | None = None) -> LoadedScenario:
-    """Read, override and validate a scenario file (InputError on any problem)."""
-    return load_scenario(path, sets, seed, replications)
+         replications: int | None = None,
+         fragment_files: Sequence[str | Path] = ()) -> LoadedScenario:
+    """Read, merge the --overrides fragment files into, override and validate a scenario file
+    (InputError on any problem)."""
+    fragments = [read_fragment(f) for f in fragment_files]
+    return load_scenario(path, sets, seed, replications, fragments)
 
 
-def load_text(text: str, source: str, sets: Sequence[str] = ()) -> LoadedScenario:
-    """As load, from text already read (a study case's base scenario)."""
-    return load_scenario_text(text, source, sets)
+def load_text(text: str, source: str, sets: Sequence[str] = (),
+              fragments: Sequence[Fragment] = ()) -> LoadedScenario:
+    """As load, from text already read (a study case's base scenario) and fragments read."""
+    return load_scenario_text(text, source, sets, fragments=fragments)
 
 
 def solver_settings(loaded: LoadedScenario, profile: str | None = None,

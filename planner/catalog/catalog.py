@@ -7,7 +7,7 @@ values carry the source `scenario <file>`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
@@ -161,14 +161,18 @@ class Catalog:
         own = self.skus[sku].part_prices_usd.get(part)
         return own.value if own is not None else self.parts[part].price_usd.value
 
-    def failure_rates_per_hour(self, sku: str,
-                               multipliers: Mapping[str, float] | None = None) -> dict[str, float]:
+    def failure_rates_per_hour(self, sku: str, multipliers: Mapping[str, float] | None = None,
+                               sku_multiplier: float | None = None,
+                               only: Collection[str] | None = None) -> dict[str, float]:
         """Failures per node-hour of every category on a node of `sku`: the category's baseline
-        rate x the SKU's multiplier x the category's entry in `multipliers` (a pool's own, 1 when
-        absent). The one place rates are composed: simulator, checks and optimizer read it."""
-        sku_multiplier = self.skus[sku].failure_rate_multiplier.value
+        rate x the SKU's multiplier (or `sku_multiplier`, a pool's own) x the category's entry
+        in `multipliers` (a pool's own, 1 when absent); 0 for a category not in `only` when it
+        is given. The one place rates are composed: simulator, checks and optimizer read it."""
+        scale = self.skus[sku].failure_rate_multiplier.value if sku_multiplier is None \
+            else sku_multiplier
         own = multipliers or {}
-        return {name: c.rate_per_hour * (sku_multiplier * own.get(name, 1.0))
+        return {name: (0.0 if only is not None and name not in only
+                       else c.rate_per_hour * (scale * own.get(name, 1.0)))
                 for name, c in self.categories.items()}
 
     def part_supplier(self, sku: str, part: str) -> str:

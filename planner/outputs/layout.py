@@ -97,6 +97,7 @@ class CalibrationFolder:
     """`planner calibrate`: what a fleet's incident log gives (docs/calibration.md)."""
 
     CALIBRATION = "calibration.json"
+    OVERRIDES = "overrides.yaml"  # a scenario fragment: planner run S --overrides FILE
 
 
 class ReportFiles:

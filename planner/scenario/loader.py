@@ -26,7 +26,12 @@ class LoadedScenario:
     catalog: Catalog
     source: str
     text: str
-    overrides: tuple[str, ...] = ()
+    overrides: tuple[str, ...] = ()  # as the user typed them: --overrides FILE, --set a.b=1, ...
+    fragments: tuple[Fragment, ...] = ()  # the --overrides files merged in, in order
+
+
+# a scenario fragment (`--overrides FILE`): (its source, its text)
+Fragment = tuple[str, str]
 
 
 def pydantic_message(error: dict) -> str:
@@ -70,18 +75,48 @@ def clean_location(loc: Sequence) -> tuple[str | int, ...]:
 
 
 Overrides = Sequence[tuple[tuple[str | int, ...], str]]  # (field path, as the user typed it)
+# paths a fragment set, with the fragment's source and line table: errors there name it
+FragmentPaths = Sequence[tuple[tuple[str | int, ...], str, dict]]
 
 
-def _error(source: str, lines: dict, path: tuple, message: str, overrides: Overrides) -> InputError:
-    """An InputError at `path`: the command-line option that set it, else the file's line."""
+def _error(source: str, lines: dict, path: tuple, message: str, overrides: Overrides,
+           fragment_paths: FragmentPaths = ()) -> InputError:
+    """An InputError at `path`: the command-line option that set it, else the fragment file that
+    set it (with its line), else the scenario file's line."""
     for set_path, label in reversed(overrides):
         n = min(len(set_path), len(path))
         if set_path[:n] == path[:n]:
             return InputError(source, message, field=dotted(path) or None, option=label)
+    for set_path, fragment, fragment_lines in reversed(fragment_paths):
+        n = min(len(set_path), len(path))
+        if set_path[:n] == path[:n]:
+            return InputError(fragment, message, line_of(fragment_lines, path[:len(set_path)]),
+                              dotted(path) or None)
     return InputError(source, message, line_of(lines, path), dotted(path) or None)
 
 
-def validate_data(data: object, source: str, lines: dict, overrides: Overrides = ()) -> Scenario:
+def merge_fragment(data: dict, fragment: dict, at: tuple[str | int, ...] = ()
+                   ) -> list[tuple[str | int, ...]]:
+    """Deep-merge `fragment` into `data` in place: mappings merge key by key, anything else
+    (lists included) replaces what was there. Returns the paths it replaced."""
+    replaced = []
+    for key, value in fragment.items():
+        here = (*at, key)
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            replaced += merge_fragment(data[key], value, here)
+        else:
+            data[key] = value
+            replaced.append(here)
+    return replaced
+
+
+def read_fragment(path: str | Path) -> Fragment:
+    """An --overrides file's (source, text)."""
+    return str(path), read_input(path)
+
+
+def validate_data(data: object, source: str, lines: dict, overrides: Overrides = (),
+                  fragment_paths: FragmentPaths = ()) -> Scenario:
     """Pydantic validation of raw data; the first error becomes an InputError."""
     if not isinstance(data, dict):
         raise InputError(source, "a scenario must be a YAML mapping", line=1)
@@ -90,7 +125,7 @@ def validate_data(data: object, source: str, lines: dict, overrides: Overrides =
     except ValidationError as err:
         first = err.errors()[0]
         raise _error(source, lines, clean_location(first["loc"]), pydantic_message(first),
-                     overrides) from None
+                     overrides, fragment_paths) from None
 
 
 def load_scenario(
@@ -98,9 +133,11 @@ def load_scenario(
     sets: Sequence[str] = (),
     seed: int | None = None,
     replications: int | None = None,
+    fragments: Sequence[Fragment] = (),
 ) -> LoadedScenario:
-    """Read `path`, apply `--set` overrides and seed/replications, validate, resolve the catalog."""
-    return load_scenario_text(read_input(path), str(path), sets, seed, replications)
+    """Read `path`, merge the `--overrides` fragments, apply `--set` overrides and
+    seed/replications, validate, resolve the catalog."""
+    return load_scenario_text(read_input(path), str(path), sets, seed, replications, fragments)
 
 
 MAX_INPUT_BYTES = 4 * 1024 * 1024  # a scenario or study file; the largest example is 4 KB
@@ -148,9 +185,18 @@ def load_scenario_text(
     sets: Sequence[str] = (),
     seed: int | None = None,
     replications: int | None = None,
+    fragments: Sequence[Fragment] = (),
 ) -> LoadedScenario:
     """As load_scenario, from text already read."""
     data, lines = load_yaml_with_lines(text, source)
+    fragment_paths: list[tuple[tuple[str | int, ...], str, dict]] = []
+    for fragment_source, fragment_text in fragments:
+        fragment, fragment_lines = load_yaml_with_lines(fragment_text, fragment_source)
+        if not isinstance(fragment, dict):
+            raise InputError(fragment_source, "a scenario fragment must be a YAML mapping", line=1)
+        if isinstance(data, dict):
+            fragment_paths += [(path, fragment_source, fragment_lines)
+                               for path in merge_fragment(data, fragment)]
     labelled = [(item, f"--set {item}") for item in sets]
     if seed is not None:
         labelled.append((f"seed={seed}", f"--seed {seed}"))
@@ -164,13 +210,16 @@ def load_scenario_text(
         except OverrideError as err:
             raise InputError(source, str(err), option=label) from None
         overrides.append((field_path, label))
-    scenario = validate_data(data, source, lines, overrides)
+    scenario = validate_data(data, source, lines, overrides, fragment_paths)
     try:
         catalog = load_catalog(scenario.catalog, source)
     except CatalogError as err:
-        raise _error(source, lines, ("catalog", *err.path), err.message, overrides) from None
+        raise _error(source, lines, ("catalog", *err.path), err.message, overrides,
+                     fragment_paths) from None
     problem = check_references(scenario, catalog)
     if problem is not None:
         path, message = problem
-        raise _error(source, lines, path, message, overrides)
-    return LoadedScenario(scenario, catalog, source, text, tuple(item for item, _ in labelled))
+        raise _error(source, lines, path, message, overrides, fragment_paths)
+    return LoadedScenario(scenario, catalog, source, text,
+                          (*(f"--overrides {name}" for name, _ in fragments),
+                           *(item for item, _ in labelled)), tuple(fragments))

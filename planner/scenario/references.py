@@ -28,6 +28,10 @@ def _pools(s: Scenario, cat: Catalog) -> Problem | None:  # noqa: C901 - a list 
             if name not in categories:
                 where = ("cluster", "pools", i, "failure_rate_multipliers", name)
                 return where, f"unknown failure category {name!r}"
+        for j, name in enumerate(pool.categories or []):
+            if name not in categories:
+                return (("cluster", "pools", i, "categories", j),
+                        f"unknown failure category or shared component {name!r}")
         for name in pool.topology:
             if name not in cat.shared_components:
                 known = ", ".join(sorted(cat.shared_components))
@@ -82,8 +86,9 @@ MAX_FAILURE_EVENTS = 100_000_000
 def _expected_failure_events(s: Scenario, cat: Catalog, pool) -> float:
     """Expected candidate failure events of `pool` over the horizon if every node were always in
     service (an upper bound of the events the simulator will process for it)."""
-    rate_per_node_hour = sum(cat.failure_rates_per_hour(pool.sku,
-                                                        pool.failure_rate_multipliers).values())
+    rate_per_node_hour = sum(cat.failure_rates_per_hour(
+        pool.sku, pool.failure_rate_multipliers, pool.sku_failure_rate_multiplier,
+        pool.categories).values())
     nodes = pool.nodes + sum(d.nodes for d in pool.deliveries)
     weight = 1.0 + pool.lemon_fraction * (pool.lemon_rate_multiplier - 1.0)
     shared = sum(c.rate_per_hour / pool.topology.get(name, c.nodes_per_unit.value)

@@ -356,6 +356,12 @@ class Pool(Strict):
     failure_rate_multipliers: dict[str, Annotated[float, Field(ge=0)]] = Field(
         default_factory=dict, description="Per-category rate multipliers for this pool."
     )
+    categories: list[str] | None = Field(
+        None, description="Only these failure categories and shared components fail on this "
+        "pool (catalog or scenario-defined, e.g. fitted by planner calibrate); none = all.")
+    sku_failure_rate_multiplier: float | None = Field(
+        None, ge=0, description="This pool's SKU failure-rate multiplier instead of the "
+        "catalog's (1 for rates fitted to this fleet's own log).")
     failure_clock: Literal["always", "busy", "idle_reduced"] = Field(
         "always", description="When node failures accrue: `always` (every healthy node, in "
         "service or not), `busy` (only while the node computes for a job), `idle_reduced` (idle "
@@ -495,12 +501,58 @@ class Spares(Strict):
         return self
 
 
+ALL_POOLS = "*"  # a calibrated_pools key that applies to every pool without an entry of its own
+
+
+class PoolCalibration(Strict):
+    """What planner calibrate fitted to a fleet's own log, for one pool: it replaces these
+    fields of the pool of that name (a scenario fragment can merge it by name)."""
+
+    categories: list[str] | None = Field(None, description="The pool's failure categories.")
+    sku_failure_rate_multiplier: float | None = Field(
+        None, ge=0, description="The pool's SKU failure-rate multiplier (1: fitted rates).")
+    lemon_fraction: Probability | None = Field(None, description="Share of lemon nodes.")
+    lemon_rate_multiplier: float | None = Field(None, ge=1, description="Their rate multiplier.")
+
+
 class Cluster(Strict):
     """The fleet, its repair organisation and spare parts."""
 
     pools: list[Pool] = Field(min_length=1, description="Node pools, one SKU each.")
     repair: RepairPolicy = Field(default_factory=RepairPolicy, description="Repair pipeline.")
     spares: Spares = Field(description="Spare-part stock and reorder policies.")
+    calibrated_pools: dict[str, PoolCalibration] = Field(
+        default_factory=dict, description="Per pool name (`*`: every pool without an entry of "
+        "its own): settings fitted to the fleet's own incident log (planner calibrate's "
+        "overrides.yaml), which replace the pool's own.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_calibration(cls, data: Any) -> Any:
+        """Merge each calibrated pool's settings into the pool of that name (unknown names are
+        reported after validation)."""
+        if not isinstance(data, dict) or not isinstance(data.get("calibrated_pools"), dict) \
+                or not isinstance(data.get("pools"), list):
+            return data
+        fitted = data["calibrated_pools"]
+
+        def settings(pool: Any) -> dict:
+            own = fitted.get(pool.get("name")) if isinstance(pool, dict) else None
+            chosen = own if isinstance(own, dict) else fitted.get(ALL_POOLS)
+            return {k: v for k, v in chosen.items() if v is not None} \
+                if isinstance(chosen, dict) else {}
+
+        pools = [dict(p, **settings(p)) if isinstance(p, dict) else p for p in data["pools"]]
+        return {**data, "pools": pools}
+
+    @model_validator(mode="after")
+    def _calibrated_pools_exist(self) -> Cluster:
+        names = {p.name for p in self.pools}
+        unknown = [n for n in self.calibrated_pools if n not in names and n != ALL_POOLS]
+        if unknown:
+            raise ValueError(f"calibrated_pools names no pool {unknown[0]!r} (pools: "
+                             f"{', '.join(sorted(names))})")
+        return self
 
     @model_validator(mode="after")
     def _unique_pools(self) -> Cluster:

@@ -123,7 +123,8 @@ def _outcome(repair: RepairPolicy, category: str, field: str):
 
 
 def _categories(catalog: Catalog, pool: Pool, repair: RepairPolicy) -> tuple[CategoryParams, ...]:
-    rates = catalog.failure_rates_per_hour(pool.sku, pool.failure_rate_multipliers)
+    rates = catalog.failure_rates_per_hour(pool.sku, pool.failure_rate_multipliers,
+                                           pool.sku_failure_rate_multiplier, pool.categories)
     out = []
     for name, cat in catalog.categories.items():
         own = repair.categories.get(name)
@@ -146,9 +147,12 @@ def _categories(catalog: Catalog, pool: Pool, repair: RepairPolicy) -> tuple[Cat
 
 def _shared(catalog: Catalog, pool: Pool) -> tuple[SharedParams, ...]:
     """The pool's shared components that can fail (a rate above zero)."""
-    sku_multiplier = catalog.skus[pool.sku].failure_rate_multiplier.value
+    sku_multiplier = catalog.skus[pool.sku].failure_rate_multiplier.value \
+        if pool.sku_failure_rate_multiplier is None else pool.sku_failure_rate_multiplier
     out = []
     for name, comp in catalog.shared_components.items():
+        if pool.categories is not None and name not in pool.categories:
+            continue
         rate = comp.rate_per_hour * sku_multiplier * pool.failure_rate_multipliers.get(name, 1.0)
         if rate <= 0:
             continue

@@ -8,6 +8,7 @@ import hashlib
 import itertools
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ from scipy.stats import qmc
 
 from planner.errors import InputError
 from planner.pipeline import NO_PROCUREMENT, PROCUREMENT
-from planner.scenario.loader import load_scenario_text
+from planner.scenario.loader import Fragment, load_scenario_text
 from planner.study.schema import Study
 
 
@@ -110,14 +111,15 @@ def case_seed(study_seed: int, key: str) -> int:
     return int(hashlib.sha256(f"{study_seed}/{key}".encode()).hexdigest()[:12], 16)
 
 
-def resolve_cases(study: Study, base_text: str, base_source: str,
-                  cases: list[Case]) -> list[Case | Exception]:
+def resolve_cases(study: Study, base_text: str, base_source: str, cases: list[Case],
+                  fragments: Sequence[Fragment] = ()) -> list[Case | Exception]:
     """Validate each case's scenario (and that it can serve the study's command); return the
     case with key and seed, or the error."""
     out: list[Case | Exception] = []
     for case in cases:
         try:
-            loaded = load_scenario_text(base_text, base_source, (*case.overrides, "seed=0"))
+            loaded = load_scenario_text(base_text, base_source, (*case.overrides, "seed=0"),
+                                        fragments=fragments)
         except Exception as err:  # noqa: BLE001 - recorded as the case's failure
             out.append(err)
             continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,7 +18,13 @@ from planner.outputs.atomic import write_json, write_table, write_text
 from planner.outputs.layout import StudyFolder
 from planner.outputs.publish import FolderLock, check_replaceable, recover, staged
 from planner.pipeline import NO_PROCUREMENT
-from planner.scenario.loader import clean_location, pydantic_message, read_input
+from planner.scenario.loader import (
+    Fragment,
+    clean_location,
+    pydantic_message,
+    read_fragment,
+    read_input,
+)
 from planner.scenario.yaml_lines import dotted, line_of, load_yaml, load_yaml_with_lines
 from planner.study import analysis
 from planner.study.cases import MAX_CASES, Case, count_cases, expand, resolve_cases
@@ -37,14 +43,16 @@ class LoadedStudy:
     base_text: str
     base_source: str
     lines: dict
+    fragments: tuple[Fragment, ...] = ()  # --overrides files merged into the base scenario
 
 
 def _field_error(source: str, lines: dict, where: tuple, message: str) -> InputError:
     return InputError(source, message, line_of(lines, where), dotted(where) or None)
 
 
-def load_study(path: str | Path) -> LoadedStudy:
-    """Read and validate a study file and its base scenario; every problem is one InputError."""
+def load_study(path: str | Path, fragment_files: Sequence[str | Path] = ()) -> LoadedStudy:
+    """Read and validate a study file and its base scenario (with the --overrides fragments
+    merged into the base); every problem is one InputError."""
     source = str(path)
     text = read_input(path)
     data, lines = load_yaml_with_lines(text, source)
@@ -65,7 +73,8 @@ def load_study(path: str | Path) -> LoadedStudy:
     if not isinstance(base_data, dict):
         raise _field_error(source, lines, ("base",), f"base scenario {base_path} is not a "
                            "scenario (a YAML mapping)")
-    loaded = LoadedStudy(study, source, text, base_text, str(base_path), lines)
+    fragments = tuple(read_fragment(f) for f in fragment_files)
+    loaded = LoadedStudy(study, source, text, base_text, str(base_path), lines, fragments)
     _check_metrics(loaded)
     return loaded
 
@@ -158,7 +167,7 @@ def run_study(ls: LoadedStudy, folder: Path, workers: int = 1, scheduler: str | 
         raise _field_error(ls.source, ls.lines, (where,), f"the study has {count:,} cases; at "
                            f"most {max_cases:,} (planner study --max-cases N raises the limit)")
     cases = expand(study)
-    resolved = resolve_cases(study, ls.base_text, ls.base_source, cases)
+    resolved = resolve_cases(study, ls.base_text, ls.base_source, cases, ls.fragments)
     check_cases(ls, cases, resolved)
     with FolderLock(folder):
         recover(folder, say)
@@ -176,6 +185,7 @@ def run_study(ls: LoadedStudy, folder: Path, workers: int = 1, scheduler: str | 
             if item.key not in done and item.key not in payloads:
                 payloads[item.key] = {
                     "base_text": ls.base_text, "base_source": ls.base_source,
+                    "fragments": [list(f) for f in ls.fragments],
                     "overrides": list(item.overrides), "seed": item.seed,
                     "command": study.command, "replications": study.replications,
                     "adaptive": study.adaptive.model_dump() if study.adaptive else None,

@@ -65,7 +65,8 @@ def _run(p: dict) -> dict[str, dict[str, float | None]]:
     sets = [*p["overrides"], f"seed={p['seed']}", f"simulation.replications={p['replications']}"]
     if p.get("adaptive"):
         sets.append("simulation.adaptive=" + json.dumps(p["adaptive"]))
-    loaded = pipeline.load_text(p["base_text"], p["base_source"], sets)
+    loaded = pipeline.load_text(p["base_text"], p["base_source"], sets,
+                                [tuple(f) for f in p.get("fragments", [])])
     wanted = p["metrics"]
     optimize_first = p["command"] in ("optimize", "both")
     result = pipeline.run(

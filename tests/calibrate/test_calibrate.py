@@ -224,3 +224,28 @@ def test_kaplan_meier_quantiles_count_open_repairs_as_censored():
     assert fit is not None and (fit.km_p50, fit.km_p90) == (2.0, 4.0)
     km = stats.ecdf(stats.CensoredData(uncensored=[1.0, 2.0, 4.0], right=[3.0])).sf
     assert km.evaluate(2.0) == pytest.approx(0.5)
+
+
+def test_overrides_from_calibrate_run_and_reproduce_the_logs_failure_count(tmp_path):
+    out = tmp_path / "cal"
+    assert invoke_planner("calibrate", str(TRACE), "--nodes", "400", "--days", "348",
+                          "--format", "stepfun", "--out", str(out), "-q").exit_code == 0
+    fragment = out / "overrides.yaml"
+    assert fragment.read_text().startswith("# planner calibrate:")
+    scenario = tmp_path / "fleet.yaml"
+    scenario.write_text(
+        "name: fleet\nstart_date: 2024-03-30\nhorizon_days: 348\nseed: 1\n"
+        "cluster:\n  pools: [{name: gpu, sku: H800, nodes: 400}]\n"
+        "  spares: {default: {initial_stock: 1000, policy: base_stock, lead_time_days: 1}}\n")
+    assert invoke_planner("validate", str(scenario), "--overrides", str(fragment)).exit_code == 0
+    run = tmp_path / "run"
+    result = invoke_planner("run", str(scenario), "--overrides", str(fragment), "-r", "4", "-q",
+                            "--out", str(run))
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads((run / "summary.json").read_text())
+    failures = summary["node_failures"]["gpu"]["mean"]
+    assert abs(failures - 583) < 4 * math.sqrt(583), failures  # the log's 583 faults
+    assert summary["overrides"][0] == f"--overrides {fragment}"
+    inputs = json.loads((run / "inputs.json").read_text())
+    assert set(inputs["scenario"]["cluster"]["pools"][0]["categories"]) == {
+        c for c in json.loads((out / "calibration.json").read_text())["categories"]}

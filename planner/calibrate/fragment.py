@@ -1,0 +1,96 @@
+"""overrides.yaml: a calibration as a scenario fragment (`planner run S --overrides FILE`).
+
+It adds the fitted categories to the scenario's catalog, makes the calibrated pool fail by them
+alone with its SKU multiplier at 1 (`cluster.calibrated_pools`; other pools and the optimizer keep
+the catalog), and sets the repair pipeline so that a fitted repair time is the whole downtime:
+no diagnosis, validation, misdiagnosis or automated repair, a fix that always holds, and as many
+technicians as nodes (the log's durations already include queueing for people). A hard failure
+still takes a part: if the scenario's stock runs out, part waits come on top of the fitted time.
+
+Rates: with lemons (the over-dispersion test significant at 5 %), the fitted rates are the
+fleet's averages, so each category's rate is divided by 1 + share x (multiplier - 1) and the pool
+gets the fitted share and multiplier; without, the pool has no lemons.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import yaml
+
+from planner.calibrate.record import Calibration, FittedCategory
+from planner.scenario.schema import ALL_POOLS
+
+LEMON_TEST_LEVEL = 0.05
+QUANTILE_DIGITS = 4
+
+
+def _empirical(c: FittedCategory, calibration: Calibration) -> dict:
+    """The log's repair hours as an empirical duration: Kaplan-Meier quantiles (open repairs
+    censored); above the last closed repair's probability, up to the longest time seen."""
+    from scipy import stats
+
+    faults = [f for f in calibration.log.faults if f.category == c.log_class]
+    hours = np.array([max(f.downtime_hours, 1.0 / 60.0) for f in faults])
+    censored = np.array([f.censored for f in faults])
+    if (~censored).sum() == 0:
+        return {"dist": "fixed", "value": round(float(hours.max()), 3)}
+    km = stats.ecdf(stats.CensoredData(uncensored=hours[~censored], right=hours[censored])).sf
+    cdf = 1.0 - km.probabilities
+    points = [[0.0, round(float(km.quantiles[0]), 3)]]
+    for t, p in zip(km.quantiles, cdf, strict=True):
+        p = round(float(p), QUANTILE_DIGITS)
+        if 0 < p < 1 and p > points[-1][0]:
+            points.append([p, round(float(t), 3)])
+    points.append([1.0, round(float(hours.max()), 3)])
+    return {"dist": "empirical", "quantiles": points}
+
+
+def _fitted(c: FittedCategory) -> dict | None:
+    if c.repair is None:
+        return None
+    chosen = c.repair.chosen
+    return {"dist": chosen.dist, **{k: float(f"{v:.6g}") for k, v in chosen.params.items()}}
+
+
+def fragment(calibration: Calibration, pool: str, repair: str = "fitted") -> dict:
+    """The scenario fragment for pool `pool`; `repair`: `fitted` (the AIC's choice; the log's
+    Kaplan-Meier quantiles where too few repairs closed) or `empirical` (always those)."""
+    lemon = calibration.lemon
+    lemons = lemon.dispersion_p_value < LEMON_TEST_LEVEL
+    share = lemon.fraction.estimate if lemons else 0.0
+    multiplier = lemon.rate_multiplier.estimate if lemons else 1.0
+    scale = 1.0 + share * (multiplier - 1.0)
+    categories = {}
+    for c in calibration.categories:
+        repair_hours = (_fitted(c) if repair == "fitted" else None) or _empirical(c, calibration)
+        entry = {"label": f"{c.log_class} (fitted)",
+                 "failure_rate_per_1000_node_days": float(f"{c.rate.estimate / scale:.6g}"),
+                 "hard_fraction": c.hard_fraction, "part": c.part, "repair_hours": repair_hours}
+        categories[c.name] = entry
+    return {
+        "catalog": {"categories": categories},
+        "cluster": {
+            "calibrated_pools": {pool: {
+                "categories": [c.name for c in calibration.categories],
+                "sku_failure_rate_multiplier": 1.0,
+                "lemon_fraction": float(f"{share:.6g}"),
+                "lemon_rate_multiplier": float(f"{max(multiplier, 1.0):.6g}")}},
+            "repair": {"diagnosis_hours": 0, "misdiagnosis_probability": 0.0,
+                       "auto_repair_success_probability": 0.0, "validation_hours": 0,
+                       "manual_fix_fail_probability": 0.0,
+                       "technicians": max(calibration.log.nodes, 1)},
+        },
+    }
+
+
+def fragment_text(calibration: Calibration, pool: str, repair: str = "fitted") -> str:
+    """The fragment as YAML, with a header saying where it comes from and how to apply it."""
+    log = calibration.log
+    head = (f"# planner calibrate: {log.source}, {log.nodes} nodes, {log.window_days:g} days, "
+            f"{len(log.faults)} faults.\n"
+            f"# Apply with: planner run SCENARIO --overrides overrides.yaml "
+            f"({'every pool' if pool == ALL_POOLS else f'pool {pool!r}'}).\n"
+            "# docs/calibration.md says what each setting does.\n")
+    body = yaml.safe_dump(fragment(calibration, pool, repair), sort_keys=False,
+                          default_flow_style=None, width=100)
+    return head + body
