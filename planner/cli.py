@@ -654,46 +654,33 @@ def study(
         raise typer.Exit(ExitCode.CASES_FAILED)
 
 
-@app.command()
-def calibrate(
-    log: Annotated[Path, typer.Argument(help="Incident log: one fault per row (docs/calibration.md).")],
-    nodes: Annotated[int, typer.Option("--nodes", help="Nodes in the fleet the log covers "
-                                       "(those that never failed are not in it).")],
-    days: Annotated[float | None, typer.Option("--days", help="Days observed, from day 0 (or "
-                                               "from --from).")] = None,
-    from_: Annotated[str | None, typer.Option("--from", help="First day observed, an ISO date; "
-                                              "times in the log may then be dates.")] = None,
-    to: Annotated[str | None, typer.Option("--to", help="Day after the last observed, an ISO "
-                                           "date (instead of --days).")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", help="csv, jsonl or stepfun (default: "
-                                            "from the file's extension).")] = None,
-    map_file: Annotated[Path | None, typer.Option("--map", help="YAML: log class -> catalog "
-                                                  "category it is like.")] = None,
-    pool: Annotated[str, typer.Option("--pool", help="The scenario pool overrides.yaml "
-                                      "calibrates (default: every pool).")] = "*",
-    repair: Annotated[str, typer.Option("--repair", help="Repair times in overrides.yaml: "
-                                        "fitted (AIC's choice) or empirical (the log's "
-                                        "Kaplan-Meier quantiles).")] = "fitted",
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder (default "
-                                                 "runs/calibration-<log name>/).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
-) -> None:
-    """Fit failure rates, lemon nodes and repair times to a fleet's incident log; write
-    calibration.json and overrides.yaml (apply with planner run S --overrides FILE)."""
+LogArgument = Annotated[Path, typer.Argument(help="Incident log: one fault per row "
+                                              "(docs/calibration.md).")]
+NodesOption = Annotated[int, typer.Option("--nodes", help="Nodes in the fleet the log covers "
+                                          "(those that never failed are not in it).")]
+DaysOption = Annotated[float | None, typer.Option("--days", help="Days observed, from day 0 (or "
+                                                  "from --from).")]
+FromOption = Annotated[str | None, typer.Option("--from", help="First day observed, an ISO date; "
+                                                "times in the log may then be dates.")]
+ToOption = Annotated[str | None, typer.Option("--to", help="Day after the last observed, an ISO "
+                                              "date (instead of --days).")]
+FormatOption = Annotated[str | None, typer.Option("--format", help="csv, jsonl or stepfun "
+                                                  "(default: from the file's extension).")]
+MapOption = Annotated[Path | None, typer.Option("--map", help="YAML: log class -> catalog "
+                                                "category it is like.")]
+
+
+def _read_fault_log(log: Path, nodes: int, days: float | None, from_: str | None,
+                    to: str | None, fmt: str | None, map_file: Path | None):
+    """The log, its format and each class's catalog peer, or one error line and exit 2."""
     import datetime as dt
 
-    from planner.calibrate.fragment import fragment_text
     from planner.calibrate.log import FORMATS, Window, read_log
     from planner.calibrate.mapping import read_map, resolve, stepfun_map
-    from planner.calibrate.record import calibrate as fit
-    from planner.calibrate.record import calibration_record
     from planner.catalog.catalog import shipped_catalog
-    from planner.outputs.atomic import write_json, write_text
-    from planner.outputs.layout import CSV, CalibrationFolder
+    from planner.outputs.layout import CSV
 
     source = str(log)
-    if repair not in ("fitted", "empirical"):
-        _fail(InputError(source, f"{repair!r} is neither fitted nor empirical", option="--repair"))
     if fmt is None:
         fmt = {CSV: "csv", ".jsonl": "jsonl"}.get(log.suffix.lower())
         if fmt is None:
@@ -724,6 +711,39 @@ def calibrate(
         _fail(e)
     if not fault_log.faults:
         _fail(InputError(source, "no fault starts inside the window"))
+    return fault_log, catalog, likeness
+
+
+@app.command()
+def calibrate(
+    log: LogArgument,
+    nodes: NodesOption,
+    days: DaysOption = None,
+    from_: FromOption = None,
+    to: ToOption = None,
+    fmt: FormatOption = None,
+    map_file: MapOption = None,
+    pool: Annotated[str, typer.Option("--pool", help="The scenario pool overrides.yaml "
+                                      "calibrates (default: every pool).")] = "*",
+    repair: Annotated[str, typer.Option("--repair", help="Repair times in overrides.yaml: "
+                                        "fitted (AIC's choice) or empirical (the log's "
+                                        "Kaplan-Meier quantiles).")] = "fitted",
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder (default "
+                                                 "runs/calibration-<log name>/).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
+) -> None:
+    """Fit failure rates, lemon nodes and repair times to a fleet's incident log; write
+    calibration.json and overrides.yaml (apply with planner run S --overrides FILE)."""
+    from planner.calibrate.fragment import fragment_text
+    from planner.calibrate.record import calibrate as fit
+    from planner.calibrate.record import calibration_record
+    from planner.outputs.atomic import write_json, write_text
+    from planner.outputs.layout import CalibrationFolder
+
+    if repair not in ("fitted", "empirical"):
+        _fail(InputError(str(log), f"{repair!r} is neither fitted nor empirical",
+                         option="--repair"))
+    fault_log, catalog, likeness = _read_fault_log(log, nodes, days, from_, to, fmt, map_file)
     result = fit(fault_log, catalog, likeness)
     target = _target(out_dir, f"calibration-{log.stem}")
     with _publishing(target, "calibrate") as folder:
@@ -733,6 +753,74 @@ def calibrate(
         for table in _calibration_tables(result):
             out.print(table)
         out.print(f"outputs in {target}/", highlight=False)
+
+
+@app.command()
+def compare(
+    run_dir: Annotated[Path, typer.Argument(help="An output folder of planner run (with "
+                                            "events).")],
+    log: LogArgument,
+    nodes: NodesOption,
+    days: DaysOption = None,
+    from_: FromOption = None,
+    to: ToOption = None,
+    fmt: FormatOption = None,
+    map_file: MapOption = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder (default "
+                                                 "runs/compare-<run folder name>/).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
+) -> None:
+    """Put a simulated run beside the incident log it should reproduce: failures per category,
+    per-node dispersion, repair p50 and p90; each with a tolerance, in compare.json."""
+    from planner.calibrate.compare import compare as rows_of
+    from planner.outputs.atomic import write_json
+    from planner.outputs.layout import COMPLETE, CalibrationFolder, RunFolder, parquet
+
+    where = str(run_dir)
+    if not (run_dir / COMPLETE).exists() or not (run_dir / RunFolder.SUMMARY).exists():
+        _fail(InputError(where, "is not a complete output folder of planner run"))
+    events_path = run_dir / parquet(RunFolder.EVENTS)
+    if not events_path.exists():
+        _fail(InputError(where, "has no events (simulation.record_events was false)"))
+    fault_log, _catalog, likeness = _read_fault_log(log, nodes, days, from_, to, fmt, map_file)
+    try:
+        import pandas as pd
+
+        summary = json.loads((run_dir / RunFolder.SUMMARY).read_text(encoding="utf-8"))
+        inputs = json.loads((run_dir / RunFolder.INPUTS).read_text(encoding="utf-8"))
+        run_nodes = sum(p["nodes"] + sum(d["nodes"] for d in p.get("deliveries", []))
+                        for p in inputs["scenario"]["cluster"]["pools"])
+        rows = rows_of(pd.read_parquet(events_path), int(summary["replications"]), run_nodes,
+                       float(summary["horizon_days"]), fault_log, likeness)
+    except _DAMAGED as e:
+        _fail(InputError(where, f"cannot read the run: {e}"))
+    target = _target(out_dir, f"compare-{run_dir.name}")
+    with _publishing(target, "compare") as folder:
+        write_json(folder / CalibrationFolder.COMPARE, {
+            "run": where, "log": fault_log.source, "nodes": fault_log.nodes,
+            "window_days": fault_log.window_days, "run_nodes": run_nodes,
+            "run_days": summary["horizon_days"], "replications": summary["replications"],
+            "rows": [r.as_dict() for r in rows],
+            "passed": sum(r.passed for r in rows), "failed": sum(not r.passed for r in rows)})
+    if not quiet:
+        table = Table(title=f"{run_dir.name} against {log.name}: failures scaled to the "
+                      f"log's {fault_log.nodes} nodes x {fault_log.window_days:g} days")
+        table.add_column("check", no_wrap=True)
+        table.add_column("category", no_wrap=True, max_width=19, overflow="ellipsis")
+        for name in ("log", "run", "tolerance"):
+            table.add_column(name, justify="right", no_wrap=True)
+        table.add_column("", no_wrap=True, min_width=4)
+
+        def g(x: float) -> str:
+            return "-" if not math.isfinite(x) else f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+
+        for r in rows:
+            table.add_row(r.check.replace("per-node dispersion (variance / mean)", "dispersion"),
+                          r.category.removeprefix("fit_"), g(r.log), g(r.simulated),
+                          f"{g(r.low)}-{g(r.high)}", "pass" if r.passed else "FAIL")
+        out.print(table)
+        out.print(f"{sum(r.passed for r in rows)} of {len(rows)} rows pass; outputs in "
+                  f"{target}/", highlight=False)
 
 
 def _calibration_tables(result) -> tuple[Table, Table]:

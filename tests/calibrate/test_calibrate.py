@@ -249,3 +249,55 @@ def test_overrides_from_calibrate_run_and_reproduce_the_logs_failure_count(tmp_p
     inputs = json.loads((run / "inputs.json").read_text())
     assert set(inputs["scenario"]["cluster"]["pools"][0]["categories"]) == {
         c for c in json.loads((out / "calibration.json").read_text())["categories"]}
+
+
+def test_compare_scales_counts_and_reads_censored_repairs(tmp_path):
+    import pandas as pd
+
+    from planner.calibrate.compare import compare
+    from planner.calibrate.mapping import Likeness
+
+    path = _csv(tmp_path, "node_id,fault_start,fault_end,category\n"
+                "a,1,1.5,gpu\nb,2,2.5,gpu\nc,3,,gpu\n")
+    log = read_log(path, "csv", 4, Window(10.0))
+    # a run of 8 nodes over 20 days, 2 replications: 4 gpu failures per replication = 1 at
+    # the log's 4 nodes x 10 days; one repair still open at the end (NaN downtime)
+    events = pd.DataFrame({
+        "replication": [0, 0, 0, 0, 1, 1, 1, 1], "time_hours": [10.0] * 7 + [470.0],
+        "pool": ["p"] * 8, "node": [0, 1, 2, 3, 0, 1, 2, 3], "category": ["gpu"] * 8,
+        "kind": ["hard"] * 8, "downtime_hours": [12.0] * 7 + [math.nan]})
+    rows = {(r.check, r.category): r for r in
+            compare(events, 2, 8, 20.0, log, {"gpu": Likeness("gpu")})}
+    failures = rows[("failures", "gpu")]
+    assert failures.log == 3 and failures.simulated == pytest.approx(1.0)
+    assert failures.passed  # inside the exact Poisson band of 3, [0.62, 8.77], wider than 10 %
+    p50 = rows[("repair p50 h", "gpu")]
+    assert (p50.log, p50.simulated) == (12.0, 12.0) and p50.passed
+    assert ("repair p90 h", "gpu") not in rows  # the log's curve stops at 2/3: no p90
+
+
+def test_planner_compare_writes_compare_json_with_a_verdict_per_row(tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text(write_log(Truth(100, 200, {"gpu": 20.0}, 0.0, 1.0, {"gpu": 10.0}, 0.5), 5))
+    cal = tmp_path / "cal"
+    assert invoke_planner("calibrate", str(log), "--nodes", "100", "--days", "200", "--out",
+                          str(cal), "-q").exit_code == 0
+    scenario = tmp_path / "fleet.yaml"
+    scenario.write_text(
+        "name: fleet\nstart_date: 2027-01-01\nhorizon_days: 200\nseed: 2\n"
+        "cluster:\n  pools: [{name: p, sku: H800, nodes: 100}]\n"
+        "  spares: {default: {initial_stock: 1000, policy: base_stock, lead_time_days: 1}}\n")
+    run = tmp_path / "run"
+    assert invoke_planner("run", str(scenario), "--overrides", str(cal / "overrides.yaml"),
+                          "-r", "4", "-q", "--out", str(run)).exit_code == 0
+    result = invoke_planner("compare", str(run), str(log), "--nodes", "100", "--days", "200",
+                            "--out", str(tmp_path / "cmp"), "-q")
+    assert result.exit_code == 0, result.stderr
+    record = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    by_check = {(r["check"], r["category"]): r for r in record["rows"]}
+    assert by_check[("failures", "fit_gpu")]["pass"], by_check[("failures", "fit_gpu")]
+    assert by_check[("repair p50 h", "fit_gpu")]["pass"]
+    assert record["passed"] + record["failed"] == len(record["rows"])
+    missing = invoke_planner("compare", str(tmp_path / "nowhere"), str(log), "--nodes", "100",
+                             "--days", "200")
+    assert missing.exit_code == 2 and "not a complete output folder of planner run" in missing.stderr
