@@ -660,8 +660,9 @@ NodesOption = Annotated[int, typer.Option("--nodes", help="Nodes in the fleet th
                                           "(those that never failed are not in it).")]
 DaysOption = Annotated[float | None, typer.Option("--days", help="Days observed, from day 0 (or "
                                                   "from --from).")]
-FromOption = Annotated[str | None, typer.Option("--from", help="First day observed, an ISO date; "
-                                                "times in the log may then be dates.")]
+FromOption = Annotated[str | None, typer.Option("--from", help="First day observed: an ISO date "
+                                                "(times in the log may then be dates) or a day "
+                                                "number of the log's own count.")]
 ToOption = Annotated[str | None, typer.Option("--to", help="Day after the last observed, an ISO "
                                               "date (instead of --days).")]
 FormatOption = Annotated[str | None, typer.Option("--format", help="csv, jsonl or stepfun "
@@ -686,12 +687,18 @@ def _read_fault_log(log: Path, nodes: int, days: float | None, from_: str | None
         if fmt is None:
             _fail(InputError(source, f"cannot tell the format from the extension: give "
                              f"--format ({', '.join(FORMATS)})"))
-    start = None
+    start, first_day = None, 0.0
     if from_ is not None:
         try:
-            start = dt.datetime.fromisoformat(from_)
+            first_day = float(from_)
         except ValueError:
-            _fail(InputError(source, f"{from_!r} is not an ISO date", option="--from"))
+            try:
+                start = dt.datetime.fromisoformat(from_)
+            except ValueError:
+                _fail(InputError(source, f"{from_!r} is neither a day number nor an ISO date",
+                                 option="--from"))
+        if not math.isfinite(first_day):
+            _fail(InputError(source, "must be a finite day number", option="--from"))
     if to is not None:
         if start is None or days is not None:
             _fail(InputError(source, "--to goes with --from, instead of --days", option="--to"))
@@ -702,7 +709,7 @@ def _read_fault_log(log: Path, nodes: int, days: float | None, from_: str | None
     if days is None:
         _fail(InputError(source, "give the window: --days, or --from and --to", option="--days"))
     try:
-        fault_log = read_log(log, fmt, nodes, Window(days, start))
+        fault_log = read_log(log, fmt, nodes, Window(days, start, first_day))
         catalog = shipped_catalog()
         likeness = resolve(fault_log.categories(), catalog,
                            stepfun_map() if fmt == "stepfun" else {},

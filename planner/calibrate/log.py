@@ -7,7 +7,8 @@ Formats (docs/calibration.md):
   with a `fault_type` of Level, Class and Desc; times in days since the trace's start). A fault is
   a start paired with the next end of the same node and fault type; its category is the Class.
 
-Times are ISO dates or date-times, or day numbers counted from the window's start. An empty end
+Times are ISO dates or date-times (`--from DATE`), or the log's day numbers (the window starts at
+day `--from N`, default 0). An empty end
 means the fault is still open. Faults that start outside the window are left out; a fault still
 open at the window's end is right-censored there. Every problem is one InputError naming the
 file, the line and the field.
@@ -34,10 +35,12 @@ MAX_LOG_BYTES = 256 * 1024 * 1024  # a million faults are about 100 MB of CSV
 
 @dataclass(frozen=True)
 class Window:
-    """The observation window: `days` long, starting at `start` (None: times are day numbers)."""
+    """The observation window: `days` long, starting at date `start` (times may then be dates)
+    or at day number `first_day` of the log's own day count."""
 
     days: float
     start: dt.datetime | None = None
+    first_day: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -93,11 +96,11 @@ def _day(value: object, window: Window, source: str, line: int, field: str) -> f
         raise InputError(source, "must be a day number or an ISO date, not true/false",
                          line=line, field=field)
     if isinstance(value, int | float):
-        day = float(value)
+        day = float(value) - window.first_day
     else:
         text = str(value).strip()
         try:
-            day = float(text)
+            day = float(text) - window.first_day
         except ValueError:
             day = _date_day(text, window, source, line, field)
     if not math.isfinite(day):

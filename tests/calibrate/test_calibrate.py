@@ -301,3 +301,16 @@ def test_planner_compare_writes_compare_json_with_a_verdict_per_row(tmp_path):
     missing = invoke_planner("compare", str(tmp_path / "nowhere"), str(log), "--nodes", "100",
                              "--days", "200")
     assert missing.exit_code == 2 and "not a complete output folder of planner run" in missing.stderr
+
+
+def test_a_window_can_start_at_a_day_number_of_the_log(tmp_path):
+    path = _csv(tmp_path, "node_id,fault_start,fault_end,category\n"
+                "a,1,2,gpu\nb,12,13,gpu\nc,19,,gpu\n")
+    log = read_log(path, "csv", 3, Window(10.0, first_day=10.0))
+    assert [(f.node, f.start_day, f.censored) for f in log.faults] == [
+        ("b", 2.0, False), ("c", 9.0, True)]
+    result = invoke_planner("calibrate", str(path), "--nodes", "3", "--from", "10", "--days",
+                            "10", "--map", str(_csv(tmp_path, "gpu: gpu\n", "m.yaml")),
+                            "--out", str(tmp_path / "o"), "-q")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads((tmp_path / "o" / "calibration.json").read_text())["faults"] == 2

@@ -311,9 +311,142 @@ def palm_row() -> Row:
                        "base stock, exponential lead times")
 
 
+# --- calibration round trip on the StepFun trace ------------------------------------------------
+
+TRACE = ROOT / "data" / "stepfun-fault-trace" / "fault_trace.json"
+TRACE_NODES, TRACE_DAYS = 400, 348.0
+
+
+def _subset(log, nodes: int, keep) -> object:
+    from dataclasses import replace
+
+    return replace(log, nodes=nodes, faults=tuple(f for f in log.faults if keep(f)))
+
+
+def _round_trip(fit_log, test_log, days: float, name: str) -> list[dict]:
+    """Fit `fit_log`, simulate its fleet for `days` with the fragment (empirical repairs), and
+    compare the run with `test_log` (planner.calibrate.compare rows as dicts)."""
+    import pandas as pd
+    import yaml
+
+    from planner.calibrate.compare import compare
+    from planner.calibrate.fragment import fragment
+    from planner.calibrate.mapping import resolve, stepfun_map
+    from planner.calibrate.record import calibrate
+    from planner.catalog.catalog import shipped_catalog
+    from planner.outputs.summary import events_table
+
+    catalog = shipped_catalog()
+    likeness = resolve(sorted({f.category for f in (*fit_log.faults, *test_log.faults)}),
+                       catalog, stepfun_map(), {}, "trace")
+    fit = calibrate(fit_log, catalog, likeness)
+    scenario = (f"name: {name}\nstart_date: 2024-03-30\nhorizon_days: {days}\nseed: 348\n"
+                f"cluster:\n  pools: [{{name: p, sku: H800, nodes: {fit_log.nodes}}}]\n"
+                "  spares: {default: {initial_stock: 100000, policy: base_stock, "
+                "lead_time_days: 1}}\n")
+    loaded = load_scenario_text(scenario, f"{name}.yaml", fragments=[
+        ("overrides.yaml", yaml.safe_dump(fragment(fit, "*", "empirical")))])
+    setup = build_setup(loaded.scenario, loaded.catalog)
+    results = [simulate(setup, i) for i in range(MIN_REPLICATIONS)]
+
+    class _Runs:  # what events_table reads of a Monte-Carlo result
+        pass
+
+    runs = _Runs()
+    runs.results = results  # type: ignore[attr-defined]
+    events = events_table(runs)  # type: ignore[arg-type]
+    # classes the fit has not seen (none in the first half) have no category in the run
+    seen = {f.category for f in fit_log.faults}
+    test = _subset(test_log, test_log.nodes, lambda f: f.category in seen)
+    return [r.as_dict() for r in compare(pd.DataFrame(events), MIN_REPLICATIONS,
+                                           fit_log.nodes, days, test, likeness)]
+
+
+def _verdict(rows: list[dict], min_faults: int) -> tuple[str, str, bool]:
+    """(log figures, run figures, all within the issue's bands) over the classes with at least
+    `min_faults` faults in the test log: failures within 10 %, repair p50/p90 within 25 %."""
+    big = {r["category"] for r in rows if r["check"] == "failures" and r["log"] >= min_faults}
+    parts_log, parts_run, ok = [], [], True
+    for r in rows:
+        if r["category"] not in big:
+            continue
+        name = r["category"].removeprefix("fit_")
+        log, run = r["log"], r["simulated"]
+        band = 0.10 if r["check"] == "failures" else 0.25
+        within = run is not None and log and abs(run - log) <= band * log
+        ok = ok and bool(within)
+        short = {"failures": "n", "repair p50 h": "p50", "repair p90 h": "p90"}[r["check"]]
+        parts_log.append(f"{name} {short} {_fmt(log)}")
+        parts_run.append(f"{name} {short} {_fmt(run) if run is not None else '-'}"
+                         f"{'' if within else ' (out)'}")
+    return "; ".join(parts_log), "; ".join(parts_run), ok
+
+
+def _equal_rates_p(a_log, b_log, min_faults: int) -> tuple[float, str]:
+    """The smallest two-sided p-value, over classes with `min_faults`+ faults in both logs
+    together, of the exact conditional test that both logs share the class's rate per up
+    node-day (a | a + b ~ binomial(a + b, e_a / (e_a + e_b))), and that class."""
+    from planner.calibrate.estimate import up_node_days
+
+    e_a, e_b = up_node_days(a_log), up_node_days(b_log)
+    worst, which = 1.0, ""
+    for cls in sorted({f.category for f in (*a_log.faults, *b_log.faults)}):
+        a = sum(f.category == cls for f in a_log.faults)
+        b = sum(f.category == cls for f in b_log.faults)
+        if a + b < min_faults:
+            continue
+        p = float(stats.binomtest(a, a + b, e_a / (e_a + e_b)).pvalue)
+        if p < worst:
+            worst, which = p, f"{cls} {a} against {b}"
+    return worst, which
+
+
+def stepfun_rows() -> list[Row]:
+    """The StepFun trace fitted on one part and checked on another: its first half against its
+    second (as issue 14 asks), and half its nodes against the other half over the whole year."""
+    import zlib
+
+    from planner.calibrate.log import Window, read_log
+
+    first = read_log(TRACE, "stepfun", TRACE_NODES, Window(TRACE_DAYS / 2))
+    second = read_log(TRACE, "stepfun", TRACE_NODES, Window(TRACE_DAYS / 2,
+                                                          first_day=TRACE_DAYS / 2))
+    rows = _round_trip(first, second, TRACE_DAYS / 2, "stepfun-halves")
+    log_text, run_text, ok = _verdict(rows, 20)
+    p, which = _equal_rates_p(first, second, 20)
+    out = [Row("StepFun trace, fitted on days 0-174, simulated (empirical repairs), checked on "
+               "days 174-348: classes with 20+ faults", "StepFun InfiniteHBD (arXiv 2502.03885)",
+               log_text, run_text,
+               "failures within 10 %, repair p50 and p90 within 25 % (issue 14). Miss: the "
+               f"trace is not stationary, its halves do not share their rates ({which}: exact "
+               f"test of equal rates p = {p:.1g}), so no fit of one half predicts the other",
+               "pass" if ok else "miss (documented)")]
+    whole = read_log(TRACE, "stepfun", TRACE_NODES, Window(TRACE_DAYS))
+
+    def even(f) -> bool:
+        return zlib.crc32(f.node.encode()) % 2 == 0
+
+    rows = _round_trip(_subset(whole, TRACE_NODES // 2, even),
+                       _subset(whole, TRACE_NODES // 2, lambda f: not even(f)),
+                       TRACE_DAYS, "stepfun-nodes")
+    log_text, run_text, ok = _verdict(rows, 20)
+    p, which = _equal_rates_p(_subset(whole, TRACE_NODES // 2, even),
+                              _subset(whole, TRACE_NODES // 2, lambda f: not even(f)), 20)
+    out.append(Row("StepFun trace, fitted on half its nodes (by node id), checked on the other "
+                   "half over the same 348 days: classes with 20+ faults",
+                   "StepFun InfiniteHBD (arXiv 2502.03885)", log_text, run_text,
+                   "failures within 10 %, repair p50 and p90 within 25 %. Miss: 10 % is inside "
+                   "the Poisson noise of counts of 20-80 (a count of 22 varies by 21 %), and "
+                   f"the halves differ beyond it ({which}: exact test of equal rates p = "
+                   f"{p:.1g}); a measure that can pass: the exact test per class, and repair "
+                   "percentiles against the test half's Kaplan-Meier interval",
+                   "pass" if ok else "miss (documented)"))
+    return out
+
+
 CASES: tuple[Callable[[], list[Row]], ...] = (
     llama3_rows, meta_rsc_rows, deepseek_rows, closed_form_rows, checkpoint_interval_rows,
-    lambda: [palm_row()])
+    lambda: [palm_row()], stepfun_rows)
 
 
 def compute_rows() -> list[Row]:
