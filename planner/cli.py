@@ -746,6 +746,7 @@ def calibrate(
     from planner.calibrate.record import calibration_record
     from planner.outputs.atomic import write_json, write_text
     from planner.outputs.layout import CalibrationFolder
+    from planner.reports.calibration import calibration_page
 
     if repair not in ("fitted", "empirical"):
         _fail(InputError(str(log), f"{repair!r} is neither fitted nor empirical",
@@ -756,6 +757,7 @@ def calibrate(
     with _publishing(target, "calibrate") as folder:
         write_json(folder / CalibrationFolder.CALIBRATION, calibration_record(result))
         write_text(folder / CalibrationFolder.OVERRIDES, fragment_text(result, pool, repair))
+        write_text(folder / CalibrationFolder.REPORT, calibration_page(result))
     if not quiet:
         for table in _calibration_tables(result):
             out.print(table)

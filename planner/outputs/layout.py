@@ -99,6 +99,7 @@ class CalibrationFolder:
     CALIBRATION = "calibration.json"
     OVERRIDES = "overrides.yaml"  # a scenario fragment: planner run S --overrides FILE
     COMPARE = "compare.json"  # planner compare RUN_DIR LOG
+    REPORT = "report.html"  # the fits and their plots
 
 
 class ReportFiles:

@@ -203,6 +203,9 @@ def test_planner_calibrate_writes_calibration_json(tmp_path):
     assert repair["dist"] in ("lognormal", "weibull", "gamma") and len(repair["fits"]) == 3
     assert repair["aic"] == min(f["aic"] for f in repair["fits"])
     assert record["repair_hours"]["fit_firmware"] is None  # one fault: too few to fit
+    page = (out / "report.html").read_text()
+    assert page.count("<img ") == 4 and "://" not in page  # self-contained: no link out
+    assert "Parameter Plane Cable" in page and "over-dispersion" in page
 
 
 @pytest.mark.parametrize(("args", "expected"), [
