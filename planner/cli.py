@@ -687,13 +687,18 @@ def _read_fault_log(log: Path, nodes: int, days: float | None, from_: str | None
         if fmt is None:
             _fail(InputError(source, f"cannot tell the format from the extension: give "
                              f"--format ({', '.join(FORMATS)})"))
+    def naive_utc(text: str) -> dt.datetime:
+        moment = dt.datetime.fromisoformat(text)
+        return moment if moment.tzinfo is None \
+            else moment.astimezone(dt.UTC).replace(tzinfo=None)
+
     start, first_day = None, 0.0
     if from_ is not None:
         try:
             first_day = float(from_)
         except ValueError:
             try:
-                start = dt.datetime.fromisoformat(from_)
+                start = naive_utc(from_)
             except ValueError:
                 _fail(InputError(source, f"{from_!r} is neither a day number nor an ISO date",
                                  option="--from"))
@@ -703,7 +708,7 @@ def _read_fault_log(log: Path, nodes: int, days: float | None, from_: str | None
         if start is None or days is not None:
             _fail(InputError(source, "--to goes with --from, instead of --days", option="--to"))
         try:
-            days = (dt.datetime.fromisoformat(to) - start).total_seconds() / 86_400.0
+            days = (naive_utc(to) - start).total_seconds() / 86_400.0
         except ValueError:
             _fail(InputError(source, f"{to!r} is not an ISO date", option="--to"))
     if days is None:
@@ -799,8 +804,15 @@ def compare(
         inputs = json.loads((run_dir / RunFolder.INPUTS).read_text(encoding="utf-8"))
         run_nodes = sum(p["nodes"] + sum(d["nodes"] for d in p.get("deliveries", []))
                         for p in inputs["scenario"]["cluster"]["pools"])
-        rows = rows_of(pd.read_parquet(events_path), int(summary["replications"]), run_nodes,
-                       float(summary["horizon_days"]), fault_log, likeness)
+        replications = pd.read_parquet(run_dir / parquet(RunFolder.REPLICATIONS))
+        if len(replications) < 1 or run_nodes < 1:
+            raise ValueError("it holds no replication")
+        # each replication's own length (stop: jobs_done ends them at different days)
+        lengths = (dict(zip(replications["replication"], replications["simulated_days"],
+                            strict=True)) if "simulated_days" in replications
+                   else dict.fromkeys(replications["replication"],
+                                      float(summary["horizon_days"])))
+        rows = rows_of(pd.read_parquet(events_path), lengths, run_nodes, fault_log, likeness)
     except _DAMAGED as e:
         _fail(InputError(where, f"cannot read the run: {e}"))
     target = _target(out_dir, f"compare-{run_dir.name}")

@@ -74,9 +74,12 @@ def _band(value: float, relative: float) -> tuple[float, float]:
     return value * (1 - relative), value * (1 + relative)
 
 
-def compare(events: pd.DataFrame, replications: int, run_nodes: int, run_days: float,
-            log: FaultLog, likeness: dict[str, Likeness]) -> list[Row]:
-    """The rows of the comparison: counts per category, dispersion, repair percentiles."""
+def compare(events: pd.DataFrame, run_days: dict[int, float], run_nodes: int, log: FaultLog,
+            likeness: dict[str, Likeness]) -> list[Row]:
+    """The rows of the comparison: counts per category, dispersion, repair percentiles.
+    `run_days`: each replication's simulated length (the horizon, or less with stop:
+    jobs_done)."""
+    replications = len(run_days)
     failures = events[events["kind"].isin(FAILURE_KINDS)]
     run_names = set(failures["category"])
     key_of = {cls: fitted_name(cls) if fitted_name(cls) in run_names else likeness[cls].like
@@ -85,7 +88,8 @@ def compare(events: pd.DataFrame, replications: int, run_nodes: int, run_days: f
         "key": [key_of[f.category] for f in log.faults], "node": [f.node for f in log.faults],
         "hours": [f.downtime_hours for f in log.faults],
         "censored": [f.censored for f in log.faults]})
-    scale = (log.nodes * log.window_days) / (run_nodes * run_days)  # run node-days -> log's
+    # failures per replication, scaled from the run's node-days to the log's
+    scale = (log.nodes * log.window_days) * replications / (run_nodes * sum(run_days.values()))
     rows: list[Row] = []
     for key in dict.fromkeys(key_of.values()):
         mine = log_frame[log_frame["key"] == key]
@@ -100,7 +104,8 @@ def compare(events: pd.DataFrame, replications: int, run_nodes: int, run_days: f
         log_p50, log_p90 = _km(mine["hours"].to_numpy(), mine["censored"].to_numpy())
         downtime = sim["downtime_hours"].to_numpy(dtype=float)
         open_at_end = ~np.isfinite(downtime)
-        downtime = np.where(open_at_end, run_days * HOURS_PER_DAY - sim["time_hours"], downtime)
+        ends = sim["replication"].map(run_days).to_numpy(dtype=float) * HOURS_PER_DAY
+        downtime = np.where(open_at_end, ends - sim["time_hours"].to_numpy(), downtime)
         sim_p50, sim_p90 = _km(downtime, open_at_end)
         for name, log_value, sim_value in (("repair p50 h", log_p50, sim_p50),
                                            ("repair p90 h", log_p90, sim_p90)):

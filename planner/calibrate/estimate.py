@@ -183,18 +183,28 @@ def _km_quantile(sf_q: np.ndarray, sf_p: np.ndarray, level: float) -> float:
     return float(sf_q[reached[0]]) if len(reached) else math.nan
 
 def repair_fit(hours: list[float], censored: list[bool]) -> RepairSummary | None:
-    """Fit each family to the repair hours; None with fewer than two closed repairs."""
+    """Fit each family to the repair hours; None with fewer than two distinct closed repairs
+    or when no family fits (the fragment then uses the log's own times)."""
     x = np.maximum(np.asarray(hours, dtype=float), MIN_REPAIR_HOURS)
     c = np.asarray(censored, dtype=bool)
     if (~c).sum() < 2:
         return None
     data = stats.CensoredData(uncensored=x[~c], right=x[c])
     fits = []
-    for dist in REPAIR_FAMILIES:
-        frozen, params = _frozen(dist, data)
-        loglik = float(frozen.logpdf(x[~c]).sum() + frozen.logsf(x[c]).sum())
-        fits.append(RepairFit(dist, params, loglik, 2 * 2 - 2 * loglik, float(frozen.mean()),
-                              float(frozen.ppf(0.5)), float(frozen.ppf(0.9))))
+    if len(np.unique(x[~c])) >= 2:  # one repeated value has no spread to fit
+        for dist in REPAIR_FAMILIES:
+            try:
+                frozen, params = _frozen(dist, data)
+            except (stats.FitError, ValueError, FloatingPointError):
+                continue  # this family does not fit these times: the others may
+            loglik = float(frozen.logpdf(x[~c]).sum() + frozen.logsf(x[c]).sum())
+            if not math.isfinite(loglik):
+                continue
+            fits.append(RepairFit(dist, params, loglik, 2 * 2 - 2 * loglik,
+                                  float(frozen.mean()), float(frozen.ppf(0.5)),
+                                  float(frozen.ppf(0.9))))
+    if not fits:
+        return None
     km = stats.ecdf(data).sf
     return RepairSummary(tuple(fits), min(fits, key=lambda f: f.aic), int((~c).sum()),
                          int(c.sum()), _km_quantile(km.quantiles, km.probabilities, 0.5),

@@ -46,10 +46,21 @@ def _empirical(c: FittedCategory, calibration: Calibration) -> dict:
 
 
 def _fitted(c: FittedCategory) -> dict | None:
+    """The fit AIC chose, as a scenario duration; None when there is none, or when it lies
+    outside what a scenario takes (a lognormal sigma above 5, say)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from planner.scenario.schema import Duration
+
     if c.repair is None:
         return None
     chosen = c.repair.chosen
-    return {"dist": chosen.dist, **{k: float(f"{v:.6g}") for k, v in chosen.params.items()}}
+    duration = {"dist": chosen.dist, **{k: float(f"{v:.6g}") for k, v in chosen.params.items()}}
+    try:
+        TypeAdapter(Duration).validate_python(duration)
+    except ValidationError:
+        return None
+    return duration
 
 
 def fragment(calibration: Calibration, pool: str, repair: str = "fitted") -> dict:
@@ -65,7 +76,8 @@ def fragment(calibration: Calibration, pool: str, repair: str = "fitted") -> dic
         repair_hours = (_fitted(c) if repair == "fitted" else None) or _empirical(c, calibration)
         entry = {"label": f"{c.log_class} (fitted)",
                  "failure_rate_per_1000_node_days": float(f"{c.rate.estimate / scale:.6g}"),
-                 "hard_fraction": c.hard_fraction, "part": c.part, "repair_hours": repair_hours}
+                 "hard_fraction": c.hard_fraction, "part": c.part, "repair_hours": repair_hours,
+                 "listed_only": True}
         categories[c.name] = entry
     return {
         "catalog": {"categories": categories},
@@ -76,8 +88,9 @@ def fragment(calibration: Calibration, pool: str, repair: str = "fitted") -> dic
                 "lemon_fraction": float(f"{share:.6g}"),
                 "lemon_rate_multiplier": float(f"{max(multiplier, 1.0):.6g}")}},
             "repair": {"diagnosis_hours": 0, "misdiagnosis_probability": 0.0,
-                       "auto_repair_success_probability": 0.0, "validation_hours": 0,
-                       "manual_fix_fail_probability": 0.0,
+                       "auto_repair_hours": 0, "auto_repair_success_probability": 0.0,
+                       "validation_hours": 0, "manual_fix_fail_probability": 0.0,
+                       "hands_on_hours": None, "lemon_cure_probability": 0.0,
                        "technicians": max(calibration.log.nodes, 1)},
         },
     }

@@ -96,7 +96,11 @@ def _day(value: object, window: Window, source: str, line: int, field: str) -> f
         raise InputError(source, "must be a day number or an ISO date, not true/false",
                          line=line, field=field)
     if isinstance(value, int | float):
-        day = float(value) - window.first_day
+        try:
+            day = float(value) - window.first_day
+        except OverflowError:
+            raise InputError(source, "is too large a day number", line=line,
+                             field=field) from None
     else:
         text = str(value).strip()
         try:
@@ -131,7 +135,7 @@ def _end(value: object, window: Window, source: str, line: int) -> float | None:
 
 
 def _read_csv(text: str, window: Window, source: str) -> list[Fault]:
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))  # a BOM: Excel's CSV
     missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise InputError(source, f"the header lacks {', '.join(missing)} (columns: "
@@ -139,6 +143,10 @@ def _read_csv(text: str, window: Window, source: str) -> list[Fault]:
     faults = []
     for row in reader:
         line = reader.line_num
+        short = [c for c in COLUMNS if row.get(c) is None]
+        if short:
+            raise InputError(source, f"the row has no {', '.join(short)} column", line=line,
+                             field=short[0])
         start = _day(row["fault_start"], window, source, line, "fault_start")
         fault = _fault(row["node_id"], row["category"], start,
                        _end(row["fault_end"], window, source, line), window, source, line)
@@ -149,7 +157,7 @@ def _read_csv(text: str, window: Window, source: str) -> list[Fault]:
 
 def _read_jsonl(text: str, window: Window, source: str) -> list[Fault]:
     faults = []
-    for line, raw in enumerate(text.splitlines(), start=1):
+    for line, raw in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
         if not raw.strip():
             continue
         try:

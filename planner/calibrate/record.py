@@ -17,6 +17,7 @@ from planner.calibrate.estimate import (
 from planner.calibrate.log import FaultLog
 from planner.calibrate.mapping import Likeness, fitted_name
 from planner.catalog.catalog import Catalog
+from planner.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,12 @@ class Calibration:
 
 def calibrate(log: FaultLog, catalog: Catalog, likeness: dict[str, Likeness]) -> Calibration:
     """Every estimate of the log (`likeness`: each log class's catalog peer)."""
+    named: dict[str, str] = {}
+    for cls in log.categories():
+        other = named.setdefault(fitted_name(cls), cls)
+        if other != cls:
+            raise InputError(log.source, f"log classes {other!r} and {cls!r} would both be "
+                             f"fitted as {fitted_name(cls)!r}: rename one in the log")
     rates = category_rates(log)
     repairs = repair_fits(log)
     counts = {c: sum(1 for f in log.faults if f.category == c) for c in rates}

@@ -100,6 +100,7 @@ class Category:
     repair_hours_sigma: Sourced | None
     lifetime_weibull_shape: float | None = None
     repair_hours: Any = None  # a scenario duration of any kind: replaces the shorthand
+    listed_only: bool = False  # fails only on pools that list it (a fitted category)
 
     @property
     def rate_per_hour(self) -> float:
@@ -167,11 +168,12 @@ class Catalog:
         """Failures per node-hour of every category on a node of `sku`: the category's baseline
         rate x the SKU's multiplier (or `sku_multiplier`, a pool's own) x the category's entry
         in `multipliers` (a pool's own, 1 when absent); 0 for a category not in `only` when it
-        is given. The one place rates are composed: simulator, checks and optimizer read it."""
+        is given, and for a `listed_only` category (fitted to one fleet) when it is not. The
+        one place rates are composed: simulator, checks and optimizer read it."""
         scale = self.skus[sku].failure_rate_multiplier.value if sku_multiplier is None \
             else sku_multiplier
         own = multipliers or {}
-        return {name: (0.0 if only is not None and name not in only
+        return {name: (0.0 if (name not in only if only is not None else c.listed_only)
                        else c.rate_per_hour * (scale * own.get(name, 1.0)))
                 for name, c in self.categories.items()}
 
@@ -333,6 +335,12 @@ def load_catalog(patch: Any = None, source: str = "scenario") -> Catalog:
             shorthand = ("repair_hours_median", "repair_hours_sigma")
             required = ("label", *(n for n in CATEGORY_NUMBERS
                                    if n not in shorthand or "repair_hours" not in upd))
+            missing = [f for f in required if f not in upd]
+            if missing:  # checked before the shorthand is filled in with None
+                raise CatalogError(("categories", name),
+                                   f"new entry needs {', '.join(missing)} (or repair_hours)"
+                                   if set(missing) & set(shorthand) else
+                                   f"new entry needs {', '.join(missing)}")
             for key in shorthand:
                 upd.setdefault(key, None)
             categories[name] = _new(Category, name, upd, required, ("categories",))

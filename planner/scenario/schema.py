@@ -217,6 +217,9 @@ class CategoryPatch(Strict):
     repair_hours: Duration | None = Field(
         None, description="Hands-on repair time of any kind (empirical, mixture, Weibull, ...); "
         "replaces repair_hours_median and repair_hours_sigma.")
+    listed_only: bool | None = Field(
+        None, description="Fails only on pools that list it in their `categories` (a category "
+        "fitted to one fleet by planner calibrate); other pools and the optimizer ignore it.")
     lifetime_weibull_shape: float | None = Field(
         None, ge=0.1, le=20, description="Weibull shape of time between failures (0.1 to 20); "
         "absent = exponential."

@@ -264,7 +264,8 @@ class Repair:
             if not event.triggered:
                 now = self.shop.env.now
                 self.wait_start_hours = now
-                self.pool.set_state(self.node, NodeState.WAITING_PARTS, now)
+                if self.unit is None:  # a unit's nodes stay down_shared meanwhile
+                    self.pool.set_state(self.node, NodeState.WAITING_PARTS, now)
                 ticket.waiting_for = inventory
                 if self.unit is None:  # a node, not a switch, can lend its parts meanwhile
                     for other in self.shop.inventories.of_sku(self.pool.sku):
@@ -277,7 +278,8 @@ class Repair:
     def _part_arrived(self, _event: simpy.Event) -> None:
         now = self.shop.env.now
         self.ticket.waiting_for = None
-        self.pool.set_state(self.node, NodeState.IN_REPAIR, now)
+        if self.unit is None:
+            self.pool.set_state(self.node, NodeState.IN_REPAIR, now)
         self.part_wait_hours += now - self.wait_start_hours
         self._next_part()
 

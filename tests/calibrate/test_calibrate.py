@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from scipy import stats
 
 from planner.calibrate.estimate import (
@@ -270,7 +271,7 @@ def test_compare_scales_counts_and_reads_censored_repairs(tmp_path):
         "pool": ["p"] * 8, "node": [0, 1, 2, 3, 0, 1, 2, 3], "category": ["gpu"] * 8,
         "kind": ["hard"] * 8, "downtime_hours": [12.0] * 7 + [math.nan]})
     rows = {(r.check, r.category): r for r in
-            compare(events, 2, 8, 20.0, log, {"gpu": Likeness("gpu")})}
+            compare(events, {0: 20.0, 1: 20.0}, 8, log, {"gpu": Likeness("gpu")})}
     failures = rows[("failures", "gpu")]
     assert failures.log == 3 and failures.simulated == pytest.approx(1.0)
     assert failures.passed  # inside the exact Poisson band of 3, [0.62, 8.77], wider than 10 %
@@ -317,3 +318,87 @@ def test_a_window_can_start_at_a_day_number_of_the_log(tmp_path):
                             "--out", str(tmp_path / "o"), "-q")
     assert result.exit_code == 0, result.stderr
     assert json.loads((tmp_path / "o" / "calibration.json").read_text())["faults"] == 2
+
+
+def test_repairs_of_one_length_get_no_fit_and_no_traceback(tmp_path):
+    path = _csv(tmp_path, "node_id,fault_start,fault_end,category\n"
+                "n1,1,1,gpu\nn2,3,3,gpu\nn3,5,5,gpu\n")
+    result = invoke_planner("calibrate", str(path), "--nodes", "3", "--days", "10",
+                            "--out", str(tmp_path / "o"), "-q")
+    assert result.exit_code == 0, result.stderr
+    record = json.loads((tmp_path / "o" / "calibration.json").read_text())
+    assert record["repair_hours"]["fit_gpu"] is None
+    fragment = yaml.safe_load((tmp_path / "o" / "overrides.yaml").read_text())
+    assert fragment["catalog"]["categories"]["fit_gpu"]["repair_hours"]["dist"] == "empirical"
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("--from", "2024-01-01T00:00:00+00:00", "--days", "10"), None),
+    (("--from", "2024-01-01", "--to", "2024-01-11T00:00+00:00"), None),
+])
+def test_a_window_given_with_a_time_zone_is_read_in_utc(tmp_path, args, expected):
+    path = _csv(tmp_path, "node_id,fault_start,fault_end,category\n"
+                "a,2024-01-02,2024-01-03,gpu\nb,2024-01-04,2024-01-04T12:00,gpu\n")
+    result = invoke_planner("calibrate", str(path), "--nodes", "2", *args, "--out",
+                            str(tmp_path / "o"), "-q")
+    assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("node_id,fault_start,fault_end,category\nn2,3\n", "log.csv:2 fault_end: the row has no"),
+    ('{"node_id": "a", "fault_start": ' + "9" * 400 + ', "category": "gpu"}\n',
+     "log.csv:1 fault_start: is too large a day number"),
+])
+def test_short_rows_and_huge_numbers_are_one_line(tmp_path, text, expected):
+    fmt = "jsonl" if text.startswith("{") else "csv"
+    with pytest.raises(InputError) as err:
+        read_log(_csv(tmp_path, text), fmt, 5, Window(10.0))
+    assert str(err.value).replace(str(tmp_path) + "/", "").startswith(expected), str(err.value)
+
+
+def test_a_csv_with_a_byte_order_mark_is_read(tmp_path):
+    path = _csv(tmp_path, "\ufeffnode_id,fault_start,fault_end,category\na,1,2,gpu\n")
+    assert len(read_log(path, "csv", 2, Window(10.0)).faults) == 1
+
+
+def test_two_classes_with_one_fitted_name_are_an_error(tmp_path):
+    from planner.calibrate.mapping import Likeness
+    from planner.calibrate.record import calibrate
+
+    path = _csv(tmp_path, "node_id,fault_start,fault_end,category\na,1,2,gpu\nb,1,2,GPU\n")
+    log = read_log(path, "csv", 2, Window(10.0))
+    with pytest.raises(InputError, match="'GPU' and 'gpu' would both be fitted as 'fit_gpu'"):
+        calibrate(log, shipped_catalog(), {"gpu": Likeness("gpu"), "GPU": Likeness("gpu")})
+
+
+def test_fitted_categories_stay_out_of_other_pools_and_the_optimizer(tmp_path):
+    from planner.calibrate.fragment import fragment
+    from planner.calibrate.record import calibrate
+    from planner.procurement import nominal_availability
+    from planner.scenario.loader import load_scenario
+
+    log = read_log(TRACE, "stepfun", 400, Window(348.0))
+    fit = calibrate(log, shipped_catalog(), resolve(log.categories(), shipped_catalog(),
+                                                    stepfun_map(), {}, "trace"))
+    before = load_scenario("scenarios/mixed-h800-ascend.yaml")
+    first_pool = before.scenario.cluster.pools[0].name
+    after = load_scenario("scenarios/mixed-h800-ascend.yaml", fragments=[
+        ("o.yaml", yaml.safe_dump(fragment(fit, first_pool)))])
+    other = before.scenario.cluster.pools[1]
+    rates = [sum(loaded.catalog.failure_rates_per_hour(other.sku).values())
+             for loaded in (before, after)]
+    assert rates[0] == pytest.approx(rates[1])  # the other pool keeps the catalog
+    assert nominal_availability(after.catalog, "H800") == pytest.approx(
+        nominal_availability(before.catalog, "H800"))  # and so does the optimizer
+    calibrated = after.scenario.cluster.pools[0]
+    only = after.catalog.failure_rates_per_hour(calibrated.sku, None, 1.0, calibrated.categories)
+    assert {n for n, r in only.items() if r > 0} == {c.name for c in fit.categories}
+
+
+def test_a_new_category_without_a_repair_time_is_refused_at_load(tmp_path):
+    from planner.scenario.loader import load_scenario
+
+    with pytest.raises(InputError, match="new entry needs repair_hours_median"):
+        load_scenario("scenarios/h800-10k.yaml", fragments=[(
+            "o.yaml", "catalog: {categories: {x: {label: a, failure_rate_per_1000_node_days: 1,"
+            " hard_fraction: 0}}}\n")])

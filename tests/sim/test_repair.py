@@ -215,3 +215,15 @@ def test_shared_failures_with_misdiagnosis_never_put_a_node_in_two_jobs():
             assert len(owners) <= 1, (node, owners)
             if owners:
                 assert pool.state[node] in (NodeState.BUSY, NodeState.STANDBY)
+
+
+def test_a_switch_waiting_for_its_part_keeps_its_nodes_down_shared_and_returns_them_all():
+    ctx, pool, _, inventories, shop = _shop(8, stock=0)  # the part comes in 10 days
+    stream = SharedStream(ctx.env, pool, LEAF, np.random.default_rng(0), shop.on_shared_failure)
+    shop.on_shared_failure(pool, stream, 0)  # nodes 0..3
+    ctx.env.run(until=5 * 24.0)
+    assert [pool.state[n] for n in range(4)] == [NodeState.DOWN_SHARED] * 4
+    assert pool.count[NodeState.WAITING_PARTS] == 0 and pool.backlog.count == 0
+    ctx.env.run(until=10 * 24 + 20.0)  # part, hands-on 5 h, validation 2 h
+    assert all(pool.state[n] == NodeState.IDLE for n in range(8))
+    assert ctx.log.records()[0].part_wait_hours == pytest.approx(10 * 24)  # ordered at diagnosis

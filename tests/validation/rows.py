@@ -358,8 +358,9 @@ def _round_trip(fit_log, test_log, days: float, name: str) -> list[dict]:
     # classes the fit has not seen (none in the first half) have no category in the run
     seen = {f.category for f in fit_log.faults}
     test = _subset(test_log, test_log.nodes, lambda f: f.category in seen)
-    return [r.as_dict() for r in compare(pd.DataFrame(events), MIN_REPLICATIONS,
-                                           fit_log.nodes, days, test, likeness)]
+    lengths = {i: days for i in range(MIN_REPLICATIONS)}
+    return [r.as_dict() for r in compare(pd.DataFrame(events), lengths, fit_log.nodes, test,
+                                           likeness)]
 
 
 def _verdict(rows: list[dict], min_faults: int) -> tuple[str, str, bool]:
