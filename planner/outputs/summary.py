@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -10,6 +11,7 @@ from planner import __version__
 from planner.metrics import summary_path
 from planner.montecarlo import MonteCarloResult
 from planner.sim.failure_log import EVENT_COLUMNS
+from planner.sim.results import ReplicationResult
 from planner.stats import describe
 from planner.units import HOURS_PER_DAY
 
@@ -68,8 +70,13 @@ def timeseries_table(mc: MonteCarloResult) -> pd.DataFrame:
 
 def events_table(mc: MonteCarloResult) -> pd.DataFrame:
     """Every node failure: replication, time, pool, node, category, kind, job, outcome, downtime."""
+    return events_of(mc.results)
+
+
+def events_of(results: Sequence[ReplicationResult]) -> pd.DataFrame:
+    """The events table of these replications (events_table without the Monte-Carlo wrapper)."""
     frames = []
-    for r in mc.results:
+    for r in results:
         frame = pd.DataFrame.from_records(r.events, columns=list(EVENT_COLUMNS))
         frame.insert(0, "replication", r.replication)
         frames.append(frame)

@@ -332,16 +332,19 @@ def test_repairs_of_one_length_get_no_fit_and_no_traceback(tmp_path):
     assert fragment["catalog"]["categories"]["fit_gpu"]["repair_hours"]["dist"] == "empirical"
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (("--from", "2024-01-01T00:00:00+00:00", "--days", "10"), None),
-    (("--from", "2024-01-01", "--to", "2024-01-11T00:00+00:00"), None),
+@pytest.mark.parametrize(("args", "days"), [
+    (("--from", "2024-01-01T02:00:00+02:00", "--days", "10"), 10.0),  # = 2024-01-01 00:00 UTC
+    (("--from", "2024-01-01", "--to", "2024-01-11T00:00+00:00"), 10.0),
 ])
-def test_a_window_given_with_a_time_zone_is_read_in_utc(tmp_path, args, expected):
+def test_a_window_given_with_a_time_zone_is_read_in_utc(tmp_path, args, days):
     path = _csv(tmp_path, "node_id,fault_start,fault_end,category\n"
                 "a,2024-01-02,2024-01-03,gpu\nb,2024-01-04,2024-01-04T12:00,gpu\n")
     result = invoke_planner("calibrate", str(path), "--nodes", "2", *args, "--out",
                             str(tmp_path / "o"), "-q")
     assert result.exit_code == 0, result.stderr
+    record = json.loads((tmp_path / "o" / "calibration.json").read_text())
+    assert record["window_days"] == days and record["faults"] == 2
+    assert record["repair_hours"]["fit_gpu"]["kaplan_meier"]["p90"] == 24.0  # 12 h and 24 h
 
 
 @pytest.mark.parametrize(("text", "expected"), [

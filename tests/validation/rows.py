@@ -326,7 +326,6 @@ def _subset(log, nodes: int, keep) -> object:
 def _round_trip(fit_log, test_log, days: float, name: str) -> list[dict]:
     """Fit `fit_log`, simulate its fleet for `days` with the fragment (empirical repairs), and
     compare the run with `test_log` (planner.calibrate.compare rows as dicts)."""
-    import pandas as pd
     import yaml
 
     from planner.calibrate.compare import compare
@@ -334,7 +333,7 @@ def _round_trip(fit_log, test_log, days: float, name: str) -> list[dict]:
     from planner.calibrate.mapping import resolve, stepfun_map
     from planner.calibrate.record import calibrate
     from planner.catalog.catalog import shipped_catalog
-    from planner.outputs.summary import events_table
+    from planner.outputs.summary import events_of
 
     catalog = shipped_catalog()
     likeness = resolve(sorted({f.category for f in (*fit_log.faults, *test_log.faults)}),
@@ -349,17 +348,12 @@ def _round_trip(fit_log, test_log, days: float, name: str) -> list[dict]:
     setup = build_setup(loaded.scenario, loaded.catalog)
     results = [simulate(setup, i) for i in range(MIN_REPLICATIONS)]
 
-    class _Runs:  # what events_table reads of a Monte-Carlo result
-        pass
-
-    runs = _Runs()
-    runs.results = results  # type: ignore[attr-defined]
-    events = events_table(runs)  # type: ignore[arg-type]
+    events = events_of(results)
     # classes the fit has not seen (none in the first half) have no category in the run
     seen = {f.category for f in fit_log.faults}
     test = _subset(test_log, test_log.nodes, lambda f: f.category in seen)
     lengths = {i: days for i in range(MIN_REPLICATIONS)}
-    return [r.as_dict() for r in compare(pd.DataFrame(events), lengths, fit_log.nodes, test,
+    return [r.as_dict() for r in compare(events, lengths, fit_log.nodes, test,
                                            likeness)]
 
 
