@@ -9,9 +9,10 @@ is in the parent field's name (`lead_time_days`, `diagnosis_hours`).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 # Largest duration parameter, in the parent field's unit (hours or days): beyond a century either
 # way, so a larger one is a typo, and its draws would overflow to infinity.
@@ -94,23 +95,59 @@ MAX_EMPIRICAL_POINTS = 100_000
 
 
 class Empirical(_Dist):
-    """A distribution read off data: `values` drawn with equal chance (a log's repair hours), or
-    `quantiles`, pairs [probability, value] from probability 0 to 1 with the inverse CDF
-    interpolated linearly between them."""
+    """A distribution read off data: `values` drawn with equal chance (a log's repair hours) or
+    with chance proportional to `weights` (Kaplan-Meier jumps), or `quantiles`, pairs
+    [probability, value] from probability 0 to 1 with the inverse CDF interpolated linearly
+    between them; or any of these from a CSV `file` (planner/scenario/empirical_file.py)."""
 
     dist: Literal["empirical"]
     values: list[Annotated[float, Field(ge=0, le=MAX_DURATION)]] | None = Field(
         None, min_length=1, max_length=MAX_EMPIRICAL_POINTS,
-        description="Observed values, each drawn with equal chance.")
+        description="Observed values, each drawn with equal chance (or by `weights`).")
+    weights: list[Annotated[float, Field(ge=0, le=MAX_DURATION)]] | None = Field(
+        None, min_length=1, max_length=MAX_EMPIRICAL_POINTS,
+        description="Relative chance of each of `values` (normalized); equal when absent.")
     quantiles: list[tuple[Annotated[float, Field(ge=0, le=1)],
                           Annotated[float, Field(ge=0, le=MAX_DURATION)]]] | None = Field(
         None, min_length=2, max_length=MAX_EMPIRICAL_POINTS,
         description="[probability, value] pairs, probabilities from 0 to 1, both increasing.")
+    file: str | None = Field(
+        None, description="A CSV file with a header `value`, `value,weight` or "
+        "`probability,value`, read at load (relative to the file that names it) in place of "
+        "the inline lists.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_file(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict) or data.get("file") is None:
+            return data
+        if any(data.get(key) is not None for key in ("values", "weights", "quantiles")):
+            raise ValueError("give a file or inline values or quantiles, not both")
+        from planner.scenario.empirical_file import read_points
+
+        name = data["file"]
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("file must be a path to a CSV file")
+        path = Path(name).expanduser()
+        base = (info.context or {}).get("base_dir")
+        if not path.is_absolute() and base is not None:
+            path = Path(base) / path
+        rest = {key: value for key, value in data.items() if key != "file"}
+        try:
+            points = read_points(path, MAX_EMPIRICAL_POINTS)
+        except ValueError as err:
+            raise ValueError(f"file {err}") from None
+        return {**rest, **points}
 
     @model_validator(mode="after")
     def _one_form(self) -> Empirical:
         if (self.values is None) == (self.quantiles is None):
             raise ValueError("give either values or quantiles")
+        if self.weights is not None:
+            if self.values is None or len(self.weights) != len(self.values):
+                raise ValueError("weights need values, one weight for each value")
+            if sum(self.weights) <= 0:
+                raise ValueError("weights must not all be 0")
         if self.quantiles is not None:
             ps = [p for p, _ in self.quantiles]
             vs = [v for _, v in self.quantiles]
@@ -124,6 +161,9 @@ class Empirical(_Dist):
     @property
     def mean(self) -> float:
         if self.values is not None:
+            if self.weights is not None:
+                return sum(w * v for w, v in zip(self.weights, self.values, strict=True)) \
+                    / sum(self.weights)
             return sum(self.values) / len(self.values)
         assert self.quantiles is not None
         return sum((p1 - p0) * (v0 + v1) / 2 for (p0, v0), (p1, v1)

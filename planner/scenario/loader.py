@@ -115,13 +115,30 @@ def read_fragment(path: str | Path) -> Fragment:
     return str(path), read_input(path)
 
 
+def anchor_data_files(data: object, base_dir: Path) -> None:
+    """Make the relative `file` of every empirical duration in `data` (a fragment's, read
+    before it is merged into the scenario) relative to `base_dir` instead, in place: a file
+    is read from the folder of the file that names it."""
+    if isinstance(data, dict):
+        name = data.get("file")
+        if data.get("dist") == "empirical" and isinstance(name, str) and name.strip() \
+                and not Path(name).expanduser().is_absolute():
+            data["file"] = str(base_dir / name)
+        for value in data.values():
+            anchor_data_files(value, base_dir)
+    elif isinstance(data, list):
+        for value in data:
+            anchor_data_files(value, base_dir)
+
+
 def validate_data(data: object, source: str, lines: dict, overrides: Overrides = (),
                   fragment_paths: FragmentPaths = ()) -> Scenario:
-    """Pydantic validation of raw data; the first error becomes an InputError."""
+    """Pydantic validation of raw data; the first error becomes an InputError. Data files
+    (empirical durations) are read relative to the folder of `source`."""
     if not isinstance(data, dict):
         raise InputError(source, "a scenario must be a YAML mapping", line=1)
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(data, context={"base_dir": Path(source).parent})
     except ValidationError as err:
         first = err.errors()[0]
         raise _error(source, lines, clean_location(first["loc"]), pydantic_message(first),
@@ -194,6 +211,7 @@ def load_scenario_text(
         fragment, fragment_lines = load_yaml_with_lines(fragment_text, fragment_source)
         if not isinstance(fragment, dict):
             raise InputError(fragment_source, "a scenario fragment must be a YAML mapping", line=1)
+        anchor_data_files(fragment, Path(fragment_source).parent)
         if isinstance(data, dict):
             fragment_paths += [(path, fragment_source, fragment_lines)
                                for path in merge_fragment(data, fragment)]

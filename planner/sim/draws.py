@@ -89,7 +89,13 @@ def _block(dist: object, rng: np.random.Generator) -> Callable[[int], np.ndarray
     if isinstance(dist, Empirical):
         if dist.values is not None:
             values = np.asarray(dist.values, dtype=float)
-            return lambda n: values[rng.integers(0, len(values), n)]
+            if dist.weights is None:
+                return lambda n: values[rng.integers(0, len(values), n)]
+            cumulative = np.cumsum(np.asarray(dist.weights, dtype=float))
+            cumulative /= cumulative[-1]
+            last = len(values) - 1
+            return lambda n: values[np.minimum(np.searchsorted(cumulative, rng.random(n),
+                                                               side="right"), last)]
         assert dist.quantiles is not None  # the schema requires one of the two
         ps = np.array([p for p, _ in dist.quantiles])
         vs = np.array([v for _, v in dist.quantiles])

@@ -15,14 +15,18 @@ from scipy import stats
 
 from planner.calibrate.estimate import (
     category_rates,
+    km_quantile,
+    km_quantile_interval,
     lemon_fit,
     node_up_days,
     poisson_interval,
     repair_fit,
     up_node_days,
 )
+from planner.calibrate.fragment import fragment
 from planner.calibrate.log import Window, read_log
 from planner.calibrate.mapping import fitted_name, resolve, stepfun_map
+from planner.calibrate.record import calibrate
 from planner.catalog.catalog import shipped_catalog
 from planner.errors import InputError
 from tests.calibrate.synthetic import Truth, write_log
@@ -223,9 +227,13 @@ def test_calibrate_usage_errors_are_one_line(tmp_path, args, expected):
 
 
 def test_kaplan_meier_quantiles_count_open_repairs_as_censored():
-    # closed at 1, 2, 4 h, one open at 3 h: S(1) = 3/4, S(2) = 1/2, S(4) = 0
+    # closed at 1, 2, 4 h, one open at 3 h: S(1) = 3/4, S(2) = 1/2, S(4) = 0. S is exactly
+    # 1/2 from 2 h to the next closed repair at 4 h (not the open one at 3 h): the median is
+    # their midpoint, 3 h, as R's survfit gives; p90 is 4 h
     fit = repair_fit([1.0, 2.0, 4.0, 3.0], [False, False, False, True])
-    assert fit is not None and (fit.km_p50, fit.km_p90) == (2.0, 4.0)
+    assert fit is not None and (fit.km_p50, fit.km_p90) == (3.0, 4.0)
+    # S(2) = 0.6 (5 repairs, all closed): no tie, the median is the first time S <= 1/2
+    assert repair_fit([1.0, 2.0, 3.0, 5.0, 8.0], [False] * 5).km_p50 == 3.0
     km = stats.ecdf(stats.CensoredData(uncensored=[1.0, 2.0, 4.0], right=[3.0])).sf
     assert km.evaluate(2.0) == pytest.approx(0.5)
 
@@ -405,3 +413,68 @@ def test_a_new_category_without_a_repair_time_is_refused_at_load(tmp_path):
         load_scenario("scenarios/h800-10k.yaml", fragments=[(
             "o.yaml", "catalog: {categories: {x: {label: a, failure_rate_per_1000_node_days: 1,"
             " hard_fraction: 0}}}\n")])
+
+
+def test_kaplan_meier_quantile_intervals_cover_the_truth_and_narrow_with_data():
+    # 200 samples of 100 lognormal repairs: the 95 % intervals of p50 and p90 hold the true
+    # quantiles in about 95 % of samples (binomial sd 1.5 %; at least 90 % asked)
+    levels = {0.5: np.exp(3.0), 0.9: np.exp(3.0 + stats.norm.ppf(0.9))}
+    covered = {level: 0 for level in levels}
+    for seed in range(200):
+        hours = np.random.default_rng(seed).lognormal(3.0, 1.0, 100)
+        sf = stats.ecdf(stats.CensoredData(uncensored=hours)).sf
+        for level, truth in levels.items():
+            low, high = km_quantile_interval(sf, level)
+            assert low <= km_quantile(sf.quantiles, sf.probabilities, level) <= high
+            covered[level] += low <= truth <= high
+    assert min(covered.values()) >= 180, covered
+    widths = []
+    for n in (40, 400):
+        sf = stats.ecdf(stats.CensoredData(
+            uncensored=np.random.default_rng(5).lognormal(3.0, 1.0, n))).sf
+        low, high = km_quantile_interval(sf, 0.5)
+        widths.append(high - low)
+    assert widths[1] < widths[0] / 2
+    # a level the lower band never reaches: the interval is open above
+    sf = stats.ecdf(stats.CensoredData(uncensored=[1.0, 2.0, 3.0], right=[9.0] * 7)).sf
+    assert km_quantile_interval(sf, 0.5)[1] == math.inf
+
+
+def test_the_empirical_fragment_is_the_logs_kaplan_meier_distribution(tmp_path):
+    # GPU repairs of the StepFun trace: the written values and weights give back the log's
+    # Kaplan-Meier CDF at every closed repair, and the open-ended rest sits on the longest time
+    log = read_log(TRACE, "stepfun", 400, Window(348.0))
+    calibration = calibrate(log, shipped_catalog(), resolve(
+        log.categories(), shipped_catalog(), stepfun_map(), {}, "trace"))
+    written = fragment(calibration, "*", "empirical")["catalog"]["categories"]
+    faults = [f for f in log.faults if f.category == "GPU"]
+    hours = np.maximum([f.downtime_hours for f in faults], 1 / 60)  # a minute at least
+    open_ = np.array([f.censored for f in faults], dtype=bool)
+    km = stats.ecdf(stats.CensoredData(uncensored=hours[~open_], right=hours[open_])).sf
+    repair = written[fitted_name("GPU")]["repair_hours"]
+    values, cdf = np.array(repair["values"]), np.cumsum(repair["weights"])
+    assert cdf[-1] == pytest.approx(1.0, abs=1e-5)
+    for t in np.unique([float(f"{t:.6g}") for t in hours[~open_]]):  # as written
+        assert cdf[np.searchsorted(values, t)] == pytest.approx(
+            1 - km.evaluate(t * (1 + 5e-6)), abs=1e-5)  # all times that round to t
+    assert values[-1] == pytest.approx(hours.max(), rel=1e-5)
+
+
+def test_with_lemons_the_fragment_rates_are_the_mixtures_normal_rate(tmp_path):
+    # the fleet's rate per up node-day, divided by 1 + share (multiplier - 1), would count
+    # lemons' up-time as if they were never in repair; the mixture's own normal-node rate is
+    # what the simulator takes, shared out by each class's faults
+    log = read_log(TRACE, "stepfun", 400, Window(348.0))
+    calibration = calibrate(log, shipped_catalog(), resolve(
+        log.categories(), shipped_catalog(), stepfun_map(), {}, "trace"))
+    lemon = calibration.lemon
+    assert lemon.dispersion_p_value < 0.05
+    written = fragment(calibration, "*", "empirical")
+    rates = {name: c["failure_rate_per_1000_node_days"]
+             for name, c in written["catalog"]["categories"].items()}
+    total = sum(c.faults for c in calibration.categories)
+    for c in calibration.categories:
+        assert rates[c.name] == pytest.approx(
+            lemon.base_rate_per_1000_node_days * c.faults / total, rel=1e-5)
+    pool = written["cluster"]["calibrated_pools"]["*"]
+    assert pool["lemon_fraction"] == pytest.approx(lemon.fraction.estimate, rel=1e-5)

@@ -27,6 +27,15 @@ def test_empirical_values_are_drawn_with_equal_chance():
     assert np.mean(x == 10.0) == pytest.approx(1 / 3, abs=0.01)
 
 
+def test_weighted_empirical_values_are_drawn_by_their_weights():
+    spec = {"dist": "empirical", "values": [1.0, 2.0, 10.0, 50.0], "weights": [6, 0, 3, 1]}
+    x = _draws(spec)
+    shares = [np.mean(x == v) for v in (1.0, 2.0, 10.0, 50.0)]
+    sd = np.sqrt(0.6 * 0.4 / len(x))
+    assert shares == pytest.approx([0.6, 0.0, 0.3, 0.1], abs=4 * sd)
+    assert DURATION.validate_python(spec).mean == pytest.approx(0.6 + 3 + 5)
+
+
 def test_empirical_quantiles_interpolate_the_inverse_cdf():
     spec = {"dist": "empirical", "quantiles": [[0, 0.0], [0.5, 10.0], [0.9, 20.0], [1, 100.0]]}
     x = _draws(spec)
