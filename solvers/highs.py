@@ -179,20 +179,23 @@ class HighsModel:
         self.settings = settings
         info = _standard_form_compiler().write(model, mixed_form=True)
         self.columns = list(info.columns)
-        self.column_of = {id(v): i for i, v in enumerate(self.columns)}
-        self.rows = list(info.rows)  # (ConstraintData, sense: 1 <=, -1 >=, 0 ==)
-        self.rows_of: dict[int, list[int]] = {}  # id(ConstraintData) -> its rows (a range: 2)
-        for i, (con, _sense) in enumerate(self.rows):
-            self.rows_of.setdefault(id(con), []).append(i)
+        # the compiler's rows are one small tuple each, allocated among its temporaries: kept,
+        # they pin those pages (77 MB at 300 scenarios); a list of constraints and an array
+        # of senses (1 <=, -1 >=, 0 ==) hold the same
+        self.row_constraints = [row.constraint for row in info.rows]
+        self.row_senses = np.fromiter((row.bound_type for row in info.rows), dtype=np.int8,
+                                      count=len(info.rows))
+        self._column_of: dict[int, int] | None = None  # built when first needed
+        self._rows_of: dict[int, list[int]] | None = None
         self.offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
         self.eliminated = list(info.eliminated_vars)
-        n, m = len(self.columns), len(self.rows)
+        n, m = len(self.columns), len(self.row_constraints)
         inf = highspy.kHighsInf
         lower = np.array([-inf if v.lb is None else float(v.lb) for v in self.columns])
         upper = np.array([inf if v.ub is None else float(v.ub) for v in self.columns])
         self.integer = np.array([not v.is_continuous() for v in self.columns], dtype=bool)
         rhs = np.asarray(info.rhs, dtype=float)
-        senses = np.array([s for _, s in self.rows], dtype=int)
+        senses = self.row_senses
         self.row_lower = np.where(senses <= 0, rhs, -inf)
         self.row_upper = np.where(senses >= 0, rhs, inf)
         costs = np.asarray(info.c.toarray()[0] if info.c.shape[0] else np.zeros(n), dtype=float)
@@ -213,6 +216,7 @@ class HighsModel:
         self.integer_now = self.integer.copy()
         self.h = _new_highs()
         self.h.passModel(lp)
+        del lp, a, info  # HiGHS holds its own copy: the compiler's matrices go before the solve
         self._apply_settings(settings)
         self.log = ""
         self.handoff_seconds = time.perf_counter() - start
@@ -277,6 +281,22 @@ class HighsModel:
                             time.perf_counter() - start, self.log, message,
                             highs_seconds=highs_seconds)
 
+    @property
+    def column_of(self) -> dict[int, int]:
+        """id(VarData) -> its column."""
+        if self._column_of is None:
+            self._column_of = {id(v): i for i, v in enumerate(self.columns)}
+        return self._column_of
+
+    @property
+    def rows_of(self) -> dict[int, list[int]]:
+        """id(ConstraintData) -> its rows (two for a range)."""
+        if self._rows_of is None:
+            self._rows_of = {}
+            for i, con in enumerate(self.row_constraints):
+                self._rows_of.setdefault(id(con), []).append(i)
+        return self._rows_of
+
     def _load(self, values) -> None:
         for var, value in zip(self.columns, values, strict=True):
             var.set_value(float(value), skip_validation=True)
@@ -332,7 +352,7 @@ class HighsModel:
 
         inf = highspy.kHighsInf
         for i in self.rows_of.get(id(con), []):
-            sense = self.rows[i][1]
+            sense = int(self.row_senses[i])
             shift = float(value) - float(pyo.value(con.upper if sense >= 0 else con.lower))
             lower = self.row_lower[i] + shift if sense <= 0 else -inf
             upper = self.row_upper[i] + shift if sense >= 0 else inf
@@ -359,9 +379,10 @@ class HighsModel:
         wanted = {id(c) for c in rows}
         out = {}
         tolerance = 1e-9
-        for i, (con, sense) in enumerate(self.rows):
+        for i, con in enumerate(self.row_constraints):
             if id(con) not in wanted:
                 continue
+            sense = int(self.row_senses[i])
             activity = float(activities[i])
             rhs = float(self.row_upper[i] if sense >= 0 else self.row_lower[i])
             dual = float(duals[i]) + 0.0  # no negative zero
