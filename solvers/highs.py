@@ -281,6 +281,19 @@ class HighsModel:
                             time.perf_counter() - start, self.log, message,
                             highs_seconds=highs_seconds)
 
+    def release_rows(self, keep) -> int:
+        """Forget the constraint of every row whose constraint `keep(con)` rejects (HiGHS keeps
+        the row): with the model's components deleted too, their expressions are freed for the
+        solve. Prices, ranging and set_rhs then know only the rows kept. Returns how many rows
+        were released."""
+        released = 0
+        for i, con in enumerate(self.row_constraints):
+            if con is not None and not keep(con):
+                self.row_constraints[i] = None
+                released += 1
+        self._rows_of = None
+        return released
+
     @property
     def column_of(self) -> dict[int, int]:
         """id(VarData) -> its column."""
@@ -294,7 +307,8 @@ class HighsModel:
         if self._rows_of is None:
             self._rows_of = {}
             for i, con in enumerate(self.row_constraints):
-                self._rows_of.setdefault(id(con), []).append(i)
+                if con is not None:
+                    self._rows_of.setdefault(id(con), []).append(i)
         return self._rows_of
 
     def _load(self, values) -> None:
@@ -380,7 +394,7 @@ class HighsModel:
         out = {}
         tolerance = 1e-9
         for i, con in enumerate(self.row_constraints):
-            if id(con) not in wanted:
+            if con is None or id(con) not in wanted:
                 continue
             sense = int(self.row_senses[i])
             activity = float(activities[i])
