@@ -69,9 +69,10 @@ def plan_deliveries(scenario: Scenario, orders: pd.DataFrame,
 
 def scenario_outcomes(scenario: Scenario) -> dict[str, tuple] | None:
     """Derived scenario name -> its shocks' outcomes; None when the scenarios are listed by
-    hand (their recourse cannot be matched to the simulator's shocks)."""
+    hand or generated from sanction events (their recourse cannot be matched to the
+    simulator's shocks)."""
     proc = scenario.procurement
-    if proc.scenarios is not None:
+    if proc.scenarios is not None or scenario.sanctions is not None:
         return None
     labels = quarter_labels(proc.start_quarter, proc.quarters)
     return {d.scenario.name: d.outcomes for d in derive_scenarios(scenario, labels)}

@@ -191,8 +191,14 @@ def catalog(
         bool, typer.Option("--categories", help="List failure categories instead of SKUs.")
     ] = False,
     parts: Annotated[bool, typer.Option("--parts", help="List spare-part types.")] = False,
+    events: Annotated[bool, typer.Option(
+        "--events", help="List the policy-event library and the hazard rates it implies.")] = False,
 ) -> None:
-    """List the shipped hardware catalog: SKUs, failure categories or parts."""
+    """List the shipped hardware catalog: SKUs, failure categories or parts; or the policy
+    events behind the sanction hazards."""
+    if events:
+        _print_policy_events(sources)
+        return
     from planner.catalog.catalog import shipped_catalog
 
     cat = shipped_catalog()
@@ -235,6 +241,57 @@ def catalog(
                               "failure_rate_multiplier"):
                     table.add_row("", "", "", "", f"[dim]{field}[/dim]",
                                   f"[dim]{getattr(s, field).source}[/dim]")
+    out.print(table)
+
+
+BRIEF_CHARS = 110  # an event's first sentence in the terminal, cut to about three lines
+
+
+def _print_policy_events(sources: bool) -> None:
+    """The policy-event library as a table (with its citations when `sources`), then each event
+    type's hazard estimate with its exact 95 % interval."""
+    from planner.catalog.policy_events import (
+        EVENT_TYPES,
+        hazard_estimates,
+        library_path,
+        load_policy_events,
+    )
+
+    try:
+        library = load_policy_events()
+    except ValueError as e:
+        _stop(str(e), ExitCode.BAD_INPUT)
+    short = {"vendor_node_block": "node block", "parts_rma_block": "parts/RMA block",
+             "domestic_output_cap": "domestic cap", "price_premium": "price premium",
+             "block_lifted": "block lifted"}
+    table = Table(title=f"Policy events ({library_path().name}, {len(library.events)} events; "
+                        "--sources for the full text and citations)")
+    table.add_column("date", no_wrap=True)
+    table.add_column("event (by)", max_width=16)
+    table.add_column("touches", max_width=12)
+    table.add_column("what happened", ratio=1)
+    for e in sorted(library.events, key=lambda e: e.date):
+        touched = ", ".join([*e.touches.skus] or [v.capitalize() for v in e.touches.vendors]
+                            or ["-"])
+        brief = e.summary.split(". ")[0].rstrip(".")
+        if len(brief) > BRIEF_CHARS:
+            brief = brief[:BRIEF_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+        table.add_row(str(e.date), f"{short[e.type]} ({e.jurisdiction})", touched,
+                      e.summary if sources else brief)
+        if sources:
+            table.add_row("", "", "", "", f"[dim]{e.source.publisher}, \"{e.source.title}\", "
+                          f"{e.source.date}, {e.source.url}[/dim]")
+    out.print(table)
+    estimates = hazard_estimates(library)
+    table = Table(title=f"Hazards, {library.window.from_} to {library.window.to} "
+                        f"({library.quarters:.1f} quarters)")
+    table.add_column("event type", no_wrap=True)
+    for name in ("events", "per quarter", "95 % CI", "P(quarter)"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for event_type in EVENT_TYPES:
+        h = estimates[event_type]
+        table.add_row(event_type, str(h.events), f"{h.rate_per_quarter:.3f}",
+                      f"{h.ci95[0]:.3f}-{h.ci95[1]:.3f}", f"{h.probability_per_quarter:.3f}")
     out.print(table)
 
 

@@ -130,6 +130,10 @@ def plan_notes(scenario, plan: PlanResult) -> list[str]:
         notes.append("procurement.scenarios are listed by hand, so their recourse orders cannot "
                      "be matched to the simulator's supply shocks: planner run simulates the "
                      "first-stage orders only")
+    if scenario.sanctions is not None and (result.recourse["nodes"] > 0.5).any():
+        notes.append("the scenarios are generated from sanction events, so their recourse "
+                     "orders cannot be matched to the simulator's supply shocks: planner run "
+                     "simulates the first-stage orders only")
     if not proc.integer_recourse and len(result.recourse):
         notes.append("integer_recourse is false: recourse orders are fractions of nodes in "
                      "the model; the contingent table and the simulation round them")

@@ -59,7 +59,9 @@ def input_table(loaded: LoadedScenario, inp: ProcurementInput,
     _sku_rows(rows, catalog, inp, proc, file)
     _part_rows(rows, catalog, inp, file)
     _period_rows(rows, inp, proc, file)
-    _scenario_rows(rows, inp, proc, file)
+    _scenario_rows(rows, inp, proc, file, sanctioned=scenario.sanctions is not None)
+    if scenario.sanctions is not None:
+        _sanction_rows(rows, scenario, file)
     _vendor_rows(rows, inp, proc, file)
     _economics_rows(rows, catalog, inp, proc, file)
     _solver_rows(rows, settings, proc, file)
@@ -139,9 +141,13 @@ def _period_rows(rows: _Rows, inp: ProcurementInput, proc, file: str) -> None:
                      str(t))
 
 
-def _scenario_rows(rows: _Rows, inp: ProcurementInput, proc, file: str) -> None:
+def _scenario_rows(rows: _Rows, inp: ProcurementInput, proc, file: str,
+                   sanctioned: bool = False) -> None:
     if proc.scenarios is not None:
         source = f"{file}: procurement.scenarios"
+    elif sanctioned:
+        source = (f"generated from {file}: sanctions (sampled paths reduced to a scenario tree; "
+                  "see the sanctions rows)")
     else:
         source = (f"derived from {file}: supply_shocks (each shock's probability, its window "
                   "split by quarter, shocks independent)")
@@ -150,6 +156,44 @@ def _scenario_rows(rows: _Rows, inp: ProcurementInput, proc, file: str) -> None:
     for s in sorted({str(s) for _, s in inp.rental_blocked}):
         first = min(t for t, ss in inp.rental_blocked if ss == s)
         rows.add("scenario", "rental_cut_off_from", first, "", source, s)
+
+
+def _sanction_rows(rows: _Rows, scenario, file: str) -> None:
+    """The generator's inputs (each event kind's rate, duration, factor, with sources) and
+    what the reduction lost."""
+    from planner.sanctions.scenarios import sanction_tree
+
+    s = scenario.sanctions
+    made = sanction_tree(scenario, file)
+    for name, unit in (("paths", "paths"), ("leaves", "leaves")):
+        rows.add("sanctions", name, float(getattr(s, name)), unit,
+                 _field_source(s, name, f"sanctions.{name}", file))
+    rows.add("sanctions", "seed", float(made.seed), "",
+             _field_source(s, "seed", "sanctions.seed", file) if s.seed is not None
+             else f"{file}: seed (the scenario's)")
+    for i, r in enumerate(made.events):
+        kind = f"{r.event.type} {'/'.join(r.event.vendors)}"
+        ci = f" (95 % CI {r.ci95[0]:.3f}-{r.ci95[1]:.3f})" if r.ci95 else ""
+        rows.add("sanctions", "rate_per_quarter", r.rate_per_quarter, "events per quarter",
+                 r.rate_source + ci, kind)
+        if r.event.type != "block_lifted":
+            d = r.event.duration_quarters
+            rows.add("sanctions", "duration_quarters", float(d) if d else
+                     ("until lifted" if r.event.type.endswith("block") else "to the horizon"),
+                     "quarters", _field_source(r.event, "duration_quarters",
+                                               f"sanctions.events[{i}].duration_quarters", file),
+                     kind)
+        if r.factor is not None:
+            rows.add("sanctions", "volume_factor" if r.event.type == "domestic_output_cap"
+                     else "price_factor", r.factor, "ratio", r.factor_source, kind)
+    tree = made.tree
+    rows.add("sanctions", "distinct_paths", float(tree.distinct_paths), "paths",
+             "derived: distinct sampled paths")
+    rows.add("sanctions", "tree_nodes_per_quarter", " ".join(map(str, tree.nodes_per_stage)),
+             "nodes", "derived: forward tree construction (docs/sanctions.md)")
+    rows.add("sanctions", "reduction_distance", tree.distance, "L1 per path",
+             f"derived: sum of |path - tree| over quarters and features, probability-weighted; "
+             f"{tree.relative_distance:.1%} of a one-leaf tree's")
 
 
 def _vendor_rows(rows: _Rows, inp: ProcurementInput, proc, file: str) -> None:

@@ -158,6 +158,19 @@ def derive_scenarios(scenario: Scenario, labels: list[str]) -> list[DerivedScena
     return out
 
 
+def sanction_scenarios(scenario: Scenario, labels: list[str]) -> list[SanctionScenario]:
+    """The optimizer's scenarios: listed by hand (procurement.scenarios), else the tree of the
+    sampled sanction events (sanctions:), else derived from the supply shocks."""
+    proc = scenario.procurement
+    if proc.scenarios is not None:
+        return list(proc.scenarios)
+    if scenario.sanctions is not None:
+        from planner.sanctions.scenarios import sanction_tree
+
+        return list(sanction_tree(scenario).scenarios)
+    return [d.scenario for d in derive_scenarios(scenario, labels)]
+
+
 def _covering(blocks: list[VendorBlock], vendor: str, q: str, kind: str) -> list[VendorBlock]:
     """Blocks of `vendor` of that kind ("nodes" or "parts") that cover quarter q (union)."""
     return [b for b in blocks if b.vendor == vendor and getattr(b, kind)
@@ -258,23 +271,31 @@ def scenario_table(scenarios: list[SanctionScenario]) -> pd.DataFrame:
                         index=pd.Index([s.name for s in scenarios], name="scenario"))
 
 
+def _in_force(item, q: str) -> bool:
+    """Whether a volume cut or price premium covers quarter q (from <= q < until)."""
+    return q >= item.from_quarter and (item.until_quarter is None or q < item.until_quarter)
+
+
 def vendor_scenario_table(scenarios: list[SanctionScenario], vendors: list[str],
                           labels: list[str]) -> pd.DataFrame:
     """Per vendor, quarter and scenario: the share of orders delivered, whether new orders are
-    possible, the volume factor and whether parts are blocked."""
+    possible, the volume factor (the product of the cuts in force), whether parts are blocked
+    and the price multiple of recourse orders (the largest premium in force)."""
     rows = []
     for sc in scenarios:
         for v in vendors:
-            volume = next((x for x in sc.volumes if x.vendor == v), None)
             for q in labels:
                 nodes_cut = bool(_covering(sc.blocks, v, q, "nodes"))
                 parts_cut = bool(_covering(sc.blocks, v, q, "parts"))
-                factor = volume.factor if volume is not None and q >= volume.from_quarter else 1.0
+                factor = math.prod(x.factor for x in sc.volumes
+                                   if x.vendor == v and _in_force(x, q))
+                price = max((x.factor for x in sc.prices if x.vendor == v and _in_force(x, q)),
+                            default=1.0)
                 rows.append((v, q, sc.name, 0.0 if nodes_cut else factor,
-                             0.0 if nodes_cut else 1.0, factor, parts_cut))
+                             0.0 if nodes_cut else 1.0, factor, parts_cut, price))
     return pd.DataFrame(rows, columns=[
         "vendor", "period", "scenario", "delivered_fraction", "orderable", "volume_factor",
-        "blocked"]).set_index(["vendor", "period", "scenario"])
+        "blocked", "price_factor"]).set_index(["vendor", "period", "scenario"])
 
 
 def supply_cap_table(proc: Procurement, vendors: list[str], labels: list[str]) -> pd.DataFrame:
@@ -382,7 +403,7 @@ def build_input(scenario: Scenario, catalog: Catalog) -> ProcurementInput:
     labels = quarter_labels(proc.start_quarter, proc.quarters)
     existing, scheduled = existing_fleet(scenario, labels)
     skus = list(dict.fromkeys([*existing, *(c.sku for c in proc.candidates)]))
-    scenarios = proc.scenarios or [d.scenario for d in derive_scenarios(scenario, labels)]
+    scenarios = sanction_scenarios(scenario, labels)
     vendors = sorted({catalog.skus[k].vendor for k in skus})
     rental_pflops = rental_pflops_per_gpu(catalog, proc)
     r = proc.risk

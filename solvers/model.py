@@ -52,6 +52,7 @@ class Params:
     delivered: dict  # (v, t, s) -> delta
     orderable: dict  # (v, t, s) -> 1 if recourse orders may be placed
     volume: dict  # (v, t, s) -> q
+    price_factor: dict  # (v, t, s) -> the price multiple of recourse orders placed then
     supply: dict  # (v, t) -> Q
     avail: dict  # (k, t, s) -> a
     pieces: dict  # (k, j, t, s, b) -> (intercept, slope)
@@ -94,6 +95,9 @@ def parameters(inp: ProcurementInput) -> Params:
         delivered={(str(v), str(t), str(s)): f(x) for (v, t, s), x in vs["delivered_fraction"].items()},
         orderable={(str(v), str(t), str(s)): f(x) for (v, t, s), x in vs["orderable"].items()},
         volume={(str(v), str(t), str(s)): f(x) for (v, t, s), x in vs["volume_factor"].items()},
+        price_factor=({(str(v), str(t), str(s)): f(x) for (v, t, s), x in
+                       vs["price_factor"].items() if x != 1.0}
+                      if "price_factor" in vs.columns else {}),
         supply={(str(v), str(t)): f(x) for (v, t), x in inp.supply_caps["supply_cap_nodes"].items()},
         avail={(str(k), str(t), str(s)): f(x)
                for (k, t, s), x in inp.availability["availability"].items()},
@@ -275,7 +279,8 @@ def scenario_tree(P: Params, inp: ProcurementInput, periods: list[str]) -> dict:
         first: dict[tuple, str] = {}
         for s in inp.scenario_labels:
             step = tuple((P.delivered.get((v, t, s), 1.0), P.orderable.get((v, t, s), 1.0),
-                          P.volume.get((v, t, s), 1.0), P.parts_blocked.get((v, t, s), 0.0))
+                          P.volume.get((v, t, s), 1.0), P.parts_blocked.get((v, t, s), 0.0),
+                          P.price_factor.get((v, t, s), 1.0))
                          for v in vendors) + ((t, s) in inp.rental_blocked,)
             history[s] = history[s] + (step,)
             node[t, s] = first.setdefault(history[s], s)
@@ -291,6 +296,13 @@ def y_of(m, k: str, t: str, s: str):
 def r_of(m, t: str, s: str):
     """Rented GPUs in t along scenario s."""
     return m.r[t, m.node[t, s]]
+
+
+def recourse_price(m, k: str, t: str, s: str) -> float:
+    """USD per node of a recourse order of k placed in t along s: (1 + theta) phi[v(k), t, s] c_k,
+    the recourse premium times the price multiple in force (grey market, tariff)."""
+    return ((1 + m.inp.recourse_premium) * m.P.price_factor.get((m.P.vendor[k], t, s), 1.0)
+            * m.P.price[k])
 
 
 def recourse_delivered(m, k: str, t_arrival: str, s: str) -> float:
@@ -413,8 +425,7 @@ def period_spend(m, t, s):
     a budget is in the money of its quarter)."""
     P = m.P
     spend = sum(MONEY * P.price[k] * m.x[k, t] for k in m.K if (k, t) in m.X)
-    spend = spend + sum(MONEY * (1 + m.inp.recourse_premium) * P.price[k] * y_of(m, k, t, s)
-                        for k in m.K)
+    spend = spend + sum(MONEY * recourse_price(m, k, t, s) * y_of(m, k, t, s) for k in m.K)
     if m.period_index[t] == 0:
         spend = spend + sum(MONEY * P.part_price[kj] * m.z[kj] for kj in m.KJ)
     return spend
@@ -642,7 +653,8 @@ def scenario_cost(m) -> None:
         m.S, rule=lambda _, s: sum(MONEY * d[first] * P.part_price[kj] * m.z[kj] for kj in m.KJ))
 
     def recourse(_, s):
-        """d_t (1 + theta) sum c_k (1 - rho (1 - delta^y[k, t + L_k, s])) y[k,t,n(t,s)]."""
+        """d_t (1 + theta) phi[v(k), t, s] sum c_k (1 - rho (1 - delta^y[k, t + L_k, s]))
+        y[k,t,n(t,s)], phi the price multiple in force when the order is placed."""
         total = 0.0
         for k in m.K:
             for t in m.T:
@@ -651,7 +663,7 @@ def scenario_cost(m) -> None:
                     continue
                 arrival = m.period_index[t] + P.lead[k]
                 delta = recourse_delivered(m, k, periods[arrival], s) if arrival < n else 1.0
-                total = total + (MONEY * d[t] * (1 + inp.recourse_premium) * P.price[k]
+                total = total + (MONEY * d[t] * recourse_price(m, k, t, s)
                                  * (1.0 - inp.refund_share * (1.0 - delta)) * y)
         return total
 

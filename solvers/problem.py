@@ -74,7 +74,8 @@ class ProcurementInput:
     scenarios: index `scenario`; column `probability`.
     vendor_scenarios: index (vendor, period, scenario); columns VENDOR_SCENARIO_COLUMNS:
       delivered_fraction of node deliveries arriving that period, orderable (recourse orders
-      may be placed), volume_factor on the supply cap, blocked (vendor parts and RMA cut off).
+      may be placed), volume_factor on the supply cap, blocked (vendor parts and RMA cut off);
+      optional price_factor, the price multiple of recourse orders placed then (default 1).
     supply_caps: index (vendor, period); column `supply_cap_nodes` (nodes per period).
     availability: index (sku, period, scenario); column `availability`: share of installed
       nodes available without a stockpile (decays in blocked periods).

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from solvers.model import COST_PARTS, MONEY, r_of, y_of
+from solvers.model import COST_PARTS, MONEY, r_of, recourse_price, y_of
 
 
 def _v(var) -> float:
@@ -143,28 +143,48 @@ def buy_table(m: pyo.ConcreteModel) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=BUY_COLUMNS)
 
 
+def _spells(upto: list[str], on) -> list[tuple[str, str | None]]:
+    """Runs of quarters in `upto` where on(q) holds: (first quarter, first quarter after the run
+    or None when it lasts to the end of `upto`)."""
+    spells, start = [], None
+    for q in upto:
+        if on(q) and start is None:
+            start = q
+        elif not on(q) and start is not None:
+            spells.append((start, q))
+            start = None
+    if start is not None:
+        spells.append((start, None))
+    return spells
+
+
 def _history(m: pyo.ConcreteModel, t: str, s: str) -> str:
     """What has happened along s by the end of t, in words (the condition of a recourse order
-    placed at t): per vendor, what is cut off or reduced and from when; rental cut off."""
+    placed at t): per vendor, what was cut off, reduced or dearer and over which quarters;
+    rental cut off."""
     P, periods = m.P, list(m.T)
     upto = periods[: m.period_index[t] + 1]
     said = []
+
+    def when(spell: tuple[str, str | None]) -> str:
+        start, end = spell
+        return f"from {start}" if end is None else f"{start} until {end}"
+
     for v in sorted(m.V):
-        events: dict[str, list[str]] = {}  # first quarter -> what started then
-        for what, table, hit in (("nodes", P.delivered, lambda x: x <= 0),
-                                 ("parts/RMA", P.parts_blocked, lambda x: x > 0)):
-            default = 0.0 if table is P.parts_blocked else 1.0
-            start = next((q for q in upto if hit(table.get((v, q, s), default))), None)
-            if start is not None:
-                events.setdefault(start, []).append(what)
-        for start, what in sorted(events.items()):
-            said.append(f"{v} blocked ({', '.join(what)}) from {start}")
-        reduced = next((q for q in upto if P.volume.get((v, q, s), 1.0) < 1), None)
-        if reduced is not None:
-            said.append(f"{v} at {P.volume[v, reduced, s]:.0%} volume from {reduced}")
-    start = next((q for q in upto if (q, s) in m.inp.rental_blocked), None)
-    if start is not None:
-        said.append(f"rental cut off from {start}")
+        cut_nodes = _spells(upto, lambda q, v=v: P.delivered.get((v, q, s), 1.0) <= 0)
+        cut_parts = _spells(upto, lambda q, v=v: P.parts_blocked.get((v, q, s), 0.0) > 0)
+        effects = ([("blocked (nodes, parts/RMA)", cut_nodes)] if cut_nodes == cut_parts else
+                   [("blocked (nodes)", cut_nodes), ("blocked (parts/RMA)", cut_parts)])
+        effects += [
+            ("at reduced volume", _spells(upto, lambda q, v=v: P.volume.get((v, q, s), 1.0) < 1)),
+            ("at a price premium",
+             _spells(upto, lambda q, v=v: P.price_factor.get((v, q, s), 1.0) > 1))]
+        for what, spells in effects:
+            if spells:
+                said.append(f"{v} {what} " + ", ".join(map(when, spells)))
+    spells = _spells(upto, lambda q: (q, s) in m.inp.rental_blocked)
+    if spells:
+        said.append("rental cut off " + ", ".join(map(when, spells)))
     return "; ".join(said) if said else f"no block by {t}"
 
 
@@ -172,14 +192,14 @@ def contingent_table(m: pyo.ConcreteModel) -> pd.DataFrame:
     """What to order if a block comes: each recourse order as whole nodes, with the condition
     under which it is placed (what has happened by its quarter), its cost and probability; one
     row per tree node, never summed across scenarios."""
-    P, inp = m.P, m.inp
+    P = m.P
     rows = []
     for (k, t, n) in m.Y:
         nodes = round(_v(m.y[k, t, n]))
         if nodes <= 0:
             continue
         members = [s for s in m.S if m.node[t, s] == n]
-        price = (1 + inp.recourse_premium) * P.price[k]
+        price = recourse_price(m, k, t, n)  # n is a member scenario: same history up to t
         rows.append((_history(m, t, n), t, k, P.vendor[k], nodes, price, nodes * price,
                      sum(P.prob[s] for s in members), ", ".join(members), n))
     return pd.DataFrame(rows, columns=CONTINGENT_COLUMNS)
@@ -196,7 +216,7 @@ def cash_table(m: pyo.ConcreteModel) -> pd.DataFrame:
     for s in m.S:
         for t in m.T:
             capex = sum(P.price[k] * _v(m.x[k, t]) for k in m.K if (k, t) in m.X)
-            recourse = sum((1 + inp.recourse_premium) * P.price[k] * _v(y)
+            recourse = sum(recourse_price(m, k, t, s) * _v(y)
                            for k in m.K if not isinstance(y := y_of(m, k, t, s), float))
             stock = sum(P.part_price[kj] * _v(m.z[kj]) for kj in m.KJ) if t == first else 0.0
             porting = sum(P.porting[p] * _v(m.u[p]) for p in m.Pl

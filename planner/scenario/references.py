@@ -248,6 +248,19 @@ def _procurement(s: Scenario, cat: Catalog) -> Problem | None:  # noqa: C901 - a
         for j, vol in enumerate(sc.volumes):
             if vol.vendor not in vendors:
                 return (*base, "scenarios", i, "volumes", j, "vendor"), f"unknown vendor {vol.vendor!r}"
+        for name in ("volumes", "prices"):
+            for j, item in enumerate(getattr(sc, name)):
+                if name == "prices" and item.vendor not in vendors:
+                    return (*base, "scenarios", i, name, j, "vendor"), (
+                        f"unknown vendor {item.vendor!r}")
+                if item.until_quarter is not None and item.until_quarter <= item.from_quarter:
+                    return (*base, "scenarios", i, name, j, "until_quarter"), (
+                        "is not after from_quarter")
+    for i, event in enumerate(s.sanctions.events if s.sanctions else []):
+        for j, vendor in enumerate(event.vendors):
+            if vendor not in vendors:
+                return ("sanctions", "events", i, "vendors", j), (
+                    f"unknown vendor {vendor!r} (known: {sorted(vendors)})")
     return None
 
 

@@ -702,6 +702,20 @@ class VendorVolume(Strict):
     vendor: str = Field(description="Vendor.")
     factor: float = Field(ge=0, le=1, description="Share of ordered nodes delivered.")
     from_quarter: Quarter
+    until_quarter: Quarter | None = Field(None, description="First quarter at full volume again; "
+                                          "none = never.")
+
+
+class VendorPrice(Strict):
+    """A vendor's recourse orders costing a multiple of the list price (grey market, tariff,
+    revenue share), over some quarters."""
+
+    vendor: str = Field(description="Vendor.")
+    factor: float = Field(ge=1, le=100, description="Price multiple of recourse orders placed "
+                          "in these quarters.")
+    from_quarter: Quarter
+    until_quarter: Quarter | None = Field(None, description="First quarter at list price again; "
+                                          "none = never.")
 
 
 class SanctionScenario(Strict):
@@ -711,6 +725,7 @@ class SanctionScenario(Strict):
     probability: Probability = Field(description="Probability of this outcome.")
     blocks: list[VendorBlock] = Field(default_factory=list, description="Vendor blocks.")
     volumes: list[VendorVolume] = Field(default_factory=list, description="Volume cuts.")
+    prices: list[VendorPrice] = Field(default_factory=list, description="Price premiums.")
     rental_blocked_from: Quarter | None = Field(
         None, description="Overseas cloud rental unavailable from this quarter on.")
 
@@ -850,6 +865,63 @@ class Procurement(Strict):
         return self
 
 
+# --- sanctions (the scenario generator) ----------------------------------------------------------
+
+SanctionEventType = Literal["vendor_node_block", "parts_rma_block", "domestic_output_cap",
+                            "price_premium", "block_lifted"]
+
+
+class SanctionEvent(Strict):
+    """A kind of policy event that may strike in any planning quarter (a Poisson process): its
+    hazard, the vendors it touches and for how long (docs/sanctions.md)."""
+
+    type: SanctionEventType = Field(description="vendor_node_block: new nodes cannot be bought "
+                                    "or delivered; parts_rma_block: spare parts and RMA cut off; "
+                                    "domestic_output_cap: domestic vendors deliver a share of "
+                                    "orders; price_premium: recourse orders cost a multiple; "
+                                    "block_lifted: the vendors' node and parts blocks end.")
+    vendors: list[str] = Field(min_length=1, description="Vendors it touches (catalog names).")
+    hazard_per_quarter: float | None = Field(
+        None, ge=0, le=10, description="Events per quarter (a Poisson rate); none = the rate of "
+        "this type in the policy-event library (planner catalog --events).")
+    duration_quarters: int | None = Field(
+        None, ge=1, le=40, description="Quarters the effect lasts; none = until lifted (blocks) "
+        "or to the end of the horizon.")
+    volume_factor: float | None = Field(
+        None, ge=0, lt=1, description="domestic_output_cap: share of ordered nodes delivered.")
+    price_factor: float | None = Field(
+        None, gt=1, le=100, description="price_premium: price multiple of recourse orders; none "
+        "= 1 + the median premium the library reports.")
+    with_parts: bool | None = Field(
+        None, description="vendor_node_block: the block also cuts the vendor's spare parts and "
+        "RMA (default true: an export ban on a chip covers its spare boards).")
+
+    @model_validator(mode="after")
+    def _fields_of_type(self) -> SanctionEvent:
+        if self.type == "domestic_output_cap" and self.volume_factor is None:
+            raise ValueError("domestic_output_cap needs volume_factor (the share delivered)")
+        if self.type != "domestic_output_cap" and self.volume_factor is not None:
+            raise ValueError("volume_factor applies to domestic_output_cap only")
+        if self.type != "price_premium" and self.price_factor is not None:
+            raise ValueError("price_factor applies to price_premium only")
+        if self.type != "vendor_node_block" and self.with_parts is not None:
+            raise ValueError("with_parts applies to vendor_node_block only")
+        if self.type == "block_lifted" and self.duration_quarters is not None:
+            raise ValueError("block_lifted has no duration")
+        return self
+
+
+class Sanctions(Strict):
+    """Sanction risk as sampled policy events: the generator draws `paths` quarterly paths of
+    the events and reduces them to a scenario tree of at most `leaves` leaves, which the
+    optimizer solves in place of procurement.scenarios (docs/sanctions.md)."""
+
+    events: list[SanctionEvent] = Field(min_length=1, description="Event kinds and hazards.")
+    paths: int = Field(2000, ge=1, le=100_000, description="Paths sampled.")
+    leaves: int = Field(50, ge=1, le=500, description="Leaves of the reduced scenario tree.")
+    seed: int | None = Field(None, ge=0, description="Seed of the paths; none = the scenario's.")
+
+
 # --- the scenario --------------------------------------------------------------------------------
 
 
@@ -873,6 +945,20 @@ class Scenario(Strict):
     procurement: Procurement | None = Field(
         None, description="What to buy and when (planner optimize); absent = simulate only."
     )
+    sanctions: Sanctions | None = Field(
+        None, description="Sampled sanction events whose scenario tree the optimizer solves."
+    )
+
+    @model_validator(mode="after")
+    def _sanctions_need_procurement(self) -> Scenario:
+        if self.sanctions is not None:
+            if self.procurement is None:
+                raise ValueError("sanctions: needs a procurement section (it drives the "
+                                 "optimizer's scenarios)")
+            if self.procurement.scenarios is not None:
+                raise ValueError("sanctions: give either sanctions or procurement.scenarios, "
+                                 "not both")
+        return self
 
     @property
     def end_date(self) -> dt.date:

@@ -1,0 +1,88 @@
+"""The sanction scenario generator (issue 15): sample 2,000 paths of the example's events and
+build a 200-leaf tree, in a fresh process (imports and the policy-event library included);
+target under 30 s. Also the example's own tree (30 leaves) and `planner optimize` on it.
+
+    python benchmarks/bench_sanctions.py [--runs 3] [--update]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sections import update_section
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "scenarios" / "sanctions-2027.yaml"
+TARGET_S = 30.0
+CHILD = """
+import json, sys, time
+t0 = time.perf_counter()
+from planner.scenario.loader import load_scenario
+from planner.sanctions.scenarios import sanction_tree
+loaded = load_scenario(sys.argv[1], sets=(f"sanctions.paths={sys.argv[2]}",
+                                           f"sanctions.leaves={sys.argv[3]}"))
+t1 = time.perf_counter()
+made = sanction_tree(loaded.scenario)
+t2 = time.perf_counter()
+tree = made.tree
+print(json.dumps({"load_s": t1 - t0, "tree_s": t2 - t1, "total_s": t2 - t0,
+                  "distinct": tree.distinct_paths, "nodes": list(tree.nodes_per_stage),
+                  "distance": tree.distance, "relative": tree.relative_distance}))
+"""
+
+
+def tree_case(paths: int, leaves: int) -> dict:
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(EXAMPLE), str(paths), str(leaves)],
+                          cwd=ROOT, check=True, capture_output=True, text=True)
+    out = json.loads(proc.stdout)
+    out["wall_s"] = time.perf_counter() - start
+    return out
+
+
+def optimize_case() -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "planner.cli", "optimize", str(EXAMPLE), "--out",
+                        str(Path(tmp) / "o"), "-q"], cwd=ROOT, check=True, capture_output=True)
+        return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--update", action="store_true")
+    args = parser.parse_args()
+    big = [tree_case(2000, 200) for _ in range(args.runs)]
+    wall = statistics.median(b["wall_s"] for b in big)
+    b = big[0]
+    small = tree_case(2000, 30)
+    opt = optimize_case()
+    section = (
+        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, Python "
+        f"{platform.python_version()}, whole process, median of {args.runs} runs.\n\n"
+        f"- 2,000 paths of `scenarios/sanctions-2027.yaml`'s events, 200-leaf tree: {wall:.2f} s "
+        f"(target < {TARGET_S:g} s: {'met' if wall < TARGET_S else 'MISSED'}); of which loading "
+        f"{b['load_s']:.2f} s and sampling + tree {b['tree_s']:.2f} s. {b['distinct']:,} distinct "
+        f"paths; nodes per quarter {' '.join(map(str, b['nodes']))}; distance "
+        f"{b['distance']:.2f} ({b['relative']:.0%} of a one-leaf tree's).\n"
+        f"- The example's 30-leaf tree: {small['wall_s']:.2f} s; nodes per quarter "
+        f"{' '.join(map(str, small['nodes']))}; distance {small['distance']:.2f} "
+        f"({small['relative']:.0%}).\n"
+        f"- `planner optimize scenarios/sanctions-2027.yaml -q` (tree, plan, prices, reports): "
+        f"{opt:.1f} s (target < 180 s: {'met' if opt < 180 else 'MISSED'}).")
+    print(section)
+    if args.update:
+        update_section("bench_sanctions", section)
+
+
+if __name__ == "__main__":
+    main()

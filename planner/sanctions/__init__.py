@@ -1,0 +1,1 @@
+"""Sanction risk as sampled policy events: paths, their scenario tree (docs/sanctions.md)."""
