@@ -106,9 +106,10 @@ def optimize(loaded: LoadedScenario, settings: SolverSettings,
     from solvers.optimize import optimize as solve
     from solvers.optimize import pareto_front
 
-    _procurement(loaded)
+    proc = _procurement(loaded)
     try:
-        inp = build_input(loaded.scenario, loaded.catalog)
+        measured = measured_availability(loaded) if proc.availability == "simulated" else None
+        inp = build_input(loaded.scenario, loaded.catalog, measured)
     except ValueError as e:
         raise InputError(loaded.source, str(e), field=PROCUREMENT) from None
     opt = solve(inp, settings, analyses=analyses.level,
@@ -119,6 +120,16 @@ def optimize(loaded: LoadedScenario, settings: SolverSettings,
     sensitivity = (utilization_sensitivity(loaded, settings)
                    if analyses.sensitivity == "utilization" else None)
     return PlanResult(opt, input_table(loaded, inp, settings), front, sensitivity)
+
+
+def measured_availability(loaded: LoadedScenario, workers: int | None = None) -> dict:
+    """The simulator's measure of what a stockpile is worth under a parts block, per (SKU,
+    part) a parts block touches (planner/bridge/availability.py; cached)."""
+    from planner.bridge.availability import measure_curves
+    from planner.procurement import parts_block_cells
+
+    cells = parts_block_cells(loaded.scenario, loaded.catalog)
+    return measure_curves(loaded, cells, workers) if cells else {}
 
 
 def plan_notes(scenario, plan: PlanResult) -> list[str]:

@@ -233,6 +233,7 @@ def _economics_rows(rows: _Rows, catalog: Catalog, inp: ProcurementInput, proc, 
           else "no limit", "USD")
     field("min_domestic_share", inp.min_domestic_share, "fraction of ordered compute")
     field("workload", proc.workload, "")
+    field("availability", proc.availability, "")
     field("integer_orders", inp.integer_orders, "")
     field("integer_recourse", inp.integer_recourse, "")
     field("usd_per_gpu_hour", inp.rental_usd_per_gpu_hour, "USD per GPU-hour", proc.rental,

@@ -331,11 +331,27 @@ def availability_table(catalog: Catalog, skus: list[str], scenarios: list[Sancti
                         ).set_index(["sku", "period", "scenario"])
 
 
+def parts_block_cells(scenario: Scenario, catalog: Catalog) -> list[tuple[str, str]]:
+    """(SKU, part) pairs whose availability decays in some scenario: the installed and candidate
+    SKUs of a vendor whose parts some scenario blocks, and the parts that vendor supplies."""
+    proc = scenario.procurement
+    labels = quarter_labels(proc.start_quarter, proc.quarters)
+    blocked = {b.vendor for sc in sanction_scenarios(scenario, labels) for b in sc.blocks
+               if b.parts}
+    skus = dict.fromkeys([*(p.sku for p in scenario.cluster.pools),
+                          *(c.sku for c in proc.candidates)])
+    return [(k, j) for k in skus if catalog.skus[k].vendor in blocked
+            for j in sorted(_vendor_part_rates(catalog, k))]
+
+
 def stockpile_piece_table(catalog: Catalog, proc: Procurement, skus: list[str],
-                          scenarios: list[SanctionScenario], labels: list[str]) -> pd.DataFrame:
-    """Per SKU, vendor part, quarter and scenario under a parts block: the two pieces of
-    f_j(x) = a (e^{-r m} + (1 - e^{-r m}) min(1, x / (r m))), m = hours since the block began;
-    every part the vendor supplies decays, only stockable ones have a slope."""
+                          scenarios: list[SanctionScenario], labels: list[str],
+                          measured: dict | None = None) -> pd.DataFrame:
+    """Per SKU, vendor part, quarter and scenario under a parts block: the pieces of f_j(x).
+    Closed form: f_j(x) = a (e^{-r m} + (1 - e^{-r m}) min(1, x / (r m))), m = hours from the
+    block's start to the quarter's end (two pieces). `measured` {(SKU, part): curve with
+    .pieces(quarters since the block, a)} replaces it where given (planner/bridge/
+    availability.py). Every part the vendor supplies decays; only stockable ones have a slope."""
     rows = []
     for k in skus:
         a = nominal_availability(catalog, k)
@@ -347,10 +363,20 @@ def stockpile_piece_table(catalog: Catalog, proc: Procurement, skus: list[str],
                 covering = _covering(sc.blocks, vendor, q, "parts")
                 if not covering:
                     continue
-                block_start = quarter_start(min(b.from_quarter for b in covering))
+                first = min(b.from_quarter for b in covering)
+                block_start = quarter_start(first)
                 period_end = quarter_start(q) + dt.timedelta(hours=quarter_hours(q))
                 hours = (period_end - block_start).days * HOURS_PER_DAY
                 for j, r in sorted(rates.items()):
+                    curve = (measured or {}).get((k, j))
+                    if curve is not None:
+                        pieces = curve.pieces(labels.index(q) - labels.index(first) + 1, a) \
+                            if first in labels else curve.pieces(curve.quarters, a)
+                        if j not in stockable:
+                            pieces = [(pieces[0][0], 0.0)]
+                        rows.extend((k, j, q, sc.name, b, alpha, beta)
+                                    for b, (alpha, beta) in enumerate(pieces))
+                        continue
                     need = r * hours  # parts per node to repair every failure so far
                     survive = math.exp(-need)
                     slope = a * (1 - survive) / need if j in stockable and need > 0 else 0.0
@@ -397,8 +423,10 @@ def rental_pflops_per_gpu(catalog: Catalog, proc: Procurement) -> float:
     return catalog.skus[sku].bf16_dense_tflops.value * utilization(catalog, sku, proc)[0] / 1000.0
 
 
-def build_input(scenario: Scenario, catalog: Catalog) -> ProcurementInput:
-    """The optimizer's tables for a validated scenario with a procurement section."""
+def build_input(scenario: Scenario, catalog: Catalog,
+                measured: dict | None = None) -> ProcurementInput:
+    """The optimizer's tables for a validated scenario with a procurement section; `measured`:
+    simulator-measured availability curves per (SKU, part) (stockpile_piece_table)."""
     proc = scenario.procurement
     labels = quarter_labels(proc.start_quarter, proc.quarters)
     existing, scheduled = existing_fleet(scenario, labels)
@@ -414,7 +442,7 @@ def build_input(scenario: Scenario, catalog: Catalog) -> ProcurementInput:
         vendor_scenarios=vendor_scenario_table(scenarios, vendors, labels),
         supply_caps=supply_cap_table(proc, vendors, labels),
         availability=availability_table(catalog, skus, scenarios, labels),
-        stockpile_pieces=stockpile_piece_table(catalog, proc, skus, scenarios, labels),
+        stockpile_pieces=stockpile_piece_table(catalog, proc, skus, scenarios, labels, measured),
         parts=part_table(scenario, catalog, skus),
         platforms=platform_table(catalog, proc, skus, existing),
         pue=proc.pue, electricity_usd_per_kwh=proc.electricity_usd_per_kwh,

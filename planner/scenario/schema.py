@@ -836,6 +836,10 @@ class Procurement(Strict):
         "supplies that a hard failure consumes.")
     scenarios: list[SanctionScenario] | None = Field(
         None, description="Sanction scenarios; default: built from supply_shocks.")
+    availability: Literal["closed_form", "simulated"] = Field(
+        "closed_form", description="How a stockpile's worth under a parts block is computed: "
+        "`closed_form` (docs/model.md) or `simulated` (measured by the simulator per SKU, part, "
+        "stock level and quarter since the block, and cached).")
     risk: Risk = Field(default_factory=Risk, description="Risk measure and weight.")
     solver: SolverChoice = Field(default_factory=SolverChoice, description="HiGHS settings.")
     integer_orders: bool = Field(True, description="Whole nodes and parts in the first stage.")
