@@ -156,10 +156,9 @@ def build_model(inp: ProcurementInput, elastic: bool = False) -> pyo.ConcreteMod
         if len(nodes[t]) > 1 and P.orderable.get((P.vendor[k], t, n), 1.0) > 0])
     m.KTS = pyo.Set(dimen=3, ordered=True,
                     initialize=[(k, t, s) for k in P.vendor for t in periods for s in m.S])
-    # a flat piece at or above the nominal availability repeats available_nominal: no row
-    m.PIECES = pyo.Set(dimen=5, ordered=True, initialize=sorted(
-        key for key, (alpha, beta) in P.pieces.items()
-        if beta > 0 or alpha < P.avail.get(key[0:1] + key[2:4], 1.0)))
+    # every piece is a row, the flat one too: it caps F_j at a N, without which a surplus of
+    # one part (F_j above a N) would offset another part's shortage in the union bound below
+    m.PIECES = pyo.Set(dimen=5, ordered=True, initialize=sorted(P.pieces))
     blocked_parts = sorted({(k, j, t, s) for (k, j, t, s, _b) in m.PIECES})
     m.BJ = pyo.Set(dimen=4, ordered=True, initialize=blocked_parts,
                    doc="(SKU, part, period, scenario) cells where the part decays")

@@ -6,6 +6,7 @@ import itertools
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
 import pytest
 from pyomo.common.collections import ComponentMap
@@ -131,3 +132,38 @@ def test_pareto_front_trades_cost_for_risk():
     assert (np.diff(front["expected_cost_usd"]) >= -1e-3).all()
     assert (np.diff(front["cvar_cost"]) <= 1e-3).all()
     assert front["cvar_cost"].iloc[-1] < front["cvar_cost"].iloc[0]
+
+
+def test_a_surplus_of_one_part_cannot_offset_another_parts_shortage():
+    """Two decaying parts on a1 in the blocked periods: a dear board (half the nodes die
+    without it) and a cheap cable. Stocking cables beyond what fails must not lift F_cable
+    above a N, or the union bound A <= F_board + F_cable - a N would let cheap cables stand in
+    for missing boards."""
+    from solvers.optimize import optimize
+
+    base = instance(periods=3, demand_pflops=60.0, budget_usd=1e8, block_probability=1.0,
+                    block_from=1, with_stockpile=False)
+    nominal = 0.97
+    blocked = [(k, t, "blocked") for k in ("a1",) for t in ("P1", "P2")]
+    rows = []
+    for k, t, s in blocked:
+        rows += [(k, "board", t, s, 0, 0.5, 0.5), (k, "board", t, s, 1, nominal, 0.0),
+                 (k, "cable", t, s, 0, 0.96, 0.97), (k, "cable", t, s, 1, nominal, 0.0)]
+    pieces = pd.DataFrame(rows, columns=["sku", "part", "period", "scenario", "piece",
+                                         "intercept", "slope"])
+    avail = base.availability.copy()
+    avail["availability"] = nominal
+    parts = pd.DataFrame({"price_usd": [20_000.0, 1.0]}, index=pd.MultiIndex.from_tuples(
+        [("a1", "board"), ("a1", "cable")], names=["sku", "part"]))
+    inp = replace(base, stockpile_pieces=pieces, availability=avail, parts=parts,
+                  scenarios=pd.DataFrame({"probability": [0.0, 1.0]},
+                                         index=base.scenarios.index))
+    result = optimize(inp, SolverSettings(mip_rel_gap=1e-9), analyses="none").result
+    fleet = result.fleet.set_index(["sku", "period", "scenario"])
+    stock = {(r.sku, r.part): r.units for r in result.stockpile.itertuples()}
+    for k, t, s in blocked:
+        n, available = fleet.loc[(k, t, s), ["installed_nodes", "available_nodes"]]
+        assert n >= 1
+        board = min(0.5 * n + 0.5 * stock[k, "board"], nominal * n)
+        cable = min(0.96 * n + 0.97 * stock[k, "cable"], nominal * n)
+        assert available <= board + cable - nominal * n + 1e-6, (t, available, board, cable)
