@@ -301,10 +301,11 @@ _HEADLINE_FORMATS = {"fraction": "{:.3f}", "GPU-hours": "{:,.0f}", "count": "{:,
 _HEADLINE_UNITS = {"GPU-hours": " (GPU-hours)", "days": " (days)", "hours": " (h)"}
 
 
-def _headline(summary: dict) -> Table:
+def _headline(summary: dict, runway=None) -> Table:
     """The run's headline metrics: goodput, per job ETTR, time to train and MTTF, interruptions
     (planned ones and shared-component failures apart, when there are any), per pool
-    availability, the part with the most stock-out days, and the simulated length when
+    availability, the part with the most stock-out days, the runway under a parts block (the
+    `runway` table, planner/runway.py; "> N" where censored), and the simulated length when
     replications stopped before the horizon."""
     from planner.metrics import (
         ETTR,
@@ -363,6 +364,11 @@ def _headline(summary: dict) -> Table:
     if parts:
         worst = max(parts, key=lambda part: (stats_of(STOCKOUT_DAYS, part) or {}).get("mean") or 0)
         row(STOCKOUT_DAYS, worst, " (worst part)")
+    for r in (runway.itertuples(index=False) if runway is not None else ()):
+        if r.n:
+            table.add_row(f"runway {r.pool} < {r.threshold:.0%} (days)", "-", *(
+                ("> " if getattr(r, f"{q}_censored") else "") + f"{getattr(r, q):,.0f}"
+                for q in ("p10", "p50", "p90")))
     days = stats_of(SIMULATED_DAYS) or {}
     if days.get("p10") is not None and days["p10"] < summary["horizon_days"]:
         row(SIMULATED_DAYS)  # stop: jobs_done ended some replications early
@@ -507,8 +513,10 @@ class _Terminal:
         summary = write_optimization(plan.optimization, plan.inputs, self.folder,
                                      self.loaded.scenario.name, self.loaded.source, plan.pareto,
                                      notes=plan_notes(self.loaded.scenario, plan),
-                                     sensitivity=plan.sensitivity)
+                                     sensitivity=plan.sensitivity, loop=plan.loop)
         if not self.quiet:
+            if plan.loop is not None:
+                out.print(_loop_table(plan.loop))
             out.print(_plan_table(plan.optimization, summary))
             if plan.sensitivity is not None:
                 out.print(_sensitivity_table(plan.sensitivity))
@@ -537,8 +545,25 @@ class _Terminal:
             self._bar = None
 
 
+def _loop_table(loop) -> Table:
+    """The closed loop's rounds: cost, first-stage plan size, the factors measured, time."""
+    state = "converged" if loop.converged else "not converged (--loop N: more rounds)"
+    met = loop.capacity["meets_plan"].mean()
+    table = Table(title=f"closed loop: {len(loop.rounds)} rounds, {state}",
+                  caption=f"simulated compute within 1 % of the plan's in {met:.0%} of "
+                          "quarter x scenario cells (plan_loop_capacity)")
+    for name in ("round", "E[cost]", "nodes", "parts", "factors", "changed", "s"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for r in loop.rounds.itertuples(index=False):
+        table.add_row(str(r.round), f"${r.expected_cost_usd / 1e6:,.1f}M",
+                      f"{r.first_stage_nodes:,.0f}", f"{r.stockpile_parts:,.0f}",
+                      f"{r.factor_min:.2f}-{r.factor_max:.2f}", "yes" if r.plan_changed else "no",
+                      f"{r.optimize_s + r.simulate_s:.0f}")
+    return table
+
+
 def _pass(loaded, folder: Path, *, optimize_first: bool, simulate_after: bool,
-          profile: str | None, analyses, workers: int | None, quiet: bool):
+          profile: str | None, analyses, workers: int | None, quiet: bool, loop: int = 0):
     """Run the pipeline with its outcomes as exit codes and its progress on the terminal."""
     from planner import pipeline
 
@@ -548,7 +573,8 @@ def _pass(loaded, folder: Path, *, optimize_first: bool, simulate_after: bool,
             settings = pipeline.solver_settings(loaded, profile) if optimize_first else None
             return pipeline.run(loaded, optimize_first=optimize_first,
                                 simulate_after=simulate_after, settings=settings,
-                                analyses=analyses, workers=workers, observer=terminal)
+                                analyses=analyses, workers=workers, observer=terminal,
+                                loop=loop)
     finally:
         terminal.close()
 
@@ -620,6 +646,10 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
     profile: ProfileOption = None,
     analyses: AnalysesOption = AnalysesLevel.prices,
+    loop: Annotated[int, typer.Option(
+        "--loop", help="With a procurement section: at most N rounds of optimize, simulate the "
+        "plan in every scenario, correct the availability by what the simulator measured, "
+        "re-optimize; stops when the plan repeats.")] = 0,
 ) -> None:
     """Simulate a scenario and write summary.json, timeseries and events (Parquet + CSV).
     With a procurement section, optimize first and simulate the chosen deliveries."""
@@ -628,17 +658,24 @@ def run(
 
     loaded = _load(scenario, set_, seed, replications, overrides)
     _at_least(workers, 1, "--workers", loaded.source)
+    _at_least(loop, 0, "--loop", loaded.source)
+    if loop and loaded.scenario.procurement is None:
+        _fail(InputError(loaded.source, "needs a procurement section in the scenario",
+                         option=f"--loop {loop}"))
     _warn(loaded)
     chosen = _analyses(analyses, False, 0.01, 0, loaded.source)
     target = _target(out_dir, loaded.scenario.name)
     with _publishing(target, "run") as folder:
         result = _pass(loaded, folder, optimize_first=loaded.scenario.procurement is not None,
                        simulate_after=True, profile=profile, analyses=chosen, workers=workers,
-                       quiet=quiet)
+                       quiet=quiet, loop=loop)
         summary = write_run(result.simulation, folder)
         write_reports(folder, require_complete=False)
     if not quiet:
-        out.print(_headline(summary))
+        from planner.outputs.summary import metrics_table
+        from planner.runway import runway_table
+
+        out.print(_headline(summary, runway_table(metrics_table(result.simulation))))
         out.print(f"outputs in {target}/", highlight=False)
 
 

@@ -13,10 +13,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # what the key after a metric's name is
-PER_JOB, PER_POOL, PER_CAUSE, PER_LOSS, PER_PART, PER_VENDOR = (
-    "job", "pool", "cause", "loss", "sku/part", "vendor")
+PER_JOB, PER_POOL, PER_CAUSE, PER_LOSS, PER_PART, PER_VENDOR, PER_POOL_THRESHOLD = (
+    "job", "pool", "cause", "loss", "sku/part", "vendor", "pool/threshold")
 # the keys of lost_gpu_hours: where GPU-hours of a job go other than productive compute
 LOSS_CAUSES = ("lost_work", "restart", "waiting_for_nodes", "checkpoint_writes")
+# the availability thresholds of the runway metrics (issue 15): the days from a parts block
+# until a pool's healthy / installed nodes fall below each
+RUNWAY_THRESHOLDS = (0.9, 0.8, 0.5)
+_PERCENT = 100
+
+
+def runway_key(pool: str, threshold: float) -> str:
+    """The key of a runway metric: `<pool>/<threshold in percent>` (`h800/90`)."""
+    return f"{pool}/{round(threshold * _PERCENT)}"
+
+
+def split_runway_key(key: str) -> tuple[str, float]:
+    """(pool, threshold as a fraction) of a runway key (`h800/90` -> `h800`, 0.9)."""
+    pool, _, percent = key.rpartition("/")
+    return pool, int(percent) / _PERCENT
 
 
 @dataclass(frozen=True)
@@ -94,13 +109,29 @@ REPAIR_BACKLOG_MAX = _sim("repair_backlog_max", "nodes", None, "most nodes in re
                           "most nodes in repair (any stage) at once")
 SIMULATED_DAYS = _sim("simulated_days", "days", None, "simulated length",
                       "days the replication ran: the horizon, or less with `stop: jobs_done`")
+# runway under a parts block: per pool whose parts a supply shock blocks, and per threshold of
+# RUNWAY_THRESHOLDS. A replication that does not see the threshold crossed holds the days it
+# watched (a lower bound) and runway.censored 1, so their plain statistics understate the
+# runway: the Runway sheet's percentiles take the censoring into account (planner/runway.py).
+# Not adaptive: the mean of a censored quantity is no target for a confidence interval.
+RUNWAY_DAYS = Metric("runway.days", "days", PER_POOL_THRESHOLD, "runway",
+                     "days from the start of a block of the pool's parts to the first sampled "
+                     "day its node availability (healthy / installed nodes) is below the "
+                     "threshold; not crossed while the block lasts within the run: the days "
+                     "watched (a lower bound, `runway.censored` = 1); undefined without a block "
+                     "in the run", adaptive=False)
+RUNWAY_CENSORED = Metric("runway.censored", "fraction", PER_POOL_THRESHOLD, "runway censored",
+                         "1 if the threshold was not crossed while the block lasted within the "
+                         "run (`runway.days` is then a lower bound), else 0; the mean is the "
+                         "share of blocked replications censored", adaptive=False)
 
 SIMULATION_METRICS: tuple[Metric, ...] = (
     ETTR, TIME_TO_TRAIN_DAYS, JOB_COMPLETED, JOB_MTTF_HOURS, JOB_INTERRUPTIONS,
     JOB_PLANNED_INTERRUPTIONS, GOODPUT_GPU_HOURS, INTERRUPTIONS_TOTAL,
     INTERRUPTIONS_BY_CATEGORY, PLANNED_INTERRUPTIONS, LOST_GPU_HOURS, NODE_AVAILABILITY,
     NODES_RETIRED, NODE_FAILURES, SHARED_FAILURES, STOCKOUT_DAYS, PARTS_CONSUMED,
-    PARTS_CANNIBALIZED, PARTS_SPEND_USD, REPAIR_BACKLOG_MAX, SIMULATED_DAYS,
+    PARTS_CANNIBALIZED, PARTS_SPEND_USD, REPAIR_BACKLOG_MAX, SIMULATED_DAYS, RUNWAY_DAYS,
+    RUNWAY_CENSORED,
 )
 
 # --- a study case's plan metrics (command optimize or both): `plan.` + the optimizer's figure -----

@@ -25,7 +25,7 @@ from planner.scenario.loader import (
     read_fragment,
 )
 from solvers.optimize import Optimization
-from solvers.problem import SolverSettings
+from solvers.problem import ProcurementInput, SolverSettings
 
 if TYPE_CHECKING:  # the simulator (and scipy.stats with it) loads only when a pass simulates
     from planner.montecarlo import MonteCarloResult
@@ -77,6 +77,21 @@ class PlanResult:
     inputs: pd.DataFrame  # every input with its source (planner/plan_inputs.py)
     pareto: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None  # planner/plan_sensitivity.py
+    problem: ProcurementInput | None = None  # the tables the plan was solved on
+    loop: LoopResult | None = None  # the closed loop's rounds (run --loop)
+
+
+@dataclass(frozen=True)
+class LoopResult:
+    """The closed loop (planner/bridge/loop.py): one row per round, the plan of every round,
+    the last factors the simulator measured and the final plan's capacity check."""
+
+    rounds: pd.DataFrame
+    plans: pd.DataFrame  # round, kind (order | stockpile), sku, item (quarter or part), value
+    factors: pd.DataFrame  # sku, period, scenario, installed_nodes, model_share, sim_share, factor
+    capacity: pd.DataFrame  # per quarter and scenario: demand, optimizer's and simulated PFLOP/s
+    converged: bool
+    applied: dict  # the factors the last round was optimized with, (sku, period, scenario) -> f
 
 
 @dataclass(frozen=True)
@@ -98,8 +113,11 @@ NO_ANALYSES = Analyses(level="none")
 
 
 def optimize(loaded: LoadedScenario, settings: SolverSettings,
-             analyses: Analyses = Analyses()) -> PlanResult:
-    """Build the optimizer's tables from the scenario, solve them and run the analyses asked."""
+             analyses: Analyses = Analyses(), factors: dict | None = None,
+             incumbent: dict | None = None) -> PlanResult:
+    """Build the optimizer's tables from the scenario, solve them and run the analyses asked;
+    `factors`: the closed loop's availability factors per (SKU, quarter, scenario);
+    `incumbent`: a first-stage plan to keep while it is still within the gap."""
     from planner.plan_inputs import input_table
     from planner.plan_sensitivity import utilization_sensitivity
     from planner.procurement import build_input
@@ -112,14 +130,74 @@ def optimize(loaded: LoadedScenario, settings: SolverSettings,
         inp = build_input(loaded.scenario, loaded.catalog, measured)
     except ValueError as e:
         raise InputError(loaded.source, str(e), field=PROCUREMENT) from None
+    if factors:
+        from planner.bridge.loop import with_factors
+
+        inp = with_factors(inp, factors)
     opt = solve(inp, settings, analyses=analyses.level,
                 evpi=len(inp.scenarios) <= EVPI_MAX_SCENARIOS,
-                reoptimize_prices=analyses.reoptimize_prices, price_step=analyses.price_step)
+                reoptimize_prices=analyses.reoptimize_prices, price_step=analyses.price_step,
+                incumbent=incumbent)
     front = (pareto_front(inp, settings, analyses.pareto_points)
              if analyses.pareto_points > 0 else None)
     sensitivity = (utilization_sensitivity(loaded, settings)
                    if analyses.sensitivity == "utilization" else None)
-    return PlanResult(opt, input_table(loaded, inp, settings), front, sensitivity)
+    return PlanResult(opt, input_table(loaded, inp, settings), front, sensitivity, problem=inp)
+
+
+def optimize_in_loop(loaded: LoadedScenario, settings: SolverSettings, analyses: Analyses,
+                     rounds: int, workers: int | None = None,
+                     observer: Observer | None = None) -> PlanResult:
+    """The closed loop: optimize, simulate the plan in every scenario, scale the availability
+    by what the simulator measured, re-optimize; until the first-stage plan repeats or after
+    `rounds` rounds (planner/bridge/loop.py). The last plan, with every round in `.loop`."""
+    import time
+
+    from planner.bridge import loop
+
+    watch = observer if observer is not None else Unobserved()
+    factors: dict = {}
+    applied: dict = {}
+    previous = measured = plan = None
+    rows, plans = [], []
+    converged = False
+    for r in range(1, rounds + 1):
+        watch.optimizing()
+        t0 = time.perf_counter()
+        incumbent = loop.incumbent_of(plan.optimization.result) if plan is not None else None
+        applied = dict(factors)
+        plan = optimize(loaded, settings, analyses, factors, incumbent)
+        t1 = time.perf_counter()
+        result = plan.optimization.result
+        decided = loop.first_stage(result)
+        changed = previous is None or not loop.same_plan(decided, previous)
+        plans += [(r, "order", k, t, v) for (k, t), v in decided["orders"].items() if v > 0]
+        plans += [(r, "stockpile", k, j, v) for (k, j), v in decided["stockpile"].items() if v > 0]
+        row = {"round": r, "expected_cost_usd": result.summary.get("expected_cost_usd"),
+               "cvar_usd": result.summary.get("cvar_usd"),
+               "first_stage_nodes": float(result.orders["nodes"].sum()),
+               "stockpile_parts": float(result.stockpile["units"].sum()),
+               "plan_changed": changed, "optimize_s": t1 - t0, "simulate_s": 0.0}
+        if not changed:
+            converged = True
+        else:
+            measured = loop.measure_plan(loaded, plan.problem, result, workers)
+            row["simulate_s"] = time.perf_counter() - t1
+            factors = loop.averaged_factors(factors, measured, r)
+        table = measured.table
+        row.update(factor_mean=float(table["factor"].mean()),
+                   factor_min=float(table["factor"].min()),
+                   factor_max=float(table["factor"].max()))
+        rows.append(row)
+        previous = decided
+        if converged:
+            break
+    capacity = loop.capacity_check(plan.problem, plan.optimization.result, measured)
+    result_loop = LoopResult(
+        rounds=pd.DataFrame(rows),
+        plans=pd.DataFrame(plans, columns=["round", "kind", "sku", "item", "value"]),
+        factors=measured.table, capacity=capacity, converged=converged, applied=applied)
+    return replace(plan, loop=result_loop)
 
 
 def measured_availability(loaded: LoadedScenario, workers: int | None = None) -> dict:
@@ -217,15 +295,20 @@ class Unobserved:
 
 def run(loaded: LoadedScenario, *, optimize_first: bool, simulate_after: bool = True,
         settings: SolverSettings | None = None, analyses: Analyses = Analyses(),
-        workers: int | None = None, observer: Observer | None = None) -> PipelineResult:
-    """Optimize (when asked), apply the plan, simulate (when asked)."""
+        workers: int | None = None, observer: Observer | None = None,
+        loop: int = 0) -> PipelineResult:
+    """Optimize (when asked; with `loop` > 0, in the closed loop with the simulator for at most
+    that many rounds), apply the plan, simulate (when asked)."""
     watch = observer if observer is not None else Unobserved()
     plan = None
     if optimize_first:
         if settings is None:
             settings = solver_settings(loaded)
-        watch.optimizing()
-        plan = optimize(loaded, settings, analyses)
+        if loop > 0:
+            plan = optimize_in_loop(loaded, settings, analyses, loop, workers, watch)
+        else:
+            watch.optimizing()
+            plan = optimize(loaded, settings, analyses)
         watch.planned(plan)
         loaded = with_plan(loaded, plan)
     mc = None

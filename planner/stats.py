@@ -32,3 +32,38 @@ def relative_half_width(values: Sequence[float]) -> float:
         return math.inf
     lo, hi = d["ci95"]
     return (hi - lo) / 2.0 / abs(d["mean"])
+
+
+# a share of replications reached up to floating-point round-off of the product-limit
+_SHARE_TOLERANCE = 1e-9
+
+
+def kaplan_meier(times: Sequence[float], censored: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
+    """The product-limit (Kaplan-Meier) estimate of the survival function of right-censored
+    times: (event times in increasing order, S just after each). A censored time t means "more
+    than t"; at a tie an event comes first (the censored one is still at risk then). NaN times
+    are left out."""
+    t = np.asarray(times, dtype=float)
+    c = np.asarray(censored, dtype=bool)
+    keep = np.isfinite(t)
+    t, c = t[keep], c[keep]
+    events, deaths = np.unique(t[~c], return_counts=True)
+    at_risk = t.size - np.searchsorted(np.sort(t), events, side="left")
+    return events, np.cumprod(1.0 - deaths / at_risk)
+
+
+def censored_quantile(times: Sequence[float], censored: Sequence[bool],
+                      q: float) -> tuple[float, bool]:
+    """The q-quantile of right-censored times by Kaplan-Meier: (the smallest event time t with
+    1 - S(t) >= q, False), the inverse of the estimated distribution without interpolation, so
+    with no censoring the value of the ceil(q n)-th smallest time. When 1 - S stays below q
+    over every time observed: (the largest time observed, True): the quantile is above it.
+    (NaN, False) without any time."""
+    t = np.asarray(times, dtype=float)
+    if not np.isfinite(t).any():
+        return math.nan, False
+    events, survival = kaplan_meier(times, censored)
+    reached = np.flatnonzero(1.0 - survival >= q - _SHARE_TOLERANCE)
+    if reached.size:
+        return float(events[reached[0]]), False
+    return float(np.nanmax(t)), True

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from planner.catalog.catalog import Catalog
+from planner.outputs.layout import CacheFiles
 from planner.procurement import part_rates_per_hour
 from planner.quarters import quarter_hours, quarter_labels, quarter_start
 from planner.scenario.loader import LoadedScenario
@@ -96,7 +97,7 @@ def concave_pieces(xs: Sequence[float], ys: Sequence[float]) -> list[tuple[float
 def cache_dir() -> Path:
     """Where measured curves are kept: $PLANNER_CACHE_DIR, else ~/.cache/planner."""
     root = os.environ.get("PLANNER_CACHE_DIR") or Path.home() / ".cache" / "planner"
-    return Path(root) / "availability"
+    return Path(root) / CacheFiles.AVAILABILITY
 
 
 def _pool_of(scenario: Scenario, sku: str) -> Pool:
@@ -166,7 +167,7 @@ def _key(scenario: Scenario, catalog: Catalog, sku: str, part: str, quarters: li
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
-def _run(tasks: list, workers: int | None) -> list:
+def run_replications(tasks: list, workers: int | None) -> list:
     """Replications (setup, index) on local processes (serially for one worker)."""
     from planner.montecarlo import _simulate_index, default_workers
     from planner.parallel import process_pool
@@ -192,7 +193,7 @@ def measure_curves(loaded: LoadedScenario, cells: Sequence[tuple[str, str]],
     todo: dict[tuple[str, str], tuple[str, list[float]]] = {}
     for sku, part in cells:
         key = _key(scenario, catalog, sku, part, quarters)
-        path = cache_dir() / f"{key}.json"
+        path = cache_dir() / CacheFiles.curve(key)
         if path.exists():
             try:
                 data = json.loads(path.read_text())
@@ -212,7 +213,7 @@ def measure_curves(loaded: LoadedScenario, cells: Sequence[tuple[str, str]],
             for index in range(REPLICATIONS):
                 tasks.append((setup, index))
                 owners.append((sku, part, level))
-    results = _run(tasks, workers) if tasks else []
+    results = run_replications(tasks, workers) if tasks else []
     sums: dict[tuple[str, str, float], np.ndarray] = {}
     start = quarter_start(quarters[0])
     for (sku, part, level), result in zip(owners, results, strict=True):
@@ -224,20 +225,20 @@ def measure_curves(loaded: LoadedScenario, cells: Sequence[tuple[str, str]],
             availability=tuple(tuple(float(v) for v in sums[sku, part, x]) for x in levels),
             replications=REPLICATIONS, probe_nodes=PROBE_NODES)
         out[sku, part] = curve
-        _store(cache_dir() / f"{key}.json", curve)
+        _store(cache_dir() / CacheFiles.curve(key), curve)
     return out
 
 
 def _store(path: Path, curve: MeasuredCurve) -> None:
-    """Write a cache entry whole (temporary file, then rename); a cache that cannot be written
+    """Write a cache entry whole (planner/outputs/atomic.py); a cache that cannot be written
     only costs a new measurement next time."""
+    from planner.outputs.atomic import write_json
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps({
+        write_json(path, {
             "sku": curve.sku, "part": curve.part, "levels": list(curve.levels),
             "availability": [list(r) for r in curve.availability],
-            "replications": curve.replications, "probe_nodes": curve.probe_nodes}))
-        tmp.replace(path)
+            "replications": curve.replications, "probe_nodes": curve.probe_nodes})
     except OSError:
         pass

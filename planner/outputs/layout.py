@@ -38,8 +38,9 @@ class RunFolder:
     EVENTS = "events"
     SHOCKS = "shocks"
     TABLES = (REPLICATIONS, TIMESERIES, EVENTS, SHOCKS)
-    # what the reports need of a run folder
-    REPORT_INPUTS = (SUMMARY, INPUTS, SCENARIO, TIMESERIES + PARQUET, SHOCKS + PARQUET)
+    # what the reports need of a run folder (replications: the runway's per-replication figures)
+    REPORT_INPUTS = (SUMMARY, INPUTS, SCENARIO, TIMESERIES + PARQUET, SHOCKS + PARQUET,
+                     REPLICATIONS + PARQUET)
 
 
 class OptimizeFolder:
@@ -59,7 +60,11 @@ class OptimizeFolder:
     PARETO = "pareto"  # --pareto N
     LIMIT_PRICES = "limit_prices"  # --reoptimize-prices
     SENSITIVITY = "sensitivity"  # --sensitivity utilization
-    OPTIONAL = (PARETO, LIMIT_PRICES, SENSITIVITY)
+    # run --loop N: one row per round, every round's plan, the last factors, the capacity check
+    LOOP_ROUNDS, LOOP_PLANS = "loop_rounds", "loop_plans"
+    LOOP_FACTORS, LOOP_CAPACITY = "loop_factors", "loop_capacity"
+    LOOP = (LOOP_ROUNDS, LOOP_PLANS, LOOP_FACTORS, LOOP_CAPACITY)
+    OPTIONAL = (PARETO, LIMIT_PRICES, SENSITIVITY, *LOOP)
 
     @classmethod
     def table(cls, name: str) -> str:
@@ -73,9 +78,9 @@ class StudyFolder:
     STUDY = "study.json"
     STUDY_FILE = "study.yaml"
     TABLE_PREFIX = "study_"
-    RESULTS, CASES, TORNADO, SENSITIVITY, FAILURES = (
-        "results", "cases", "tornado", "sensitivity", "failures")
-    TABLES = (RESULTS, CASES, TORNADO, SENSITIVITY, FAILURES)
+    RESULTS, CASES, TORNADO, SENSITIVITY, FAILURES, RUNWAY = (
+        "results", "cases", "tornado", "sensitivity", "failures", "runway")
+    TABLES = (RESULTS, CASES, TORNADO, SENSITIVITY, FAILURES, RUNWAY)
     CASE_STORE = "cases"  # a folder: one <key>.json per finished case
     CASE_SUFFIX = ".json"
     # what the reports need of a study folder
@@ -100,6 +105,17 @@ class CalibrationFolder:
     OVERRIDES = "overrides.yaml"  # a scenario fragment: planner run S --overrides FILE
     COMPARE = "compare.json"  # planner compare RUN_DIR LOG
     REPORT = "report.html"  # the fits and their plots
+
+
+class CacheFiles:
+    """Outside any output folder: what planner keeps between runs ($PLANNER_CACHE_DIR, else
+    ~/.cache/planner)."""
+
+    AVAILABILITY = "availability"  # measured availability curves, one file per hash
+
+    @staticmethod
+    def curve(key: str) -> str:
+        return key + ".json"
 
 
 class ReportFiles:

@@ -20,7 +20,7 @@ def _finite(value):
 def write_optimization(opt: Optimization, inputs: pd.DataFrame, folder: Path, scenario_name: str,
                        source: str, pareto: pd.DataFrame | None = None,
                        notes: list[str] | None = None,
-                       sensitivity: pd.DataFrame | None = None) -> dict:
+                       sensitivity: pd.DataFrame | None = None, loop=None) -> dict:
     """plan_*.csv/parquet tables, shadow prices, the optional tables (Pareto front, re-optimized
     limit prices, utilization sensitivity), optimization.json, highs.log."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -30,7 +30,11 @@ def write_optimization(opt: Optimization, inputs: pd.DataFrame, folder: Path, sc
                  else inputs if name == OptimizeFolder.INPUTS else getattr(r, name))
         write_table(folder, OptimizeFolder.table(name), table)
     optional = {OptimizeFolder.PARETO: pareto, OptimizeFolder.LIMIT_PRICES: opt.limit_prices,
-                OptimizeFolder.SENSITIVITY: sensitivity}
+                OptimizeFolder.SENSITIVITY: sensitivity,
+                OptimizeFolder.LOOP_ROUNDS: loop.rounds if loop else None,
+                OptimizeFolder.LOOP_PLANS: loop.plans if loop else None,
+                OptimizeFolder.LOOP_FACTORS: loop.factors if loop else None,
+                OptimizeFolder.LOOP_CAPACITY: loop.capacity if loop else None}
     for name, table in optional.items():
         stem = OptimizeFolder.table(name)
         if table is not None:
@@ -55,6 +59,9 @@ def write_optimization(opt: Optimization, inputs: pd.DataFrame, folder: Path, sc
         "timings_s": opt.timings_s,
         "orders_by_vendor_nodes": r.orders.groupby("vendor")["nodes"].sum().to_dict(),
     }
+    if loop is not None:
+        summary["loop"] = {"rounds": len(loop.rounds), "converged": loop.converged,
+                           "capacity_met_share": float(loop.capacity["meets_plan"].mean())}
     write_json(folder / OptimizeFolder.OPTIMIZATION, summary)
     return summary
 

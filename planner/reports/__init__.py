@@ -32,8 +32,8 @@ PLOTS: tuple[str, ...] = (*plots.SIMULATION_PLOTS, *plots.PLAN_PLOTS, *plots.STU
 
 
 def write_reports(folder: Path, require_complete: bool = True) -> None:
-    """Read an output folder (a run's summary.json, inputs.json, scenario.yaml, timeseries and
-    shocks tables; the optimizer's optimization.json and plan_* tables; or both; or a study's
+    """Read an output folder (a run's summary.json, inputs.json, scenario.yaml, timeseries,
+    shocks and replications tables; the optimizer's optimization.json and plan_* tables; or both; or a study's
     study.json, study.yaml and study_* tables) and write the reports beside them. A finished
     folder has its `complete` marker; a command writing a new folder (not yet marked) passes
     require_complete=False."""
@@ -51,7 +51,7 @@ def write_reports(folder: Path, require_complete: bool = True) -> None:
     atomic_write(folder / ReportFiles.WORKBOOK,
                  lambda tmp: write_workbook(tmp, sheets, title, created))
     if run.study is not None:
-        pngs = plots.render_study(sheets["Sensitivity"])
+        pngs = plots.render_study(run.study, sheets["Sensitivity"])
     else:
         pngs = plots.render(run, sheets["Capacity"])
     for name, data in pngs.items():

@@ -1,12 +1,12 @@
 """Read the files of an output folder (reports read results, never the engine or the solver).
 
 Two kinds of folder, and their union:
-- a simulation run (`planner run`): summary.json, inputs.json, scenario.yaml, timeseries and
-  shocks tables;
+- a simulation run (`planner run`): summary.json, inputs.json, scenario.yaml, timeseries,
+  shocks and replications tables;
 - an optimization (`planner optimize`): optimization.json and the plan_* tables;
 - `planner run` of a scenario with a procurement section writes both.
-And a what-if study (`planner study`): study.json, study.yaml, the study_* tables and the
-cases/<key>.json of failed cases.
+And a what-if study (`planner study`): study.json, study.yaml, the study_* tables (but
+study_results) and the cases/<key>.json of failed cases.
 """
 
 from __future__ import annotations
@@ -53,6 +53,10 @@ class Plan:
     pareto: pd.DataFrame | None
     limit_prices: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None
+    loop_rounds: pd.DataFrame | None = None  # run --loop: the closed loop's tables
+    loop_plans: pd.DataFrame | None = None
+    loop_factors: pd.DataFrame | None = None
+    loop_capacity: pd.DataFrame | None = None
 
     @property
     def quarters(self) -> list[str]:
@@ -125,6 +129,7 @@ class StudyFiles:
     tornado: pd.DataFrame | None
     sensitivity: pd.DataFrame | None
     failures: list[FailedCase]
+    runway: pd.DataFrame | None = None  # study_runway: when the cases have runway metrics
 
     @property
     def name(self) -> str:
@@ -175,6 +180,7 @@ class OutputFolder:
     shocks: pd.DataFrame | None
     plan: Plan | None
     study: StudyFiles | None = None
+    replication_metrics: pd.DataFrame | None = None  # replications.parquet (the runway)
 
     @property
     def simulated(self) -> bool:
@@ -341,7 +347,8 @@ def _read_study(folder: Path) -> StudyFiles:
     return StudyFiles(info=info,
                       text=(folder / StudyFolder.STUDY_FILE).read_text(encoding="utf-8"),
                       cases=table(StudyFolder.CASES), tornado=table(StudyFolder.TORNADO),
-                      sensitivity=table(StudyFolder.SENSITIVITY), failures=failures)
+                      sensitivity=table(StudyFolder.SENSITIVITY), failures=failures,
+                      runway=table(StudyFolder.RUNWAY))
 
 
 def read_folder(folder: Path, require_complete: bool = True) -> OutputFolder:
@@ -373,4 +380,5 @@ def read_folder(folder: Path, require_complete: bool = True) -> OutputFolder:
         timeseries=_parquet(folder / parquet(RunFolder.TIMESERIES)),
         shocks=_parquet(folder / parquet(RunFolder.SHOCKS)),
         plan=plan,
+        replication_metrics=_parquet(folder / parquet(RunFolder.REPLICATIONS)),
     )

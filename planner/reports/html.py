@@ -11,11 +11,12 @@ import pandas as pd
 
 from planner.reports.folder import OutputFolder
 from planner.reports.plan_sheets import REOPTIMIZED_NOTE
+from planner.reports.runway import percentile_text
 from planner.reports.units import nearly_whole, shadow_price_unit, show, study_metric_unit
 
 # Summary rows shown in their own figure or table rather than among the headline figures
 _NOT_HEADLINE = {"interruptions.by_category", "stockout_days", "parts_consumed",
-                 "parts_cannibalized"}
+                 "parts_cannibalized", "runway.days", "runway.censored"}
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2em auto;
@@ -112,6 +113,38 @@ def shocks_table(run: OutputFolder) -> str:
     return _table(["shock", "vendor", "replications hit (within the horizon)", "earliest start",
                    "median start",
                    "latest start", "permanent"], rows)
+
+
+def runway_table(runway: pd.DataFrame, study: bool = False) -> str:
+    """The Runway sheet's rows: per pool (and case, in a study) and threshold, the replications
+    with a block, the share censored and the runway's P10/P50/P90 (`> N` where censored); the
+    sheet's note when it has no runway row."""
+    rows = runway[runway["pool"].notna()]
+    if rows.empty:
+        return _note_rows(runway)
+    out = []
+    for r in rows.to_dict("records"):
+        cells = [_cell(r["case"]), _cell(r["parameters"])] if study else []
+        cells += [_cell(r["pool"]), _cell(r["threshold"], "fraction"), _cell(r["n"], "integer"),
+                  _cell(r["censored_share"], "fraction")]
+        cells += [("", False) if _missing(r[f"{q} [days]"]) else
+                  (text(percentile_text(r[f"{q} [days]"], r[f"{q}_censored"] == "true")), True)
+                  for q in ("p10", "p50", "p90")]
+        out.append(cells)
+    head = ["case", "parameters"] if study else []
+    head += ["pool", "availability below", "replications with a block", "censored", "P10 days",
+             "P50 days", "P90 days"]
+    return _table(head, out)
+
+
+RUNWAY_TEXT = ("Days from the start of a block of the pool's spare parts (orders, deliveries and "
+               "RMA of the parts' vendor) until the pool's node availability (healthy / "
+               "installed nodes, sampled every timeseries step) is first below the threshold. "
+               "Percentiles over the replications in which the block began within the run, "
+               "by Kaplan-Meier: a replication that did not see the threshold crossed by the "
+               "end of the run (or of the block) is censored (its runway is more than the days "
+               'watched), and a percentile not reached is shown as "> N", N the '
+               "longest time watched.")
 
 
 def _figure(png: bytes, alt: str, caption: str) -> str:
@@ -385,6 +418,7 @@ def _simulation_sections(run: OutputFolder, sheets: dict[str, pd.DataFrame],
         _figure(pngs["availability"], "node availability band per pool",
                 "Healthy / installed nodes per pool, P10-P90 and P50 across replications."),
         shocks_table(run),
+        *_runway_section(sheets, pngs),
         "<h2>Spare parts</h2>",
         _figure(pngs["stock"], "spare stock per part",
                 "Parts on hand per SKU and part (those whose stock moves), P10-P90 and P50."),
@@ -394,6 +428,20 @@ def _simulation_sections(run: OutputFolder, sheets: dict[str, pd.DataFrame],
                 "Job interruptions per run by failure category, preemption and misdiagnosis."),
         _figure(pngs["lost_gpu_hours"], "lost GPU-hours by cause", "GPU-hours lost per run by cause."),
     ]
+
+
+def _runway_section(sheets: dict[str, pd.DataFrame], pngs: dict[str, bytes]) -> list[str]:
+    """How long the fleet lasts under a parts block: the survival figure and the Runway rows;
+    nothing when no pool is exposed to a block."""
+    if "runway" not in pngs:
+        return []
+    return ["<h2>Runway under a parts block</h2>", f"<p>{text(RUNWAY_TEXT)}</p>",
+            _figure(pngs["runway"], "runway survival curves per pool",
+                    "Share of the replications with a block whose pool availability is still at "
+                    "or above each threshold, against the days since the block began "
+                    "(Kaplan-Meier; ticks: censored replications). Where a curve crosses the "
+                    "dotted 90 %, 50 % and 10 % levels are the runway's P10, P50 and P90."),
+            runway_table(sheets["Runway"])]
 
 
 def page(run: OutputFolder, sheets: dict[str, pd.DataFrame], pngs: dict[str, bytes]) -> str:
@@ -418,7 +466,7 @@ def page(run: OutputFolder, sheets: dict[str, pd.DataFrame], pngs: dict[str, byt
     parts += [
         "<footer>Written from the files of this output folder. report.xlsx holds every figure "
         "and input (sheets Summary, Plan, Buy, Contingent, Cash, Prices, Risk, Capacity, Parts, "
-        "Assumptions); docs/outputs.md describes them.</footer>",
+        "Runway, Assumptions); docs/outputs.md describes them.</footer>",
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
@@ -528,10 +576,19 @@ def study_page(run: OutputFolder, sheets: dict[str, pd.DataFrame], pngs: dict[st
                   "<p>Sampled study: Spearman rank correlation and standardized regression "
                   "coefficient (SRC) of each numeric parameter with the case means, ranked by "
                   "|SRC|.</p>", ranking_table(sensitivity)]
+    if "runway_curve" in pngs:
+        parts += ["<h2>Runway curve</h2>",
+                  f"<p>The runway of each case (e.g. each stockpile level). {text(RUNWAY_TEXT)}"
+                  "</p>",
+                  _figure(pngs["runway_curve"], "runway percentiles per case",
+                          "Per pool and threshold: the runway's P50 per case (an open triangle "
+                          "where it is censored: more than the value drawn) and its P10-P90 as "
+                          "a band (a censored end drawn at its lower bound)."),
+                  runway_table(sheets["Runway"], study=True)]
     parts += ["<h2>Cases</h2>", cases_table(cases), "<h2>Failed cases</h2>", failures_table(cases),
               "<footer>Written from the files of this study folder. report.xlsx holds every "
               "figure (sheets Summary, Plan, Buy, Contingent, Cash, Prices, Risk, Capacity, "
-              "Parts, Assumptions, Cases, Sensitivity); docs/outputs.md describes them."
+              "Parts, Runway, Assumptions, Cases, Sensitivity); docs/outputs.md describes them."
               "</footer>",
               "</body></html>"]
     return "\n".join(parts) + "\n"

@@ -17,10 +17,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from planner.reports import series
-from planner.reports.folder import OutputFolder, Plan
+from planner.metrics import RUNWAY_DAYS
+from planner.reports import runway_plots, series
+from planner.reports.folder import OutputFolder, Plan, StudyFiles
 from planner.reports.tables import PLAN_CAPACITY_TOTAL, summary_metrics
 from planner.reports.units import show, study_metric_unit
+from planner.runway import runway_keys
 
 BAND = "#9ECAE1"
 LINE = "#08519C"
@@ -367,9 +369,20 @@ def tornado_figure(sensitivity: pd.DataFrame) -> Figure:
     return fig
 
 
-SIMULATION_PLOTS = ("capacity", "availability", "stock", "interruptions", "lost_gpu_hours")
+SIMULATION_PLOTS = ("capacity", "availability", "runway", "stock", "interruptions",
+                    "lost_gpu_hours")
 PLAN_PLOTS = ("plan_capacity", "orders", "pareto")
-STUDY_PLOTS = ("tornado",)
+STUDY_PLOTS = ("tornado", "runway_curve")
+
+
+def has_runway(run: OutputFolder) -> bool:
+    """A run with a runway to draw: a pool exposed to a parts block, and a replication in
+    which the block began within the run."""
+    metrics = run.replication_metrics
+    if metrics is None:
+        return False
+    keys = runway_keys([str(c) for c in metrics.columns])
+    return any(metrics[RUNWAY_DAYS.flat(key)].notna().any() for key in keys)
 
 
 def figures(run: OutputFolder, capacity: pd.DataFrame) -> dict[str, Callable[[], Figure]]:
@@ -385,6 +398,9 @@ def figures(run: OutputFolder, capacity: pd.DataFrame) -> dict[str, Callable[[],
             "interruptions": lambda: interruptions_figure(run),
             "lost_gpu_hours": lambda: lost_hours_figure(run),
         })
+        if has_runway(run):
+            skus = {pool.name: pool.sku for pool in run.pools}
+            makers["runway"] = lambda: runway_plots.survival_figure(run.replication_metrics, skus)
     plan = run.plan
     if plan is not None:
         if not run.simulated:
@@ -400,7 +416,11 @@ def render(run: OutputFolder, capacity: pd.DataFrame) -> dict[str, bytes]:
     return {name: png(make()) for name, make in figures(run, capacity).items()}
 
 
-def render_study(sensitivity: pd.DataFrame) -> dict[str, bytes]:
-    """A study folder's plots: the tornado, when it has a row."""
+def render_study(study: StudyFiles, sensitivity: pd.DataFrame) -> dict[str, bytes]:
+    """A study folder's plots: the tornado, when it has a row; the runway curve, when the
+    cases report a runway (study_runway)."""
     rows = sensitivity[(sensitivity["section"] == "tornado") & sensitivity["swing"].notna()]
-    return {"tornado": png(tornado_figure(sensitivity))} if len(rows) else {}
+    out = {"tornado": png(tornado_figure(sensitivity))} if len(rows) else {}
+    if study.runway is not None and len(study.runway):
+        out["runway_curve"] = png(runway_plots.curve_figure(study.runway))
+    return out

@@ -2,9 +2,11 @@
 study_cases, study_tornado, study_sensitivity, study_failures and the cases/<key>.json of failed
 cases.
 
-The ten standard sheets keep their columns (SHEET_COLUMNS): Summary holds one row per case and
+The eleven standard sheets keep their columns (SHEET_COLUMNS): Summary holds one row per case and
 metric (the case's name in `key`), Plan, Buy, Contingent, Cash, Prices, Risk, Capacity and Parts
-one placeholder row each, Assumptions the study.json facts and the study file's lines. Then two study sheets:
+one placeholder row each, Runway the runway curve (one row per case, pool and threshold of
+study_runway, or a placeholder row when the cases have no runway), Assumptions the study.json
+facts and the study file's lines. Then two study sheets:
 
 - Cases: one row per case: the fixed columns `case`, `key`, `status`, `error`, then one
   `param.<path>` column per varied parameter (sorted by path, as in study_cases), then one
@@ -22,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from planner.outputs.layout import RunFolder, StudyFolder
+from planner.reports import runway
 from planner.reports.assumptions import cell, flatten
 from planner.reports.folder import OutputFolder, StudyFiles
 from planner.reports.tables import (
@@ -217,6 +220,7 @@ def build_study_sheets(run: OutputFolder) -> dict[str, pd.DataFrame]:
         "Risk": typed_frame([{"note": RISK_IN_CASES if optimizer else NO_RISK_STUDY}], "Risk"),
         "Capacity": typed_frame([{"pool": NO_CAPACITY_STUDY}], "Capacity"),
         "Parts": typed_frame([{"sku": NO_PARTS_STUDY}], "Parts"),
+        "Runway": typed_frame(runway.study_rows(study), "Runway"),
         "Assumptions": typed_frame(assumption_rows(study), "Assumptions"),
         "Cases": cases_sheet(study),
         "Sensitivity": sensitivity_sheet(study),

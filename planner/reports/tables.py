@@ -3,9 +3,10 @@ run, an optimization, or both).
 
 SHEET_COLUMNS is the stable contract (docs/outputs.md): sheet names in order and each sheet's
 columns. The CSV/Parquet twins and the workbook are written from these same frames. A study
-folder's workbook has the same ten sheets, then Cases and Sensitivity (STUDY_SHEET_COLUMNS;
+folder's workbook has the same eleven sheets, then Cases and Sensitivity (STUDY_SHEET_COLUMNS;
 Cases: the fixed columns, then the study's own, see planner.reports.study_sheets). The rows of
-Buy, Contingent, Cash and Prices come from planner.reports.plan_sheets.
+Buy, Contingent, Cash and Prices come from planner.reports.plan_sheets, those of Runway from
+planner.reports.runway.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner.reports import plan_sheets, series
+from planner.reports import plan_sheets, runway, series
 from planner.reports.assumptions import assumption_rows
 from planner.reports.folder import OutputFolder, Plan, quarter_date
 from planner.reports.units import metric_unit, optimization_unit
@@ -53,11 +54,14 @@ SHEET_COLUMNS: dict[str, list[str]] = {
               "stockout_p50 [days]", "stockout_p90 [days]", "consumed_mean [parts]",
               "consumed_p10 [parts]", "consumed_p50 [parts]", "consumed_p90 [parts]",
               "cannibalized_mean [parts]", "final_stock_p50 [parts]", "stockpile_planned [parts]"],
+    "Runway": ["case", "parameters", "pool", "sku", "threshold", "n", "censored_share",
+               "p10 [days]", "p10_censored", "p50 [days]", "p50_censored", "p90 [days]",
+               "p90_censored", "note"],
     "Assumptions": ["section", "path", "value", "value_text", "unit", "source"],
 }
 SHEETS: list[str] = list(SHEET_COLUMNS)
 
-# a study folder: the ten sheets, then these two. Cases starts with these fixed columns, then
+# a study folder: the eleven sheets, then these two. Cases starts with these fixed columns, then
 # one `param.<path>` per varied parameter and one `<metric> mean` per collected metric.
 CASES_FIXED_COLUMNS: list[str] = ["case", "key", "status", "error"]
 SENSITIVITY_COLUMNS: list[str] = ["section", "parameter", "metric", "value_at_min", "metric_min",
@@ -82,12 +86,15 @@ COLUMN_UNITS: dict[str, str] = {
     "probability": "fraction",
     "date": "date",
     "day": "",
+    "threshold": "fraction",
+    "censored_share": "fraction",
 }
 TEXT_COLUMNS = {"metric", "key", "unit", "item", "pool", "sku", "part", "note", "measure",
                 "section", "path", "value_text", "source", "quarter", "scenario", "vendor",
                 "platform", "index", "case", "status", "error", "parameter", "value_at_min",
                 "value_at_max", "order_quarter", "delivery_quarter", "if", "scenarios", "kind",
-                "family", "degenerate"}
+                "family", "degenerate", "parameters", "p10_censored", "p50_censored",
+                "p90_censored"}
 # text columns of one sheet whose name is a number column elsewhere (Risk's `limit` is a cap)
 SHEET_TEXT_COLUMNS: dict[str, set[str]] = {"Prices": {"limit"}}
 DATE_COLUMNS = {"date"}
@@ -579,6 +586,11 @@ def parts_sheet(run: OutputFolder) -> pd.DataFrame:
     return typed_frame(rows, "Parts")
 
 
+def runway_sheet(run: OutputFolder) -> pd.DataFrame:
+    """The runway of each pool exposed to a parts block, per threshold (planner.reports.runway)."""
+    return typed_frame(runway.run_rows(run), "Runway")
+
+
 def assumptions_sheet(run: OutputFolder) -> pd.DataFrame:
     """Every input used, see planner.reports.assumptions."""
     return typed_frame([dict(zip(SHEET_COLUMNS["Assumptions"], row, strict=True))
@@ -591,5 +603,5 @@ def build_sheets(run: OutputFolder) -> dict[str, pd.DataFrame]:
     builders = {"Summary": summary_sheet, "Plan": plan_sheet, "Buy": buy_sheet,
                 "Contingent": contingent_sheet, "Cash": cash_sheet, "Prices": prices_sheet,
                 "Risk": risk_sheet, "Capacity": capacity_sheet, "Parts": parts_sheet,
-                "Assumptions": assumptions_sheet}
+                "Runway": runway_sheet, "Assumptions": assumptions_sheet}
     return {name: builders[name](run) for name in SHEETS}

@@ -3,7 +3,8 @@ unit in a column's name, or the row's `unit` where rows differ), fitted column w
 charts: on Capacity one per pool (effective compute: P10-P90 band and P50
 line over dates; for an optimize-only folder one for the whole fleet by quarter, with demand),
 on Risk the cost-risk Pareto front when the optimizer traced one, on Sensitivity (a study
-folder) the tornado: swing per parameter."""
+folder) the tornado: swing per parameter, on Runway (a study folder with a runway curve) one
+per pool: the runway's P50 per case for each threshold."""
 
 from __future__ import annotations
 
@@ -292,6 +293,38 @@ def _add_tornado_chart(workbook: xlsxwriter.Workbook, ws: Worksheet, frame: pd.D
     ws.insert_chart(1, len(columns) + 1, chart, {"x_offset": 10, "y_offset": 5})
 
 
+_RUNWAY_COLORS = ("#08519C", "#D94801", "#A50F15", "#54278F", "#006D2C")
+
+
+def _add_runway_curve_charts(workbook: xlsxwriter.Workbook, ws: Worksheet,
+                             frame: pd.DataFrame) -> None:
+    """A study's Runway rows (by pool, threshold, case): per pool a line chart of the runway's
+    P50 per case, one line per threshold (the runway curve; censored P50s, lower bounds, are
+    marked in the sheet's `p50_censored`)."""
+    columns = list(frame.columns)
+    case_col, p50_col = columns.index("case"), columns.index("p50 [days]")
+    for i, (pool, block) in enumerate(frame.groupby("pool", sort=False)):
+        chart = workbook.add_chart({"type": "line"})
+        for j, (threshold, rows) in enumerate(block.groupby("threshold", sort=False)):
+            first, last = int(rows.index.min()) + 1, int(rows.index.max()) + 1
+            color = _RUNWAY_COLORS[j % len(_RUNWAY_COLORS)]
+            chart.add_series({"name": f"availability >= {float(threshold):.0%}: P50",
+                              "categories": ["Runway", first, case_col, last, case_col],
+                              "values": ["Runway", first, p50_col, last, p50_col],
+                              "line": {"color": color, "width": 1.75},
+                              "marker": {"type": "circle", "size": 5,
+                                         "fill": {"color": color}, "border": {"color": color}}})
+        chart.set_title({"name": f"Runway curve of pool {pool}: P50 days from the block until "
+                                 "availability falls below each threshold",
+                         "name_font": {"size": 11}})
+        chart.set_x_axis({"name": "case"})
+        chart.set_y_axis({"name": "days since the block began", "num_format": "#,##0", "min": 0,
+                          "major_gridlines": {"visible": True, "line": {"color": "#E0E0E0"}}})
+        chart.set_legend({"position": "bottom"})
+        chart.set_size({"width": 760, "height": 360})
+        ws.insert_chart(1 + 20 * i, len(columns) + 1, chart, {"x_offset": 10, "y_offset": 5})
+
+
 # the workbook's "created" property when the folder names no date: a constant, so that the same
 # folder always gives the same bytes (xlsxwriter would write the time of writing)
 UNDATED = dt.datetime(2000, 1, 1)
@@ -316,6 +349,8 @@ def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], title: str,
             _add_pareto_chart(workbook, ws, frame)
         if sheet == "Sensitivity" and len(frame):
             _add_tornado_chart(workbook, ws, frame)
+        if sheet == "Runway" and frame["case"].notna().any():
+            _add_runway_curve_charts(workbook, ws, frame)
     try:
         workbook.close()
     except xlsxwriter.exceptions.FileCreateError as e:

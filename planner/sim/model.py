@@ -34,6 +34,7 @@ from planner.sim.jobs import JobPhase
 from planner.sim.maintenance import MaintenancePlan
 from planner.sim.repair import RepairShop
 from planner.sim.results import ReplicationResult, Timeseries, collect_metrics
+from planner.sim.runway import runway_metrics
 from planner.sim.scheduler import JobPlacement, Scheduler
 from planner.sim.setup import SimSetup
 from planner.sim.shocks import NODES, ShockBook, sample_shocks
@@ -198,6 +199,8 @@ class ClusterModel:
         metrics = collect_metrics(horizon, self.scheduler.jobs, self.pools, self.inventories,
                                   self.backlog, self.setup.category_names)
         metrics[SIMULATED_DAYS.flat()] = horizon / HOURS_PER_DAY
+        metrics.update(runway_metrics(self.setup, self.ctx.shocks.windows, self.timeseries.series,
+                                      horizon))
         return ReplicationResult(self.replication, metrics, self.timeseries.series,
                                  self.ctx.log.rows, sim_events, shocks)
 

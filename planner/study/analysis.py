@@ -1,5 +1,6 @@
 """Study results as tables: tidy (case x replication x metric), per-case statistics, tornado
-(main effect of each varied parameter) and, for sampled studies, a global sensitivity ranking."""
+(main effect of each varied parameter), for sampled studies a global sensitivity ranking, and,
+when the cases report a runway, the runway curve (its percentiles per case)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from planner.runway import COLUMNS as RUNWAY_COLUMNS
+from planner.runway import runway_table
 from planner.stats import describe
 
 
@@ -118,3 +121,27 @@ def global_ranking(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
     frame = pd.DataFrame(rows).sort_values("src", key=np.abs, ascending=False, kind="stable")
     frame["rank"] = range(1, len(frame) + 1)
     return frame[columns].reset_index(drop=True)
+
+
+def runway_curve(table: pd.DataFrame) -> pd.DataFrame:
+    """Per case (study order), exposed pool and threshold: the runway percentiles over the
+    case's replications (planner.runway.runway_table: censored replications taken into
+    account), then the case's `param.<path>` columns. No row when no case reports a runway."""
+    params = [c for c in table.columns if c.startswith("param.")]
+    frames = []
+    for (case, key), group in table.groupby(["case", "key"], sort=False):
+        wide = group.pivot(index="replication", columns="metric", values="value")[
+            list(dict.fromkeys(group["metric"]))]  # metrics in the order the simulator gives
+        curve = runway_table(wide)
+        if curve.empty:
+            continue
+        curve.insert(0, "key", key)
+        curve.insert(0, "case", case)
+        first = group.iloc[0]
+        for p in params:
+            curve[p] = first[p]
+        frames.append(curve)
+    columns = ["case", "key", *RUNWAY_COLUMNS, *params]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]

@@ -250,6 +250,9 @@ def _write_tables(ls: LoadedStudy, folder: Path, store: CaseStore, order: list[t
         if ls.study.samples is not None:
             write_table(folder, StudyFolder.table(StudyFolder.SENSITIVITY),
                         analysis.global_ranking(summary, metric))
+    curve = analysis.runway_curve(table)
+    if len(curve):
+        write_table(folder, StudyFolder.table(StudyFolder.RUNWAY), curve)
     write_table(folder, StudyFolder.table(StudyFolder.FAILURES),
                 pd.DataFrame(failures, columns=["case", "error"]))
     write_text(folder / StudyFolder.STUDY_FILE, ls.text)

@@ -81,8 +81,8 @@ def test_the_envelope_is_concave_and_above_every_point(points):
 def test_a_cached_curve_is_read_back_without_simulating(cache, monkeypatch):
     loaded = load(_scenario(2))
     calls = []
-    real = availability._run
-    monkeypatch.setattr(availability, "_run", lambda tasks, workers: calls.append(1)
+    real = availability.run_replications
+    monkeypatch.setattr(availability, "run_replications", lambda tasks, workers: calls.append(1)
                         or real(tasks, workers))
     first = measure_curves(loaded, [("H800", "gpu_board")], workers=1)
     again = measure_curves(loaded, [("H800", "gpu_board")], workers=1)

@@ -11,6 +11,8 @@ import pytest
 from planner.metrics import (
     METRICS,
     PLAN_METRICS,
+    RUNWAY_CENSORED,
+    RUNWAY_DAYS,
     SIMULATION_METRICS,
     markdown_table,
     resolve,
@@ -31,6 +33,8 @@ FULL = {  # a scenario in which every simulation metric occurs
     "jobs": [{"name": "a", "pool": "p", "nodes": 20, "priority": 1,
               "work_target_gpu_hours": 20 * 8 * 24 * 30.0},
              {"name": "b", "pool": "p", "nodes": 10}],
+    # a parts block within the run: the runway metrics
+    "supply_shocks": [{"name": "block", "vendor": "Nvidia", "date": "2027-02-01"}],
 }
 
 
@@ -57,9 +61,11 @@ def test_the_simulator_reports_exactly_the_registered_simulation_metrics():
     assert used == set(SIMULATION_METRICS)
 
 
-def test_plan_metrics_are_not_adaptive_and_simulation_metrics_are():
-    assert all(m.adaptive for m in SIMULATION_METRICS)
-    assert not any(m.adaptive for m in PLAN_METRICS)
+def test_plan_metrics_are_not_adaptive_and_simulation_metrics_are_but_the_runway():
+    """The runway's replications are censored: the mean of their lower bounds is no target."""
+    runway = {RUNWAY_DAYS, RUNWAY_CENSORED}
+    assert all(m.adaptive for m in SIMULATION_METRICS if m not in runway)
+    assert not any(m.adaptive for m in (*PLAN_METRICS, *runway))
 
 
 def test_docs_list_exactly_the_registry():
@@ -82,6 +88,7 @@ def test_every_simulation_metric_can_drive_adaptive_stopping(name):
 
 @pytest.mark.parametrize(("name", "message"), [
     ("interruptions", "unknown metric"), ("plan.gap", "unknown metric"),
+    ("runway.days.p/90", "unknown metric"),
     ("ettr.nope", "no job 'nope'"), ("node_availability.q", "no pool 'q'")])
 def test_an_unusable_adaptive_metric_is_refused(name, message):
     from planner.errors import InputError

@@ -62,9 +62,12 @@ GOLDEN: dict[str, list[str]] = {
               "stockout_p50 [days]", "stockout_p90 [days]", "consumed_mean [parts]",
               "consumed_p10 [parts]", "consumed_p50 [parts]", "consumed_p90 [parts]",
               "cannibalized_mean [parts]", "final_stock_p50 [parts]", "stockpile_planned [parts]"],
+    "Runway": ["case", "parameters", "pool", "sku", "threshold", "n", "censored_share",
+               "p10 [days]", "p10_censored", "p50 [days]", "p50_censored", "p90 [days]",
+               "p90_censored", "note"],
     "Assumptions": ["section", "path", "value", "value_text", "unit", "source"],
 }
-# A study folder's workbook: the ten sheets above, then Cases and Sensitivity. Cases starts with
+# A study folder's workbook: the eleven sheets above, then Cases and Sensitivity. Cases starts with
 # these fixed columns; the study's own (`param.<path>`, then `<metric> mean`) follow.
 CASES_FIXED: list[str] = ["case", "key", "status", "error"]
 STUDY_GOLDEN: dict[str, list[str]] = {
@@ -74,6 +77,7 @@ STUDY_GOLDEN: dict[str, list[str]] = {
                     "metric_max", "swing", "metric_mean", "spearman_rho", "src", "rank", "note"],
 }
 SIMULATION_PLOTS = ("capacity", "availability", "stock", "interruptions", "lost_gpu_hours")
+RUNWAY_PLOT = "runway"  # a run in which a block of a pool's parts began within the horizon
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 LO_CSV = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
 

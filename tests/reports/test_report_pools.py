@@ -18,8 +18,10 @@ from planner.reports import write_reports
 # every test here reads folders the command line writes in a subprocess
 pytestmark = pytest.mark.slow
 
-# what reports read; everything else of a run folder (events, replications) is not needed
-READ = ("summary.json", "inputs.json", "scenario.yaml", "timeseries.parquet", "shocks.parquet")
+# what reports read (replications: the runway); everything else of a run folder (events) is not
+# needed
+READ = ("summary.json", "inputs.json", "scenario.yaml", "timeseries.parquet", "shocks.parquet",
+        "replications.parquet")
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +57,7 @@ def test_capacity_has_each_pool_and_a_chart_per_pool(report_dir):
     assert len(charts) == 2
     sheets = openpyxl.load_workbook(report_dir / "report.xlsx", read_only=True).sheetnames
     assert sheets == ["Summary", "Plan", "Buy", "Contingent", "Cash", "Prices", "Risk",
-                      "Capacity", "Parts", "Assumptions"]
+                      "Capacity", "Parts", "Runway", "Assumptions"]
 
 
 def test_parts_cover_both_skus_and_the_page_says_no_shock_happened(report_dir):

@@ -185,7 +185,7 @@ def test_standard_sheets_of_a_study(study_dir):
     assert units == {"ettr.pretrain-8k": "fraction", "ettr.research-2k": "fraction",
                      "goodput_gpu_hours": "GPU-hours"}
     for sheet, column in (*((s, "note") for s in PLAN_ONLY_SHEETS), ("Capacity", "pool"),
-                          ("Parts", "sku")):
+                          ("Parts", "sku"), ("Runway", "note")):
         frame = pd.read_parquet(study_dir / f"report_{sheet}.parquet")
         assert len(frame) == 1 and "study" in frame[column].iloc[0], sheet
         assert frame.drop(columns=column).isna().all(axis=None), sheet
@@ -218,7 +218,7 @@ def test_workbook_formats_and_native_tornado_chart(study_dir):
     with zipfile.ZipFile(study_dir / "report.xlsx") as z:
         charts = [n for n in z.namelist() if re.fullmatch(r"xl/charts/chart\d+\.xml", n)]
         assert len(charts) == 1  # only the tornado: no capacity chart of the placeholder row
-        rels = z.read("xl/worksheets/_rels/sheet12.xml.rels").decode()  # Sensitivity
+        rels = z.read("xl/worksheets/_rels/sheet13.xml.rels").decode()  # Sensitivity
         assert "drawing" in rels
         chart = z.read(charts[0]).decode()
     assert "<c:barChart>" in chart and '<c:barDir val="bar"/>' in chart

@@ -17,6 +17,7 @@ import pytest
 from report_helpers import (
     GOLDEN,
     PLAN_ONLY_SHEETS,
+    RUNWAY_PLOT,
     SIMULATION_PLOTS,
     assert_golden_columns,
     assert_libreoffice_sheets,
@@ -35,7 +36,8 @@ from planner.reports import write_reports
 # every test here reads folders the command line writes in a subprocess
 pytestmark = pytest.mark.slow
 
-PLOTS = SIMULATION_PLOTS
+# the block of the first replication begins on day 42 of the 60 days: a runway to draw
+PLOTS = (*SIMULATION_PLOTS, RUNWAY_PLOT)
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from tests.conftest import make_scenario, only_categories
+
+NODE_DAYS = 1000.0  # catalog rates are per 1000 node-days
+START = "2027-01-01"  # make_scenario's start date
+
 MINIMAL = {
     "name": "minimal", "start_date": "2027-01-01", "horizon_days": 60, "seed": 1,
     "cluster": {"pools": [{"name": "p", "sku": "H800", "nodes": 32}],
@@ -26,3 +31,20 @@ def hard_gpu_and_nic_failures(seed: int, spares: dict, repair: dict | None = Non
             "nic": {"failure_rate_per_1000_node_days": 20, "hard_fraction": 1.0}}},
         "cluster": cluster,
     }
+
+
+def parts_block_decay(nodes: int, rate_per_day: float, horizon_days: float, stock: int = 0,
+                      shock: dict | None = None) -> dict:
+    """`nodes` nodes whose only failure (a GPU, needing a board every time) comes at
+    `rate_per_day` per node, repaired instantly when a board is on the shelf (`stock` boards,
+    kept full by orders until the block); no job, no lemon, no cannibalization. A permanent
+    Nvidia block from the start unless `shock` says otherwise: availability then decays like
+    exp(-rate t) once the shelf is empty."""
+    data = make_scenario(horizon_days=horizon_days,
+                         catalog=only_categories({"gpu": rate_per_day * NODE_DAYS},
+                                                 hard={"gpu": 1.0}))
+    data["cluster"]["pools"][0]["nodes"] = nodes
+    data["cluster"]["spares"]["items"] = [{"sku": "H800", "part": "gpu_board",
+                                           "initial_stock": stock}]
+    data["supply_shocks"] = [shock or {"name": "block", "vendor": "Nvidia", "date": START}]
+    return data
