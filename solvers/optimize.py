@@ -22,6 +22,7 @@ from solvers.problem import ProcurementInput, RiskSettings, SolverSettings
 from solvers.results import ProcurementResult, extract, sample_cvar
 
 FIRST_STAGE = ("x", "z", "u", "pm")
+DEFAULT_MIP_GAP = 1e-4  # HiGHS's own mip_rel_gap when neither profile nor scenario sets one
 ANALYSES = ("none", "prices", "all")  # all: prices, then VSS and EVPI
 # limit families whose rows are priced: row family -> (limit name, unit of the limit, model units
 # of the row per unit of the limit)
@@ -391,16 +392,56 @@ def _value_of_information(inp: ProcurementInput, neutral: ProcurementInput,
     return out
 
 
+def keep_incumbent(solved: Solved, incumbent: dict, settings: SolverSettings) -> Solved:
+    """`solved` with the `incumbent` first-stage plan ({variable name: {index: value}}, absent
+    = 0) in place of its own when the incumbent, with its best recourse, is within the solve's
+    relative MIP gap of the new dual bound: a plan still optimal to the solver's tolerance is
+    not swapped for another one equally good (the closed loop then settles). Else `solved` as
+    it was (its values and HiGHS solution put back)."""
+    m, hm, out = solved.model, solved.highs, solved.outcome
+    if out.bound is None:
+        return solved
+    fixed = ComponentMap()
+    for name in FIRST_STAGE:
+        var, values = getattr(m, name), incumbent.get(name, {})
+        for key in var:
+            if not var[key].fixed:
+                fixed[var[key]] = float(values.get(key, 0.0))
+    own = hm.h.getSolution()
+    with _keeping_values(m):
+        hm.fix(fixed)
+        again = hm.solve()
+        hm.restore()
+        gap = settings.mip_rel_gap if settings.mip_rel_gap is not None else DEFAULT_MIP_GAP
+        keep = (again.has_solution and again.objective is not None
+                and again.objective <= out.bound + gap * max(abs(out.bound), 1e-9))
+        if keep:
+            kept = [(v, v.value) for v in m.component_data_objects(pyo.Var, descend_into=True)]
+    if not keep:
+        hm.h.setSolution(own)
+        return solved
+    for var, value in kept:
+        var.set_value(value, skip_validation=True)
+    outcome = replace(out, objective=again.objective,
+                      gap=abs(again.objective - out.bound) / max(abs(again.objective), 1e-9),
+                      message=(out.message + "; " if out.message else "")
+                      + "the previous round's plan, still within the gap")
+    return replace(solved, outcome=outcome)
+
+
 def optimize(inp: ProcurementInput, settings: SolverSettings, *, analyses: str = "prices",
              evpi: bool = True, reoptimize_prices: bool = False,
-             price_step: float = 0.01) -> Optimization:
+             price_step: float = 0.01, incumbent: dict | None = None) -> Optimization:
     """Solve and extract the tables; then the analyses asked for: `prices` (duals with their
     ranges, on the plan's own HiGHS instance; `reoptimize_prices` adds each limit moved by
-    `price_step`), `all` (and VSS and EVPI; EVPI only with `evpi`)."""
+    `price_step`), `all` (and VSS and EVPI; EVPI only with `evpi`). `incumbent`: a first-stage
+    plan kept when it is still within the gap (keep_incumbent)."""
     if analyses not in ANALYSES:
         raise ValueError(f"analyses must be one of {', '.join(ANALYSES)}, not {analyses!r}")
     t0 = time.perf_counter()
     solved = _solve(inp, settings)
+    if incumbent is not None:
+        solved = keep_incumbent(solved, incumbent, settings)
     out, m = solved.outcome, solved.model
     result = extract(m, out.status, out.message, out.objective, out.bound, out.gap)
     timings = {**solved.timings_s, "plan": time.perf_counter() - t0}

@@ -13,8 +13,14 @@ from solvers.model import COST_PARTS, MONEY, r_of, recourse_price, y_of
 
 
 def _v(var) -> float:
+    """The variable's value; an integer variable's rounded (HiGHS leaves 9.9999999998 for 10
+    within its integrality tolerance, which a spreadsheet would show)."""
     value = var.value
-    return 0.0 if value is None or abs(value) < 1e-9 else float(value)
+    if value is None or abs(value) < 1e-9:
+        return 0.0
+    if hasattr(var, "is_continuous") and not var.is_continuous():
+        return float(round(value))
+    return float(value)
 
 
 def sample_cvar(values: np.ndarray, probabilities: np.ndarray, alpha: float) -> float:
