@@ -133,19 +133,21 @@ def model_share(inp: ProcurementInput, result) -> pd.DataFrame:
         for (k, j), units in inp.parts["existing_units"].items():
             stock[k, j] = stock.get((k, j), 0.0) + float(units)
     pieces = inp.stockpile_pieces
-    grouped = {key: list(zip(g["intercept"], g["slope"], strict=True))
-               for key, g in pieces.groupby(["sku", "part", "period", "scenario"])}
+    lines: dict[tuple[str, str, str], dict[str, list]] = {}  # cell -> part -> its pieces
+    for k, j, t, s, alpha, beta in zip(pieces["sku"], pieces["part"], pieces["period"],
+                                       pieces["scenario"], pieces["intercept"], pieces["slope"],
+                                       strict=True):
+        lines.setdefault((k, t, s), {}).setdefault(j, []).append((alpha, beta))
     rows = []
-    for (k, t, s), r in fleet.iterrows():
-        n = float(r["installed_nodes"])
+    for (k, t, s), n in fleet["installed_nodes"].items():
+        n = float(n)
         if n <= PLAN_TOLERANCE:
             continue
         a = float(avail.get((k, t, s), 1.0))
         share = a
-        for (kk, j, tt, ss), lines in grouped.items():
-            if (kk, tt, ss) == (k, t, s):
-                x = stock.get((k, j), 0.0) / n
-                share -= a - min(alpha + beta * x for alpha, beta in lines)
+        for j, pieces_j in lines.get((k, t, s), {}).items():
+            x = stock.get((k, j), 0.0) / n
+            share -= a - min(alpha + beta * x for alpha, beta in pieces_j)
         rows.append((k, t, s, n, max(share, 0.0)))
     return pd.DataFrame(rows, columns=["sku", "period", "scenario", "installed_nodes",
                                        "model_share"])
