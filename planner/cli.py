@@ -513,11 +513,14 @@ class _Terminal:
         summary = write_optimization(plan.optimization, plan.inputs, self.folder,
                                      self.loaded.scenario.name, self.loaded.source, plan.pareto,
                                      notes=plan_notes(self.loaded.scenario, plan),
-                                     sensitivity=plan.sensitivity, loop=plan.loop)
+                                     sensitivity=plan.sensitivity, loop=plan.loop,
+                                     oos=plan.oos)
         if not self.quiet:
             if plan.loop is not None:
                 out.print(_loop_table(plan.loop))
             out.print(_plan_table(plan.optimization, summary))
+            if plan.oos is not None:
+                out.print(_oos_table(plan.oos))
             if plan.sensitivity is not None:
                 out.print(_sensitivity_table(plan.sensitivity))
 
@@ -543,6 +546,22 @@ class _Terminal:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+
+
+def _oos_table(oos) -> Table:
+    """The out-of-sample summary: each measure with its estimate and 95 % interval."""
+    table = Table(title="out of sample (plan_oos_summary; policy and notes there)")
+    table.add_column("measure", ratio=1)
+    for name in ("estimate", "95 % CI", "n"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for r in oos.summary.itertuples(index=False):
+        money = "PFLOP" not in r.measure
+        scale, unit = (1e6, "M") if money else (1e6, "M PF-h")
+        fmt = ("${:,.1f}" if money else "{:,.2f}") + unit
+        ci = "-" if r.ci_low_usd != r.ci_low_usd else (
+            f"{fmt.format(r.ci_low_usd / scale)} to {fmt.format(r.ci_high_usd / scale)}")
+        table.add_row(r.measure, fmt.format(r.estimate_usd / scale), ci, f"{r.n:,}")
+    return table
 
 
 def _loop_table(loop) -> Table:
@@ -612,15 +631,26 @@ def optimize(
     reoptimize_prices: ReoptimizeOption = False,
     price_step: PriceStepOption = 0.01,
     sensitivity: SensitivityOption = None,
+    out_of_sample: Annotated[int, typer.Option(
+        "--out-of-sample", help="With a sanctions section: evaluate the plan on M fresh "
+        "sanction paths (recourse with hindsight) and on 5 independent trees (lower bound, "
+        "Mak-Morton-Wood gap).")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
 ) -> None:
     """Choose what to buy and when: orders, stockpiles, platforms; cost, risk, shadow prices."""
+    from dataclasses import replace
+
     from planner.pipeline import NO_PROCUREMENT, PROCUREMENT
     from planner.reports import write_reports
 
     loaded = _load(scenario, set_, fragments=overrides)
     chosen = _analyses(analyses, reoptimize_prices, price_step, pareto, loaded.source,
                        sensitivity)
+    _at_least(out_of_sample, 0, "--out-of-sample", loaded.source)
+    if out_of_sample and loaded.scenario.sanctions is None:
+        _fail(InputError(loaded.source, "needs a sanctions section in the scenario (the fresh "
+                         "paths are drawn from its events)", option=f"--out-of-sample {out_of_sample}"))
+    chosen = replace(chosen, out_of_sample=out_of_sample)
     if loaded.scenario.procurement is None:
         _fail(InputError(loaded.source, NO_PROCUREMENT, field=PROCUREMENT))
     target = _target(out_dir, loaded.scenario.name)

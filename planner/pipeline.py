@@ -29,6 +29,7 @@ from solvers.problem import ProcurementInput, SolverSettings
 
 if TYPE_CHECKING:  # the simulator (and scipy.stats with it) loads only when a pass simulates
     from planner.montecarlo import MonteCarloResult
+    from planner.sanctions.evaluate import OutOfSample
 
 Progress = Callable[[int, int], None]  # (replications done, planned)
 
@@ -79,6 +80,7 @@ class PlanResult:
     sensitivity: pd.DataFrame | None = None  # planner/plan_sensitivity.py
     problem: ProcurementInput | None = None  # the tables the plan was solved on
     loop: LoopResult | None = None  # the closed loop's rounds (run --loop)
+    oos: OutOfSample | None = None  # the out-of-sample evaluation (--out-of-sample M)
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class Analyses:
     price_step: float = 0.01
     pareto_points: int = 0
     sensitivity: str | None = None  # "utilization": re-plan at each SKU's low and high MFU
+    out_of_sample: int = 0  # > 0: evaluate the plan on this many fresh sanction paths
 
 
 EVPI_MAX_SCENARIOS = 50  # EVPI solves one problem per scenario: skipped beyond this many
@@ -142,7 +145,17 @@ def optimize(loaded: LoadedScenario, settings: SolverSettings,
              if analyses.pareto_points > 0 else None)
     sensitivity = (utilization_sensitivity(loaded, settings)
                    if analyses.sensitivity == "utilization" else None)
-    return PlanResult(opt, input_table(loaded, inp, settings), front, sensitivity, problem=inp)
+    oos = None
+    if analyses.out_of_sample > 0:
+        from planner.sanctions.evaluate import out_of_sample
+
+        if loaded.scenario.sanctions is None:
+            raise InputError(loaded.source, "--out-of-sample needs a sanctions section (the "
+                             "fresh paths are drawn from its events)", field="sanctions")
+        oos = out_of_sample(loaded, opt.result, settings, analyses.out_of_sample,
+                            opt.result.summary["expected_cost_usd"], measured)
+    return PlanResult(opt, input_table(loaded, inp, settings), front, sensitivity, problem=inp,
+                      oos=oos)
 
 
 def optimize_in_loop(loaded: LoadedScenario, settings: SolverSettings, analyses: Analyses,

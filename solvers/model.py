@@ -151,9 +151,10 @@ def build_model(inp: ProcurementInput, elastic: bool = False) -> pyo.ConcreteMod
     m.TN = pyo.Set(dimen=2, ordered=True, initialize=[(t, n) for t in periods for n in nodes[t]])
     # recourse orders at a node where scenarios have told themselves apart (an order placed
     # before any scenario is revealed is first stage: it is x), vendor open, arrival in time
+    # (with hindsight every scenario is its own node and may order from the first quarter on)
     m.Y = pyo.Set(dimen=3, ordered=True, initialize=[
         (k, t, n) for (k, t) in m.X for n in nodes[t]
-        if len(nodes[t]) > 1 and P.orderable.get((P.vendor[k], t, n), 1.0) > 0])
+        if (len(nodes[t]) > 1 or inp.hindsight) and P.orderable.get((P.vendor[k], t, n), 1.0) > 0])
     m.KTS = pyo.Set(dimen=3, ordered=True,
                     initialize=[(k, t, s) for k in P.vendor for t in periods for s in m.S])
     # every piece is a row, the flat one too: it caps F_j at a N, without which a surplus of
@@ -270,7 +271,11 @@ def _ub_ok(value: float) -> bool:
 
 def scenario_tree(P: Params, inp: ProcurementInput, periods: list[str]) -> dict:
     """(t, s) -> the node of s at t: the first scenario with the same history (deliveries,
-    orders, volumes, parts blocks, rental) in every period up to and including t."""
+    orders, volumes, parts blocks, price multiples, rental) in every period up to and including
+    t; with `inp.hindsight`, s itself (each scenario sees its whole future: the out-of-sample
+    evaluation's optimistic policy)."""
+    if inp.hindsight:
+        return {(t, s): s for t in periods for s in inp.scenario_labels}
     vendors = sorted(set(P.vendor.values()))
     history: dict[str, tuple] = dict.fromkeys(inp.scenario_labels, ())
     node = {}

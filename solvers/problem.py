@@ -112,6 +112,7 @@ class ProcurementInput:
     allow_unmet: bool = True
     risk: RiskSettings = field(default_factory=RiskSettings)
     rental_blocked: frozenset = frozenset()  # (period, scenario) cells where rental is cut off
+    hindsight: bool = False  # recourse sees each scenario's whole future (no shared nodes)
     asset_life_hours: float = math.inf  # straight-line life: residual value at the horizon
     discount_rate: float = 0.0  # per year, on every cash flow by the quarter it falls in
     scheduled_deliveries: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(

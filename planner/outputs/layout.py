@@ -64,7 +64,10 @@ class OptimizeFolder:
     LOOP_ROUNDS, LOOP_PLANS = "loop_rounds", "loop_plans"
     LOOP_FACTORS, LOOP_CAPACITY = "loop_factors", "loop_capacity"
     LOOP = (LOOP_ROUNDS, LOOP_PLANS, LOOP_FACTORS, LOOP_CAPACITY)
-    OPTIONAL = (PARETO, LIMIT_PRICES, SENSITIVITY, *LOOP)
+    # --out-of-sample M: per fresh path, per lower-bound replication, the summary
+    OOS_PATHS, OOS_REPLICATIONS, OOS_SUMMARY = "oos_paths", "oos_replications", "oos_summary"
+    OOS = (OOS_PATHS, OOS_REPLICATIONS, OOS_SUMMARY)
+    OPTIONAL = (PARETO, LIMIT_PRICES, SENSITIVITY, *LOOP, *OOS)
 
     @classmethod
     def table(cls, name: str) -> str:

@@ -20,7 +20,8 @@ def _finite(value):
 def write_optimization(opt: Optimization, inputs: pd.DataFrame, folder: Path, scenario_name: str,
                        source: str, pareto: pd.DataFrame | None = None,
                        notes: list[str] | None = None,
-                       sensitivity: pd.DataFrame | None = None, loop=None) -> dict:
+                       sensitivity: pd.DataFrame | None = None, loop=None,
+                       oos=None) -> dict:
     """plan_*.csv/parquet tables, shadow prices, the optional tables (Pareto front, re-optimized
     limit prices, utilization sensitivity), optimization.json, highs.log."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -34,7 +35,10 @@ def write_optimization(opt: Optimization, inputs: pd.DataFrame, folder: Path, sc
                 OptimizeFolder.LOOP_ROUNDS: loop.rounds if loop else None,
                 OptimizeFolder.LOOP_PLANS: loop.plans if loop else None,
                 OptimizeFolder.LOOP_FACTORS: loop.factors if loop else None,
-                OptimizeFolder.LOOP_CAPACITY: loop.capacity if loop else None}
+                OptimizeFolder.LOOP_CAPACITY: loop.capacity if loop else None,
+                OptimizeFolder.OOS_PATHS: oos.paths if oos else None,
+                OptimizeFolder.OOS_REPLICATIONS: oos.replications if oos else None,
+                OptimizeFolder.OOS_SUMMARY: oos.summary if oos else None}
     for name, table in optional.items():
         stem = OptimizeFolder.table(name)
         if table is not None:

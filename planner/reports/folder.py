@@ -57,6 +57,9 @@ class Plan:
     loop_plans: pd.DataFrame | None = None
     loop_factors: pd.DataFrame | None = None
     loop_capacity: pd.DataFrame | None = None
+    oos_paths: pd.DataFrame | None = None  # optimize --out-of-sample M
+    oos_replications: pd.DataFrame | None = None
+    oos_summary: pd.DataFrame | None = None
 
     @property
     def quarters(self) -> list[str]:

@@ -390,7 +390,33 @@ def _plan_sections(run: OutputFolder, sheets: dict[str, pd.DataFrame],
                           "Least expected cost for each cap on CVaR (numbered points), and the "
                           "chosen plan."),
                   pareto_table(risk)]
+    if "out_of_sample" in pngs:
+        parts += ["<h3>Out of sample</h3>",
+                  "<p>The plan's first stage fixed, evaluated on fresh sanction paths drawn from "
+                  "the same events, each path's recourse chosen with hindsight (an optimistic "
+                  "bound on the plan's cost); and on independent reduced trees, whose bounds "
+                  "give a lower bound on the optimum and, on common random numbers, the "
+                  "Mak-Morton-Wood optimality gap. The rolling-horizon policy is not evaluated "
+                  "yet.</p>",
+                  oos_table(run.plan.oos_summary),
+                  _figure(pngs["out_of_sample"], "cost and unmet demand over fresh paths",
+                          "Share of the fresh paths by the plan's cost and by unmet demand; "
+                          "dashed: the in-sample expected cost, solid: out of sample.")]
     return parts
+
+
+def oos_table(summary: pd.DataFrame) -> str:
+    """plan_oos_summary: each measure, its policy, estimate and 95 % interval."""
+    rows = []
+    for r in summary.to_dict("records"):
+        money = "PFLOP" not in r["measure"]
+        unit = "USD" if money else "PFLOP/s-hours"
+        rows.append([(text(r["measure"]), False), (text(r["policy"]), False),
+                     _cell(r["estimate_usd"], unit), _cell(r["ci_low_usd"], unit),
+                     _cell(r["ci_high_usd"], unit), (f"{int(r['n']):,}", True),
+                     (text(r["note"]), False)])
+    return _table(["measure", "policy", "estimate", "95 % CI low", "95 % CI high", "n", "note"],
+                  rows)
 
 
 def _simulation_sections(run: OutputFolder, sheets: dict[str, pd.DataFrame],

@@ -268,6 +268,33 @@ def pareto_figure(plan: Plan) -> Figure:
     return fig
 
 
+def out_of_sample_figure(plan: Plan) -> Figure:
+    """The plan's cost and unmet demand over the fresh sanction paths (weighted histograms),
+    with the in-sample expected cost and the out-of-sample mean."""
+    paths = plan.oos_paths[plan.oos_paths["feasible"].astype(bool)]
+    summary = plan.oos_summary.set_index("measure")
+    fig = Figure(figsize=(10, 3.4), layout="constrained")
+    FigureCanvasAgg(fig)
+    cost_ax, short_ax = fig.subplots(1, 2)
+    weights = paths["weight"].to_numpy(dtype=float)
+    cost_ax.hist(paths["cost_usd"] / 1e6, bins=30, weights=weights, color=BAND)
+    for measure, style, label in (("in-sample expected cost", "--", "in sample"),
+                                  ("out-of-sample expected cost", "-", "out of sample")):
+        if measure in summary.index:
+            cost_ax.axvline(summary.loc[measure, "estimate_usd"] / 1e6, color=LINE,
+                            linestyle=style, label=f"{label} mean")
+    cost_ax.set_xlabel("cost of the plan on a path ($M, discounted)")
+    cost_ax.set_ylabel("share of paths")
+    cost_ax.legend(fontsize=8, frameon=False)
+    short_ax.hist(paths["shortfall_pflops_hours"] / 1e6, bins=30, weights=weights, color=BAND)
+    short_ax.set_xlabel("unmet demand on a path (million PFLOP/s-hours)")
+    for ax in (cost_ax, short_ax):
+        ax.grid(True, color="#E5E5E5", linewidth=0.6)
+    fig.suptitle(f"The plan on {len(paths):,} distinct fresh sanction paths (recourse with "
+                 "hindsight)", fontsize=10)
+    return fig
+
+
 def plan_capacity_figure(capacity: pd.DataFrame) -> Figure:
     """The optimizer's fleet compute by quarter across scenarios: P10-P90 band, P50, demand."""
     total = capacity[capacity["sku"] == PLAN_CAPACITY_TOTAL]
@@ -408,6 +435,8 @@ def figures(run: OutputFolder, capacity: pd.DataFrame) -> dict[str, Callable[[],
         makers["orders"] = lambda: orders_figure(plan)
         if plan.pareto is not None and plan.risk_measure is not None and len(plan.pareto):
             makers["pareto"] = lambda: pareto_figure(plan)
+        if plan.oos_paths is not None and plan.oos_summary is not None and len(plan.oos_paths):
+            makers["out_of_sample"] = lambda: out_of_sample_figure(plan)
     return makers
 
 

@@ -103,9 +103,11 @@ def features_of(events: tuple[ResolvedEvent, ...]) -> tuple[tuple[str, str], ...
 
 
 def sample_paths(events: tuple[ResolvedEvent, ...], quarters: list[str], paths: int,
-                 seed: int) -> SanctionPaths:
-    """`paths` sampled paths over `quarters` (module docstring)."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(SANCTIONS_STREAM,)))
+                 seed: int, stream: tuple[int, ...] = ()) -> SanctionPaths:
+    """`paths` sampled paths over `quarters` (module docstring); `stream` names an independent
+    sample of the same law (the out-of-sample evaluation's fresh paths)."""
+    rng = np.random.default_rng(np.random.SeedSequence(
+        seed, spawn_key=(SANCTIONS_STREAM, *stream)))
     features = features_of(events)
     column = {f: i for i, f in enumerate(features)}
     values = np.empty((paths, len(quarters), len(features)))

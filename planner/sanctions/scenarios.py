@@ -73,7 +73,7 @@ def _runs(series: list, neutral) -> list[tuple[int, int | None, object]]:
     return runs
 
 
-def _scenario_of(values: np.ndarray, probability: float, paths: SanctionPaths
+def scenario_of(values: np.ndarray, probability: float, paths: SanctionPaths
                  ) -> SanctionScenario:
     """A leaf path as a SanctionScenario, named after what happens in it: one label per run of
     an effect, vendors with the same run named together (e.g. `Nvidia-block-2027Q3`,
@@ -131,7 +131,7 @@ def _generate(sanctions_json: str, start_quarter: str, count: int, seed: int,
                         nodes_per_stage=tree.nodes_per_stage, distance=tree.distance,
                         distance_single=tree.distance_single, distinct_paths=tree.distinct_paths)
     total = float(tree.probabilities.sum())
-    scenarios = tuple(_scenario_of(v, p / total, paths)
+    scenarios = tuple(scenario_of(v, p / total, paths)
                       for v, p in zip(tree.values, tree.probabilities, strict=True))
     return SanctionTree(scenarios, tree, paths, events, seed)
 
