@@ -379,6 +379,7 @@ def _headline(summary: dict, runway=None) -> Table:
 def _solver_outcomes(source: str) -> Iterator[None]:
     """The pipeline's outcomes other than results, as one line and their exit codes."""
     from planner.parallel import WorkerLost
+    from planner.study.execute import SchedulerUnreachable
     from solvers.optimize import Infeasible, NoPlanInTime, SolverFailed
 
     try:
@@ -391,7 +392,7 @@ def _solver_outcomes(source: str) -> Iterator[None]:
         _stop(f"{source}: no plan: {e}", ExitCode.NO_PLAN_IN_TIME)
     except SolverFailed as e:
         _stop(f"{source}: no plan: {e}; nothing written", ExitCode.SOLVER_FAILED)
-    except WorkerLost as e:
+    except (WorkerLost, SchedulerUnreachable) as e:  # Dask: --out-of-sample --scheduler
         _stop(f"{source}: {e}", ExitCode.FAULT)
 
 
@@ -635,6 +636,9 @@ def optimize(
         "--out-of-sample", help="With a sanctions section: evaluate the plan on M fresh "
         "sanction paths (recourse with hindsight) and on 5 independent trees (lower bound, "
         "Mak-Morton-Wood gap).")] = 0,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="Run --out-of-sample on Dask: `local` or tcp://host:port of a "
+        "running scheduler (default: local processes).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
 ) -> None:
     """Choose what to buy and when: orders, stockpiles, platforms; cost, risk, shadow prices."""
@@ -650,7 +654,16 @@ def optimize(
     if out_of_sample and loaded.scenario.sanctions is None:
         _fail(InputError(loaded.source, "needs a sanctions section in the scenario (the fresh "
                          "paths are drawn from its events)", option=f"--out-of-sample {out_of_sample}"))
-    chosen = replace(chosen, out_of_sample=out_of_sample)
+    if scheduler is not None:
+        from planner.study.execute import check_scheduler
+
+        problem = check_scheduler(scheduler)
+        if problem is not None:
+            _fail(InputError(loaded.source, problem, option=f"--scheduler {scheduler}"))
+        if not out_of_sample:
+            _fail(InputError(loaded.source, "applies to --out-of-sample only",
+                             option=f"--scheduler {scheduler}"))
+    chosen = replace(chosen, out_of_sample=out_of_sample, scheduler=scheduler)
     if loaded.scenario.procurement is None:
         _fail(InputError(loaded.source, NO_PROCUREMENT, field=PROCUREMENT))
     target = _target(out_dir, loaded.scenario.name)

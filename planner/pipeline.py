@@ -109,6 +109,7 @@ class Analyses:
     pareto_points: int = 0
     sensitivity: str | None = None  # "utilization": re-plan at each SKU's low and high MFU
     out_of_sample: int = 0  # > 0: evaluate the plan on this many fresh sanction paths
+    scheduler: str | None = None  # the evaluation on Dask: `local` or tcp://host:port
 
 
 EVPI_MAX_SCENARIOS = 50  # EVPI solves one problem per scenario: skipped beyond this many
@@ -153,7 +154,8 @@ def optimize(loaded: LoadedScenario, settings: SolverSettings,
             raise InputError(loaded.source, "--out-of-sample needs a sanctions section (the "
                              "fresh paths are drawn from its events)", field="sanctions")
         oos = out_of_sample(loaded, opt.result, settings, analyses.out_of_sample,
-                            opt.result.summary["expected_cost_usd"], measured)
+                            opt.result.summary["expected_cost_usd"], measured,
+                            scheduler=analyses.scheduler)
     return PlanResult(opt, input_table(loaded, inp, settings), front, sensitivity, problem=inp,
                       oos=oos)
 

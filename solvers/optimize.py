@@ -88,7 +88,7 @@ def compile_model(inp: ProcurementInput, settings: SolverSettings
     """Build the model and hand it to HiGHS; then delete from the model every constraint
     family no analysis reads after the solve (all but the priced limits and the CVaR cap), so
     that their expression trees are not held while HiGHS solves: they are most of the model
-    (the 1,000-scenario LP's peak memory, 1,275 -> 1,116 MB). The variables and cost
+    (the 1,000-scenario LP's peak memory went from 1,275 to 1,116 MB). The variables and cost
     expressions stay: the result tables read them. Returns (model, HiGHS instance, build
     seconds)."""
     import gc

@@ -83,15 +83,48 @@ def _task(args: tuple) -> object:
     return float(bound), float((costs["probability"] * costs["cost_usd"]).sum())
 
 
-def _run(tasks: list, workers: int | None) -> list:
+def _run(tasks: list, workers: int | None, scheduler: str | None = None) -> list:
+    """The tasks' results in order: on `workers` local processes (1 = in this process), or on
+    Dask when `scheduler` is given (`local`: a LocalCluster of `workers` single-thread
+    processes; tcp://host:port: a running scheduler, whose workers have planner installed)."""
     from planner.montecarlo import default_workers
-    from planner.parallel import process_pool
 
     n = min(workers or default_workers(), len(tasks))
+    if scheduler is not None:
+        return _run_dask(tasks, scheduler, max(n, 1))
     if n <= 1:
         return [_task(t) for t in tasks]
+    from planner.parallel import process_pool
+
     with process_pool(n) as pool:
         return list(pool.map(_task, tasks))
+
+
+def _run_dask(tasks: list, scheduler: str, workers: int) -> list:
+    from distributed import Client, LocalCluster
+
+    from planner.study.execute import SCHEDULER_TIMEOUT_S, SchedulerUnreachable
+
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        except (OSError, TimeoutError) as err:
+            raise SchedulerUnreachable(
+                f"no Dask scheduler answered at {scheduler} within {SCHEDULER_TIMEOUT_S:g} s "
+                f"({' '.join(str(err).split())[:120]})") from None
+    try:
+        futures = client.map(_task, tasks, key=[f"oos-{i}" for i in range(len(tasks))],
+                             pure=False)
+        return client.gather(futures)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def _t_interval(values: np.ndarray, weights: np.ndarray, n: int) -> tuple[float, float, float]:
@@ -109,7 +142,8 @@ def _t_interval(values: np.ndarray, weights: np.ndarray, n: int) -> tuple[float,
 def out_of_sample(loaded: LoadedScenario, result, settings: SolverSettings, paths: int,
                   in_sample_usd: float, measured: dict | None = None,
                   workers: int | None = None, replications: int = REPLICATIONS,
-                  replication_paths: int | None = None) -> OutOfSample:
+                  replication_paths: int | None = None,
+                  scheduler: str | None = None) -> OutOfSample:
     """Evaluate the plan in `result` on `paths` fresh paths and `replications` independent
     trees of `replication_paths` paths each (default: the sanctions section's own sample size)
     reduced to its number of leaves (module docstring)."""
@@ -138,7 +172,7 @@ def out_of_sample(loaded: LoadedScenario, result, settings: SolverSettings, path
         leaves = [scenario_of(v, p, sample) for v, p in zip(tree.values, tree.probabilities,
                                                              strict=True)]
         tasks.append(("tree", _inputs(loaded, leaves, measured), settings, plan))
-    results = _run(tasks, workers)
+    results = _run(tasks, workers, scheduler)
     n_fixed = len(tasks) - replications
     per_path = pd.concat(results[:n_fixed], ignore_index=True)
     weight = {sc.name: sc.probability for sc in named}

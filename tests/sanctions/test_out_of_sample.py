@@ -77,11 +77,12 @@ def test_the_gap_interval_covers_the_true_gap_and_hindsight_is_optimistic():
 
 
 @pytest.mark.slow
-def test_the_evaluation_does_not_depend_on_the_workers():
+def test_the_evaluation_does_not_depend_on_the_workers_or_the_executor():
     loaded = _load(_scenario())
     settings = pipeline.solver_settings(loaded)
     plan = pipeline.optimize(loaded, settings, pipeline.NO_ANALYSES).optimization.result
     one = out_of_sample(loaded, plan, settings, 200, 0.0, workers=1, replications=2)
-    two = out_of_sample(loaded, plan, settings, 200, 0.0, workers=2, replications=2)
-    pd_equal = one.summary.drop(columns=["note"]).equals(two.summary.drop(columns=["note"]))
-    assert pd_equal and one.paths.equals(two.paths)
+    for other in (out_of_sample(loaded, plan, settings, 200, 0.0, workers=2, replications=2),
+                  out_of_sample(loaded, plan, settings, 200, 0.0, workers=2, replications=2,
+                                scheduler="local")):
+        assert one.summary.equals(other.summary) and one.paths.equals(other.paths)
