@@ -572,7 +572,7 @@ def _loop_table(loop) -> Table:
     table = Table(title=f"closed loop: {len(loop.rounds)} rounds, {state}",
                   caption=f"simulated compute within 1 % of the plan's in {met:.0%} of "
                           "quarter x scenario cells (plan_loop_capacity)")
-    for name in ("round", "E[cost]", "nodes", "parts", "factors", "changed", "s"):
+    for name in ("round", "expected cost", "nodes", "parts", "factors", "changed", "s"):
         table.add_column(name, justify="right", no_wrap=True)
     for r in loop.rounds.itertuples(index=False):
         table.add_row(str(r.round), f"${r.expected_cost_usd / 1e6:,.1f}M",
