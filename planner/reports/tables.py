@@ -407,12 +407,30 @@ def _pareto_rows(plan: Plan) -> list[dict[str, Any]]:
     return rows
 
 
+def _out_of_sample_rows(plan: Plan) -> list[dict[str, Any]]:
+    """One row per measure of plan_oos_summary (optimize --out-of-sample): the estimate as value,
+    its 95 % interval in value_text, the policy and the note in note."""
+    if plan.oos_summary is None:
+        return []
+    rows = []
+    for r in plan.oos_summary.to_dict("records"):
+        unit = "PFLOP/s-hours" if "PFLOP" in r["measure"] else "USD"
+        interval = ("" if pd.isna(r["ci_low_usd"]) else
+                    f"95 % CI {r['ci_low_usd']:,.0f} to {r['ci_high_usd']:,.0f}")
+        rows.append({"section": "out_of_sample", "measure": r["measure"], "unit": unit,
+                     "value": r["estimate_usd"], "value_text": interval,
+                     "note": f"{r['policy']}; n = {int(r['n']):,}; {r['note']}"})
+    return rows
+
+
 def risk_sheet(run: OutputFolder) -> pd.DataFrame:
-    """Headline figures of optimization.json, cost and shortfall per scenario and the Pareto
-    front (the prices of limits are on Prices). Without a plan: one row saying so."""
+    """Headline figures of optimization.json, cost and shortfall per scenario, the Pareto
+    front and the out-of-sample evaluation (the prices of limits are on Prices). Without a
+    plan: one row saying so."""
     if run.plan is None:
         return typed_frame([{"note": NO_RISK}], "Risk")
-    rows = [*_headline_rows(run), *_scenario_rows(run.plan), *_pareto_rows(run.plan)]
+    rows = [*_headline_rows(run), *_scenario_rows(run.plan), *_pareto_rows(run.plan),
+            *_out_of_sample_rows(run.plan)]
     return typed_frame(rows, "Risk")
 
 
