@@ -743,7 +743,7 @@ def study(
 ) -> None:
     """Run a what-if study: every case of a grid, named cases or samples; resumable. Exit code 5
     when a case failed (the others are written)."""
-    from planner.montecarlo import default_workers
+    from planner.parallel import default_workers
     from planner.reports import write_reports
     from planner.study.cases import MAX_CASES
     from planner.study.execute import SchedulerUnreachable, WorkerLost, check_scheduler

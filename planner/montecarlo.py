@@ -7,13 +7,12 @@ number of workers or on the order in which replications finish.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
-from planner.parallel import WorkerLost, process_pool
+from planner.parallel import WorkerLost, default_workers, process_pool
 from planner.scenario.loader import LoadedScenario
 from planner.sim.model import simulate
 from planner.sim.results import ReplicationResult
@@ -36,14 +35,6 @@ class MonteCarloResult:
 def _simulate_index(args: tuple[SimSetup, int]) -> ReplicationResult:
     setup, index = args
     return simulate(setup, index)
-
-
-def default_workers() -> int:
-    """All cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def _run_batch(setup: SimSetup, indices: Iterable[int], pool: ProcessPoolExecutor | None,

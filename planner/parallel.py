@@ -16,10 +16,13 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
+from typing import TypeVar
 
+T = TypeVar("T")
+R = TypeVar("R")
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _PARENT_POLL_S = 1.0  # where prctl is missing: how often a worker looks for its parent
 # When a worker is killed, the multiprocessing resource tracker cleans up the semaphores it held
@@ -52,6 +55,25 @@ def die_with_parent(parent_pid: int) -> None:
         threading.Thread(target=watch, daemon=True).start()
     if os.getppid() != parent_pid:  # the parent died before the death signal was armed
         os._exit(1)
+
+
+def default_workers() -> int:
+    """All cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def map_in_processes(fn: Callable[[T], R], items: Sequence[T],
+                     workers: int | None = None) -> list[R]:
+    """[fn(item) for item in items], in order, on at most `workers` spawned processes (default:
+    all cores; in this process when one is enough). `fn` must be importable by the workers."""
+    n = min(workers or default_workers(), len(items))
+    if n <= 1:
+        return [fn(item) for item in items]
+    with process_pool(n) as pool:
+        return list(pool.map(fn, items))
 
 
 def process_pool(workers: int) -> ProcessPoolExecutor:

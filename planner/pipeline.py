@@ -169,6 +169,7 @@ def optimize_in_loop(loaded: LoadedScenario, settings: SolverSettings, analyses:
     import time
 
     from planner.bridge import loop
+    from solvers.optimize import plan_of
 
     watch = observer if observer is not None else Unobserved()
     factors: dict = {}
@@ -179,17 +180,16 @@ def optimize_in_loop(loaded: LoadedScenario, settings: SolverSettings, analyses:
     for r in range(1, rounds + 1):
         watch.optimizing()
         t0 = time.perf_counter()
-        incumbent = loop.incumbent_of(plan.optimization.result) if plan is not None else None
         applied = dict(factors)
-        plan = optimize(loaded, settings, analyses, factors, incumbent)
+        plan = optimize(loaded, settings, analyses, factors, incumbent=previous)
         t1 = time.perf_counter()
         result = plan.optimization.result
-        decided = loop.first_stage(result)
+        decided = plan_of(result)
         changed = previous is None or not loop.same_plan(decided, previous)
-        plans += [(r, "order", k, t, v) for (k, t), v in decided["orders"].items() if v > 0]
-        plans += [(r, "stockpile", k, j, v) for (k, j), v in decided["stockpile"].items() if v > 0]
+        plans += [(r, "order", k, t, v) for (k, t), v in decided["x"].items() if v > 0]
+        plans += [(r, "stockpile", k, j, v) for (k, j), v in decided["z"].items() if v > 0]
         row = {"round": r, "expected_cost_usd": result.summary.get("expected_cost_usd"),
-               "cvar_usd": result.summary.get("cvar_usd"),
+               "cvar_cost_usd": result.summary.get("cvar_cost_usd"),
                "first_stage_nodes": float(result.orders["nodes"].sum()),
                "stockpile_parts": float(result.stockpile["units"].sum()),
                "plan_changed": changed, "optimize_s": t1 - t0, "simulate_s": 0.0}

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pyomo.environ as pyo
-from pyomo.common.collections import ComponentMap
 
 from solvers.model import MONEY
-from solvers.optimize import FIRST_STAGE, compile_model
+from solvers.optimize import compile_model, first_stage_fixes
 from solvers.problem import ProcurementInput, SolverSettings
 
 EVALUATION_COLUMNS = ["scenario", "probability", "feasible", "cost_usd",
@@ -26,13 +25,7 @@ def fixed_plan_costs(inp: ProcurementInput, settings: SolverSettings,
     infeasible, each scenario alone, so that one infeasible scenario does not hide the others'
     costs."""
     m, hm, _ = compile_model(inp, settings)
-    fixed = ComponentMap()
-    for name in FIRST_STAGE:
-        var, values = getattr(m, name), first_stage.get(name, {})
-        for key in var:
-            if not var[key].fixed:
-                fixed[var[key]] = float(values.get(key, 0.0))
-    hm.fix(fixed)
+    hm.fix(first_stage_fixes(m, first_stage))
     out = hm.solve()
     scenarios = inp.scenario_labels
     if out.has_solution:
@@ -45,13 +38,13 @@ def fixed_plan_costs(inp: ProcurementInput, settings: SolverSettings,
     parts = []
     for s in scenarios:
         one = inp.scenarios.loc[[s]].assign(probability=1.0)
-        alone = _only(inp, s, one)
+        alone = only_scenario(inp, s, one)
         row = fixed_plan_costs(alone, settings, first_stage)
         parts.append(row.assign(probability=float(inp.scenarios.loc[s, "probability"])))
     return pd.concat(parts, ignore_index=True)
 
 
-def _only(inp: ProcurementInput, s: str, table: pd.DataFrame) -> ProcurementInput:
+def only_scenario(inp: ProcurementInput, s: str, table: pd.DataFrame) -> ProcurementInput:
     """The problem restricted to scenario `s` (probability 1)."""
     from dataclasses import replace
 

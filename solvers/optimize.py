@@ -139,6 +139,27 @@ def plan_values(m: pyo.ConcreteModel, names: tuple[str, ...] = FIRST_STAGE) -> d
     return out
 
 
+def plan_of(result) -> dict:
+    """A result's first-stage decisions as the model's variables ({name: {index: value}}): its
+    orders x, stockpile z, platforms adopted u and primary pm."""
+    return {"x": {(r.sku, r.period): float(r.nodes) for r in result.orders.itertuples(index=False)},
+            "z": {(r.sku, r.part): float(r.units) for r in result.stockpile.itertuples(index=False)},
+            "u": {r.platform: float(r.adopted) for r in result.platforms.itertuples(index=False)},
+            "pm": {r.platform: float(r.primary) for r in result.platforms.itertuples(index=False)}}
+
+
+def first_stage_fixes(m: pyo.ConcreteModel, plan: dict) -> ComponentMap:
+    """Every free first-stage variable of `m` -> its value in `plan` ({name: {index: value}},
+    absent = 0), for HighsModel.fix."""
+    fixed = ComponentMap()
+    for name in FIRST_STAGE:
+        var, values = getattr(m, name), plan.get(name, {})
+        for key in var:
+            if not var[key].fixed:
+                fixed[var[key]] = float(values.get(key, 0.0))
+    return fixed
+
+
 @contextmanager
 def _keeping_values(m: pyo.ConcreteModel) -> Iterator[None]:
     """Re-solves load their solutions into the model's variables: put the plan's back after."""
@@ -369,15 +390,9 @@ def _value_of_information(inp: ProcurementInput, neutral: ProcurementInput,
                           settings: SolverSettings, with_evpi: bool, rp: Solved) -> dict:
     rp_value = _expected(rp.model)
     ev = _solve(expected_value_input(neutral), settings)
-    ev_first = {(name, key): round(getattr(ev.model, name)[key].value or 0.0)
-                for name in FIRST_STAGE for key in getattr(ev.model, name)}
-    fixed = ComponentMap()
-    for name in FIRST_STAGE:
-        var = getattr(rp.model, name)
-        for key in var:
-            if not var[key].fixed:
-                fixed[var[key]] = float(ev_first.get((name, key), 0.0))
-    rp.highs.fix(fixed)
+    ev_plan = {name: {key: round(getattr(ev.model, name)[key].value or 0.0)
+                      for key in getattr(ev.model, name)} for name in FIRST_STAGE}
+    rp.highs.fix(first_stage_fixes(rp.model, ev_plan))
     eev_out = rp.highs.solve()
     eev = _expected(rp.model) if eev_out.has_solution else float("inf")
     rp.highs.restore()
@@ -401,15 +416,9 @@ def keep_incumbent(solved: Solved, incumbent: dict, settings: SolverSettings) ->
     m, hm, out = solved.model, solved.highs, solved.outcome
     if out.bound is None:
         return solved
-    fixed = ComponentMap()
-    for name in FIRST_STAGE:
-        var, values = getattr(m, name), incumbent.get(name, {})
-        for key in var:
-            if not var[key].fixed:
-                fixed[var[key]] = float(values.get(key, 0.0))
     own = hm.h.getSolution()
     with _keeping_values(m):
-        hm.fix(fixed)
+        hm.fix(first_stage_fixes(m, incumbent))
         again = hm.solve()
         hm.restore()
         gap = settings.mip_rel_gap if settings.mip_rel_gap is not None else DEFAULT_MIP_GAP

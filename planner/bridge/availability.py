@@ -18,7 +18,6 @@ curve's bend. Results are cached on disk per catalog and scenario hash (PLANNER_
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import os
@@ -140,17 +139,27 @@ def probe_scenario(scenario: Scenario, catalog: Catalog, sku: str, part: str, le
         "sanctions": None, "simulation": simulation})
 
 
-def _quarter_means(series: dict[str, list], quarters: list[str], start: dt.date) -> list[float]:
-    """Mean available share of the probe pool over each quarter."""
-    days = np.asarray(series["day"], dtype=float)
-    share = np.asarray(series["probe.healthy_nodes"], dtype=float) / PROBE_NODES
-    out, begin = [], 0.0
+def quarter_means(days: np.ndarray, share: np.ndarray, quarters: list[str],
+                  valid: np.ndarray | None = None) -> list[float | None]:
+    """The mean of `share` over the samples of each quarter (`days` counted from the first
+    quarter's first day; only samples where `valid` holds; None for a quarter without one)."""
+    keep = np.ones(len(days), dtype=bool) if valid is None else valid
+    out: list[float | None] = []
+    begin = 0.0
     for q in quarters:
         end = begin + quarter_hours(q) / HOURS_PER_DAY
-        inside = (days >= begin) & (days < end)
-        out.append(float(share[inside].mean()) if inside.any() else float(share[-1]))
+        inside = (days >= begin) & (days < end) & keep
+        out.append(float(share[inside].mean()) if inside.any() else None)
         begin = end
     return out
+
+
+def _probe_shares(series: dict[str, list], quarters: list[str]) -> np.ndarray:
+    """The probe pool's available share (healthy over the nodes it started with) per quarter;
+    a quarter without a sample takes the last one."""
+    share = np.asarray(series["probe.healthy_nodes"], dtype=float) / PROBE_NODES
+    means = quarter_means(np.asarray(series["day"], dtype=float), share, quarters)
+    return np.array([float(share[-1]) if m is None else m for m in means])
 
 
 def _key(scenario: Scenario, catalog: Catalog, sku: str, part: str, quarters: list[str]) -> str:
@@ -169,14 +178,10 @@ def _key(scenario: Scenario, catalog: Catalog, sku: str, part: str, quarters: li
 
 def run_replications(tasks: list, workers: int | None) -> list:
     """Replications (setup, index) on local processes (serially for one worker)."""
-    from planner.montecarlo import _simulate_index, default_workers
-    from planner.parallel import process_pool
+    from planner.montecarlo import _simulate_index
+    from planner.parallel import map_in_processes
 
-    n = min(workers or default_workers(), len(tasks))
-    if n <= 1:
-        return [_simulate_index(t) for t in tasks]
-    with process_pool(n) as pool:
-        return list(pool.map(_simulate_index, tasks))
+    return map_in_processes(_simulate_index, tasks, workers)
 
 
 def measure_curves(loaded: LoadedScenario, cells: Sequence[tuple[str, str]],
@@ -215,9 +220,8 @@ def measure_curves(loaded: LoadedScenario, cells: Sequence[tuple[str, str]],
                 owners.append((sku, part, level))
     results = run_replications(tasks, workers) if tasks else []
     sums: dict[tuple[str, str, float], np.ndarray] = {}
-    start = quarter_start(quarters[0])
     for (sku, part, level), result in zip(owners, results, strict=True):
-        means = np.asarray(_quarter_means(result.timeseries, quarters, start))
+        means = _probe_shares(result.timeseries, quarters)
         sums[sku, part, level] = sums.get((sku, part, level), 0.0) + means / REPLICATIONS
     for (sku, part), (key, levels) in todo.items():
         curve = MeasuredCurve(

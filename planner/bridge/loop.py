@@ -19,12 +19,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from planner.bridge.availability import run_replications
+from planner.bridge.availability import quarter_means, run_replications
 from planner.bridge.plan import plan_deliveries, plan_stockpile
+from planner.procurement import sanction_scenarios
 from planner.quarters import quarter_hours, quarter_labels, quarter_start
 from planner.scenario.loader import LoadedScenario
 from planner.scenario.schema import SanctionScenario, Scenario, SupplyShock
-from planner.units import HOURS_PER_DAY
 from solvers.problem import ProcurementInput
 
 LOOP_REPLICATIONS = 4
@@ -41,31 +41,12 @@ class Measured:
     table: pd.DataFrame  # sku, period, scenario, installed_nodes, sim_share, model_share, factor
 
 
-def first_stage(result) -> dict:
-    """The plan's first-stage decisions as comparable numbers."""
-    orders = {(r.sku, r.period): float(r.nodes) for r in result.orders.itertuples(index=False)}
-    stock = {(r.sku, r.part): float(r.units) for r in result.stockpile.itertuples(index=False)}
-    platforms = {r.platform: (bool(r.adopted), bool(r.primary))
-                 for r in result.platforms.itertuples(index=False)}
-    return {"orders": orders, "stockpile": stock, "platforms": platforms}
-
-
-def incumbent_of(result) -> dict:
-    """The plan's first-stage decisions as the optimizer's variables ({name: {index: value}}),
-    to keep while they stay within the gap."""
-    return {"x": {(r.sku, r.period): float(r.nodes) for r in result.orders.itertuples(index=False)},
-            "z": {(r.sku, r.part): float(r.units) for r in result.stockpile.itertuples(index=False)},
-            "u": {r.platform: float(r.adopted) for r in result.platforms.itertuples(index=False)},
-            "pm": {r.platform: float(r.primary) for r in result.platforms.itertuples(index=False)}}
-
-
 def same_plan(a: dict, b: dict) -> bool:
-    """Whether two first-stage plans agree (to PLAN_TOLERANCE nodes or parts)."""
-    if a["platforms"] != b["platforms"]:
-        return False
-    for key in ("orders", "stockpile"):
-        cells = set(a[key]) | set(b[key])
-        if any(abs(a[key].get(c, 0.0) - b[key].get(c, 0.0)) >= PLAN_TOLERANCE for c in cells):
+    """Whether two first-stage plans ({name: {index: value}}, solvers.optimize.plan_of) agree
+    to PLAN_TOLERANCE nodes or parts (platform choices, 0 or 1, must be equal)."""
+    for name in set(a) | set(b):
+        x, y = a.get(name, {}), b.get(name, {})
+        if any(abs(x.get(c, 0.0) - y.get(c, 0.0)) >= PLAN_TOLERANCE for c in set(x) | set(y)):
             return False
     return True
 
@@ -104,7 +85,7 @@ def scenario_in(loaded: LoadedScenario, inp: ProcurementInput, result, name: str
         share = float(delivered.get((vendor[r.sku], labels[arrival], name), 1.0))
         rows.append((r.sku, r.period, round(r.nodes * share)))
     orders = pd.DataFrame(rows, columns=["sku", "period", "nodes"])
-    sc = next(s for s in _sanction_scenarios(scenario, labels) if s.name == name)
+    sc = next(s for s in sanction_scenarios(scenario, labels) if s.name == name)
     end = quarter_start(labels[-1]) + dt.timedelta(hours=quarter_hours(labels[-1]))
     planned = plan_stockpile(plan_deliveries(scenario, orders), result.stockpile)
     simulation = planned.simulation.model_copy(update={
@@ -114,12 +95,6 @@ def scenario_in(loaded: LoadedScenario, inp: ProcurementInput, result, name: str
         "horizon_days": float((end - scenario.start_date).days),
         "supply_shocks": _shocks(sc, labels), "simulation": simulation, "procurement": None,
         "sanctions": None})
-
-
-def _sanction_scenarios(scenario: Scenario, labels: list[str]) -> list[SanctionScenario]:
-    from planner.procurement import sanction_scenarios
-
-    return sanction_scenarios(scenario, labels)
 
 
 def model_share(inp: ProcurementInput, result) -> pd.DataFrame:
@@ -189,17 +164,11 @@ def measure_plan(loaded: LoadedScenario, inp: ProcurementInput, result,
 def _quarter_shares(series: dict, pool: str, labels: list[str],
                     offset_days: float) -> list[float | None]:
     """Mean healthy / installed nodes of `pool` over each quarter (None where none installed)."""
-    days = np.asarray(series["day"], dtype=float) - offset_days
     healthy = np.asarray(series[f"{pool}.healthy_nodes"], dtype=float)
     installed = np.asarray(series[f"{pool}.installed_nodes"], dtype=float)
-    out: list[float | None] = []
-    begin = 0.0
-    for q in labels:
-        end = begin + quarter_hours(q) / HOURS_PER_DAY
-        inside = (days >= begin) & (days < end) & (installed > 0)
-        out.append(float((healthy[inside] / installed[inside]).mean()) if inside.any() else None)
-        begin = end
-    return out
+    share = np.divide(healthy, installed, out=np.zeros_like(healthy), where=installed > 0)
+    return quarter_means(np.asarray(series["day"], dtype=float) - offset_days, share, labels,
+                         valid=installed > 0)
 
 
 def averaged_factors(factors: dict, measured: Measured, round_: int) -> dict:

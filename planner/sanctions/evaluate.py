@@ -30,6 +30,7 @@ from planner.sanctions.generator import resolve_events, sample_paths
 from planner.sanctions.scenarios import scenario_of
 from planner.scenario.loader import LoadedScenario
 from solvers.evaluate import fixed_plan_costs
+from solvers.optimize import plan_of
 from solvers.problem import ProcurementInput, RiskSettings, SolverSettings
 from solvers.scenario_tree import forward_tree
 
@@ -48,14 +49,6 @@ class OutOfSample:
     paths: pd.DataFrame  # per distinct fresh path: scenario, weight, feasible, cost, shortfall
     replications: pd.DataFrame  # per replication g: tree_bound_usd, plan_on_tree_usd, gap_usd
     summary: pd.DataFrame  # SUMMARY_COLUMNS
-
-
-def first_stage_of(result) -> dict:
-    """The plan's first-stage decisions as the model's variables ({name: {index: value}})."""
-    return {"x": {(r.sku, r.period): float(r.nodes) for r in result.orders.itertuples(index=False)},
-            "z": {(r.sku, r.part): float(r.units) for r in result.stockpile.itertuples(index=False)},
-            "u": {r.platform: float(r.adopted) for r in result.platforms.itertuples(index=False)},
-            "pm": {r.platform: float(r.primary) for r in result.platforms.itertuples(index=False)}}
 
 
 def _inputs(loaded: LoadedScenario, scenarios: list, measured: dict | None) -> ProcurementInput:
@@ -84,47 +77,19 @@ def _task(args: tuple) -> object:
 
 
 def _run(tasks: list, workers: int | None, scheduler: str | None = None) -> list:
-    """The tasks' results in order: on `workers` local processes (1 = in this process), or on
-    Dask when `scheduler` is given (`local`: a LocalCluster of `workers` single-thread
-    processes; tcp://host:port: a running scheduler, whose workers have planner installed)."""
-    from planner.montecarlo import default_workers
+    """The tasks' results in order: on local processes (planner.parallel), or on Dask when
+    `scheduler` is given (planner.study.execute.dask_client: `local` or tcp://host:port, whose
+    workers have planner installed)."""
+    from planner.parallel import default_workers, map_in_processes
 
-    n = min(workers or default_workers(), len(tasks))
-    if scheduler is not None:
-        return _run_dask(tasks, scheduler, max(n, 1))
-    if n <= 1:
-        return [_task(t) for t in tasks]
-    from planner.parallel import process_pool
+    if scheduler is None:
+        return map_in_processes(_task, tasks, workers)
+    from planner.study.execute import dask_client
 
-    with process_pool(n) as pool:
-        return list(pool.map(_task, tasks))
-
-
-def _run_dask(tasks: list, scheduler: str, workers: int) -> list:
-    from distributed import Client, LocalCluster
-
-    from planner.study.execute import SCHEDULER_TIMEOUT_S, SchedulerUnreachable
-
-    cluster = None
-    if scheduler == "local":
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-        client = Client(cluster)
-    else:
-        try:
-            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
-        except (OSError, TimeoutError) as err:
-            raise SchedulerUnreachable(
-                f"no Dask scheduler answered at {scheduler} within {SCHEDULER_TIMEOUT_S:g} s "
-                f"({' '.join(str(err).split())[:120]})") from None
-    try:
+    with dask_client(scheduler, min(workers or default_workers(), len(tasks))) as client:
         futures = client.map(_task, tasks, key=[f"oos-{i}" for i in range(len(tasks))],
                              pure=False)
         return client.gather(futures)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def _t_interval(values: np.ndarray, weights: np.ndarray, n: int) -> tuple[float, float, float]:
@@ -152,7 +117,7 @@ def out_of_sample(loaded: LoadedScenario, result, settings: SolverSettings, path
     seed = s.seed if s.seed is not None else scenario.seed
     quarters = quarter_labels(proc.start_quarter, proc.quarters)
     events = resolve_events(s, loaded.source)
-    plan = first_stage_of(result)
+    plan = plan_of(result)
     fresh = sample_paths(events, quarters, paths, seed, stream=(FRESH_STREAM,))
     flat = fresh.values.reshape(paths, -1)
     distinct, counts = np.unique(flat, axis=0, return_counts=True)
@@ -193,7 +158,7 @@ def out_of_sample(loaded: LoadedScenario, result, settings: SolverSettings, path
                   + (f"; {infeasible} admit no recourse (left out)" if infeasible else ""))
     summary = pd.DataFrame([
         ("in-sample expected cost", "the plan on the tree it was chosen on", in_sample_usd,
-         np.nan, np.nan, len(scenario_of_names(result)), "the optimizer's own figure"),
+         np.nan, np.nan, result.capacity["scenario"].nunique(), "the optimizer's own figure"),
         ("out-of-sample expected cost", "first stage fixed, recourse with hindsight", *cost,
          paths, "optimistic: each path's recourse knows its future; " + note_paths),
         ("out-of-sample unmet demand (PFLOP/s-hours)", "first stage fixed, recourse with "
@@ -207,7 +172,3 @@ def out_of_sample(loaded: LoadedScenario, result, settings: SolverSettings, path
     ], columns=SUMMARY_COLUMNS)
     return OutOfSample(per_path, reps, summary)
 
-
-def scenario_of_names(result) -> list[str]:
-    """The scenarios the plan was chosen on."""
-    return sorted(set(result.capacity["scenario"]))

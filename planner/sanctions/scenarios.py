@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import pandas as pd
 
 from planner.quarters import quarter_labels
 from planner.sanctions.generator import (
@@ -44,19 +43,6 @@ class SanctionTree:
     paths: SanctionPaths
     events: tuple[ResolvedEvent, ...]
     seed: int
-
-    def leaf_table(self) -> pd.DataFrame:
-        """One row per leaf: its name, probability and the state of each feature per quarter
-        (written as sanction_tree.csv)."""
-        rows = []
-        for sc, values, p in zip(self.scenarios, self.tree.values, self.tree.probabilities,
-                                 strict=True):
-            for t, q in enumerate(self.paths.quarters):
-                row = {"scenario": sc.name, "probability": float(p), "quarter": q}
-                for f, (kind, vendor) in enumerate(self.paths.features):
-                    row[f"{vendor}_{kind}"] = float(values[t, f])
-                rows.append(row)
-        return pd.DataFrame(rows)
 
 
 def _runs(series: list, neutral) -> list[tuple[int, int | None, object]]:

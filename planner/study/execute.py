@@ -7,12 +7,13 @@ import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 
 from planner.parallel import WorkerLost, process_pool
 from planner.study.worker import run_case
 
 __all__ = ["SCHEDULER_TIMEOUT_S", "SchedulerUnreachable", "WorkerLost", "check_scheduler",
-           "run_dask", "run_local"]
+           "dask_client", "run_dask", "run_local"]
 
 SCHEDULER_TIMEOUT_S = 5.0  # to connect to a running Dask scheduler
 _ADDRESS = re.compile(r"^(tcp|tls)://[A-Za-z0-9.\-_\[\]:]+:\d{1,5}$")
@@ -50,13 +51,12 @@ def run_local(payloads: dict[str, dict], workers: int) -> Iterator[tuple[str, di
                 future.cancel()
 
 
-def run_dask(payloads: dict[str, dict], scheduler: str, workers: int,
-             on_client: Callable[[object], None] | None = None) -> Iterator[tuple[str, dict]]:
-    """The same on Dask: `scheduler` is `local` (start a LocalCluster of `workers` single-thread
-    processes) or the address of a running scheduler (tcp://host:port), reached within
-    SCHEDULER_TIMEOUT_S or SchedulerUnreachable."""
+@contextmanager
+def dask_client(scheduler: str, workers: int) -> Iterator[object]:
+    """A Dask client, closed (with its cluster) on exit: `scheduler` is `local` (a LocalCluster
+    of `workers` single-thread processes) or the address of a running scheduler
+    (tcp://host:port), reached within SCHEDULER_TIMEOUT_S or SchedulerUnreachable."""
     from distributed import Client, LocalCluster
-    from distributed import as_completed as dask_completed
 
     cluster = None
     if scheduler == "local":
@@ -71,6 +71,19 @@ def run_dask(payloads: dict[str, dict], scheduler: str, workers: int,
                 f"no Dask scheduler answered at {scheduler} within {SCHEDULER_TIMEOUT_S:g} s "
                 f"({' '.join(str(err).split())[:120]})") from None
     try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_dask(payloads: dict[str, dict], scheduler: str, workers: int,
+             on_client: Callable[[object], None] | None = None) -> Iterator[tuple[str, dict]]:
+    """The same on Dask (dask_client: `local` or tcp://host:port)."""
+    from distributed import as_completed as dask_completed
+
+    with dask_client(scheduler, workers) as client:
         if on_client is not None:
             on_client(client)
         keys = list(payloads)
@@ -87,7 +100,3 @@ def run_dask(payloads: dict[str, dict], scheduler: str, workers: int,
                     from None
             pending.discard(key)
             yield key, result
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()

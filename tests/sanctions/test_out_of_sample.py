@@ -11,9 +11,10 @@ import pytest
 import yaml
 
 from planner import pipeline
-from planner.sanctions.evaluate import first_stage_of, out_of_sample
+from planner.sanctions.evaluate import out_of_sample
 from planner.scenario.loader import load_scenario_text
 from solvers.evaluate import fixed_plan_costs
+from solvers.optimize import plan_of
 from tests.conftest import ROOT
 
 RATE = 0.3
@@ -59,7 +60,7 @@ def test_the_gap_interval_covers_the_true_gap_and_hindsight_is_optimistic():
     best = pipeline.optimize(exact, settings, pipeline.NO_ANALYSES).optimization.result
     optimum = best.summary["expected_cost_usd"]
     on_law = fixed_plan_costs(pipeline.optimize(exact, settings, pipeline.NO_ANALYSES).problem,
-                              settings, first_stage_of(plan))
+                              settings, plan_of(plan))
     true_cost = float((on_law["probability"] * on_law["cost_usd"]).sum())
     true_gap = true_cost - optimum
     assert true_gap >= -1e-6 * optimum
