@@ -109,6 +109,7 @@ class Analyses:
     pareto_points: int = 0
     sensitivity: str | None = None  # "utilization": re-plan at each SKU's low and high MFU
     out_of_sample: int = 0  # > 0: evaluate the plan on this many fresh sanction paths
+    rolling: int = 1_000  # ... and the rolling-horizon policy on the first this many (0: not)
     scheduler: str | None = None  # the evaluation on Dask: `local` or tcp://host:port
 
 
@@ -155,7 +156,7 @@ def optimize(loaded: LoadedScenario, settings: SolverSettings,
                              "fresh paths are drawn from its events)", field="sanctions")
         oos = out_of_sample(loaded, opt.result, settings, analyses.out_of_sample,
                             opt.result.summary["expected_cost_usd"], measured,
-                            scheduler=analyses.scheduler)
+                            scheduler=analyses.scheduler, rolling_paths=analyses.rolling)
     return PlanResult(opt, input_table(loaded, inp, settings), front, sensitivity, problem=inp,
                       oos=oos)
 

@@ -151,10 +151,12 @@ def build_model(inp: ProcurementInput, elastic: bool = False) -> pyo.ConcreteMod
     m.TN = pyo.Set(dimen=2, ordered=True, initialize=[(t, n) for t in periods for n in nodes[t]])
     # recourse orders at a node where scenarios have told themselves apart (an order placed
     # before any scenario is revealed is first stage: it is x), vendor open, arrival in time
-    # (with hindsight every scenario is its own node and may order from the first quarter on)
+    # (with hindsight every scenario is its own node and may order from the first quarter on;
+    # so may the rolling horizon's re-solves, whose first stage is fixed)
+    anywhere = inp.hindsight or inp.recourse_from_start
     m.Y = pyo.Set(dimen=3, ordered=True, initialize=[
         (k, t, n) for (k, t) in m.X for n in nodes[t]
-        if (len(nodes[t]) > 1 or inp.hindsight) and P.orderable.get((P.vendor[k], t, n), 1.0) > 0])
+        if (len(nodes[t]) > 1 or anywhere) and P.orderable.get((P.vendor[k], t, n), 1.0) > 0])
     m.KTS = pyo.Set(dimen=3, ordered=True,
                     initialize=[(k, t, s) for k in P.vendor for t in periods for s in m.S])
     # every piece is a row, the flat one too: it caps F_j at a N, without which a surplus of
@@ -189,6 +191,10 @@ def build_model(inp: ProcurementInput, elastic: bool = False) -> pyo.ConcreteMod
     m.F = pyo.Var(m.BJ, domain=pyo.NonNegativeReals,
                   doc="nodes available as far as one decaying part is concerned")
     m.D = pyo.Var(m.B, domain=pyo.NonNegativeReals, doc="dead nodes (a part failed, none left)")
+    # nodes switched off: only in the rolling re-solves, where deliveries and deaths planned on
+    # the tree may differ from the path's, and an operator powers down what exceeds the cap
+    m.O = pyo.Var(m.KTS if inp.recourse_from_start else [], domain=pyo.NonNegativeReals,
+                  doc="installed nodes switched off (rolling re-solves only)")
     m.r = pyo.Var(m.TN, domain=pyo.NonNegativeReals, doc="rented cloud GPUs, per tree node")
     m.U = pyo.Var(m.T, m.S, domain=pyo.NonNegativeReals, doc="unmet demand, PFLOP/s")
     m.eta = pyo.Var(domain=pyo.Reals, doc="value at risk (CVaR auxiliary)")
@@ -316,8 +322,16 @@ def recourse_delivered(m, k: str, t_arrival: str, s: str) -> float:
 
 
 def live_nodes(m, k: str, t: str, s: str):
-    """Installed nodes that are not dead: N - D (the ones that draw power)."""
+    """Installed nodes that are not dead: N - D (the ones that draw power and pay for it)."""
     return m.N[k, t, s] - m.D[k, t, s] if (k, t, s) in m.B else m.N[k, t, s]
+
+
+def powered_nodes(m, k: str, t: str, s: str):
+    """Live nodes not switched off: N - D - O, under the power cap. O exists only in the rolling
+    re-solves and is charged electricity as if on (live_nodes): it keeps a re-solve feasible
+    when the path delivered more than the tree foresaw, not an economy the plan could not make."""
+    live = live_nodes(m, k, t, s)
+    return live - m.O[k, t, s] if (k, t, s) in m.O else live
 
 
 def survival(m, k: str, t: str, s: str) -> float:
@@ -403,6 +417,20 @@ def dead_nodes(m) -> None:
         - m.A[k, t, s] / max(P.avail.get((k, t, s), 1.0), 1e-9))
 
 
+def switched_off(m) -> None:
+    """A[k,t,s] / a + D[k,t,s] + O[k,t,s] <= N[k,t,s]: nodes switched off neither work nor
+    overlap the dead ones (rolling re-solves only; elsewhere O does not exist)."""
+    P = m.P
+    cells = [key for key in m.KTS if key in m.O]
+
+    def rule(_, k, t, s):
+        dead = m.D[k, t, s] if (k, t, s) in m.B else 0.0
+        a = max(P.avail.get((k, t, s), 1.0), 1e-9)
+        return m.A[k, t, s] / a + dead + m.O[k, t, s] <= m.N[k, t, s]
+
+    m.switched_off = _constraint(cells, rule=rule)
+
+
 def demand_cover(m) -> None:
     """sum_k g_k A[k,t,s] + g_R r[t,n(t,s)] + U[t,s] >= D_t."""
     P, inp = m.P, m.inp
@@ -454,11 +482,12 @@ def budget_total(m) -> None:
 
 
 def power_cap(m) -> None:
-    """sum_k e_k PUE (N[k,t,s] - D[k,t,s]) / 1000 <= P_t (MW): live nodes draw power."""
+    """sum_k e_k PUE (N[k,t,s] - D[k,t,s] - O[k,t,s]) / 1000 <= P_t (MW): live nodes draw
+    power unless switched off (O: rolling re-solves only)."""
     P, pue = m.P, m.inp.pue
     cells = [(t, s) for t in m.T for s in m.S if _ub_ok(P.power_cap[t])]
     m.power_cap = _constraint(
-        cells, rule=lambda _, t, s: sum(P.power[k] * pue / 1000.0 * live_nodes(m, k, t, s)
+        cells, rule=lambda _, t, s: sum(P.power[k] * pue / 1000.0 * powered_nodes(m, k, t, s)
                                         for k in m.K)
         + _elastic(m, "power", (t, s), 1, P.power_cap[t]) <= P.power_cap[t])
 
@@ -611,7 +640,7 @@ def cvar_limit(m) -> None:
 
 
 FAMILIES = (installed_fleet, available_nominal, part_available, available_parts, dead_nodes,
-            demand_cover, rental_cap, budget_period, budget_total, power_cap, rack_space,
+            switched_off, demand_cover, rental_cap, budget_period, budget_total, power_cap, rack_space,
             supply_cap, recourse_supply_cap, platform_adoption, primary_platform,
             largest_job_fits, vendor_share, domestic_share, cvar_excess, cvar_limit)
 

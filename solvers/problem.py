@@ -113,6 +113,10 @@ class ProcurementInput:
     risk: RiskSettings = field(default_factory=RiskSettings)
     rental_blocked: frozenset = frozenset()  # (period, scenario) cells where rental is cut off
     hindsight: bool = False  # recourse sees each scenario's whole future (no shared nodes)
+    # recourse orders may be placed in every period, even where the tree has one node (the
+    # rolling-horizon re-solves: what was planned at the root is fixed, what happened since is
+    # known, and an order placed now reacts to it)
+    recourse_from_start: bool = False
     asset_life_hours: float = math.inf  # straight-line life: residual value at the horizon
     discount_rate: float = 0.0  # per year, on every cash flow by the quarter it falls in
     scheduled_deliveries: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(

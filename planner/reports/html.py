@@ -393,15 +393,17 @@ def _plan_sections(run: OutputFolder, sheets: dict[str, pd.DataFrame],
     if "out_of_sample" in pngs:
         parts += ["<h3>Out of sample</h3>",
                   "<p>The plan's first stage fixed, evaluated on fresh sanction paths drawn from "
-                  "the same events, each path's recourse chosen with hindsight (an optimistic "
-                  "bound on the plan's cost); and on independent reduced trees, whose bounds "
-                  "give a lower bound on the optimum and, on common random numbers, the "
-                  "Mak-Morton-Wood optimality gap. The rolling-horizon policy is not evaluated "
-                  "yet.</p>",
+                  "the same events under two policies: each path's recourse chosen with "
+                  "hindsight (an optimistic bound on the plan's cost), and the rolling horizon "
+                  "a planner can run (each quarter, the rest re-solved on the reduced tree "
+                  "given what has happened: what the plan can be expected to cost). "
+                  "Independent reduced trees give a lower bound on the optimum and, on common "
+                  "random numbers, the Mak-Morton-Wood optimality gap.</p>",
                   oos_table(run.plan.oos_summary),
                   _figure(pngs["out_of_sample"], "cost and unmet demand over fresh paths",
-                          "Share of the fresh paths by the plan's cost and by unmet demand; "
-                          "dashed: the in-sample expected cost, solid: out of sample.")]
+                          "Share of the fresh paths by the plan's cost and by unmet demand, "
+                          "per policy; vertical lines: the in-sample expected cost and each "
+                          "policy's mean.")]
     return parts
 
 

@@ -270,28 +270,44 @@ def pareto_figure(plan: Plan) -> Figure:
 
 def out_of_sample_figure(plan: Plan) -> Figure:
     """The plan's cost and unmet demand over the fresh sanction paths (weighted histograms),
-    with the in-sample expected cost and the out-of-sample mean."""
+    one per policy evaluated (hindsight filled, rolling horizon outlined), with the in-sample
+    expected cost and each policy's mean."""
     paths = plan.oos_paths[plan.oos_paths["feasible"].astype(bool)]
+    if "policy" not in paths.columns:  # folders written before the rolling policy existed
+        paths = paths.assign(policy="first stage fixed, recourse with hindsight")
     summary = plan.oos_summary.set_index("measure")
-    fig = Figure(figsize=(10, 3.4), layout="constrained")
+    fig = Figure(figsize=(10, 3.6), layout="constrained")
     FigureCanvasAgg(fig)
     cost_ax, short_ax = fig.subplots(1, 2)
-    weights = paths["weight"].to_numpy(dtype=float)
-    cost_ax.hist(paths["cost_usd"] / 1e6, bins=30, weights=weights, color=BAND)
-    for measure, style, label in (("in-sample expected cost", "--", "in sample"),
-                                  ("out-of-sample expected cost", "-", "out of sample")):
+    styles = {"hindsight": {"histtype": "stepfilled", "color": BAND, "alpha": 0.9},
+              "rolling": {"histtype": "step", "color": LINE, "linewidth": 1.4}}
+    costs = paths["cost_usd"] / 1e6
+    shorts = paths["shortfall_pflops_hours"] / 1e6
+    cost_bins = np.histogram_bin_edges(costs, bins=30)
+    short_bins = np.histogram_bin_edges(shorts, bins=30)
+    for policy, group in paths.groupby("policy", sort=False):
+        key = "rolling" if "rolling" in str(policy) else "hindsight"
+        label = "rolling horizon" if key == "rolling" else "hindsight"
+        weights = group["weight"].to_numpy(dtype=float)
+        cost_ax.hist(group["cost_usd"] / 1e6, bins=cost_bins, weights=weights,
+                     label=f"{label} ({len(group):,} distinct paths)", **styles[key])
+        short_ax.hist(group["shortfall_pflops_hours"] / 1e6, bins=short_bins, weights=weights,
+                      label=label, **styles[key])
+    for measure, style, label in (("in-sample expected cost", "--", "in-sample mean"),
+                                  ("out-of-sample expected cost", ":", "hindsight mean"),
+                                  ("rolling-horizon expected cost", "-", "rolling mean")):
         if measure in summary.index:
-            cost_ax.axvline(summary.loc[measure, "estimate_usd"] / 1e6, color=LINE,
-                            linestyle=style, label=f"{label} mean")
+            cost_ax.axvline(summary.loc[measure, "estimate_usd"] / 1e6, color="#333333",
+                            linestyle=style, linewidth=1.0, label=label)
     cost_ax.set_xlabel("cost of the plan on a path ($M, discounted)")
     cost_ax.set_ylabel("share of paths")
-    cost_ax.legend(fontsize=8, frameon=False)
-    short_ax.hist(paths["shortfall_pflops_hours"] / 1e6, bins=30, weights=weights, color=BAND)
+    cost_ax.legend(fontsize=7, frameon=False)
     short_ax.set_xlabel("unmet demand on a path (million PFLOP/s-hours)")
+    short_ax.legend(fontsize=7, frameon=False)
     for ax in (cost_ax, short_ax):
         ax.grid(True, color="#E5E5E5", linewidth=0.6)
-    fig.suptitle(f"The plan on {len(paths):,} distinct fresh sanction paths (recourse with "
-                 "hindsight)", fontsize=10)
+        ax.set_ylim(bottom=0)
+    fig.suptitle("The plan on fresh sanction paths, first stage fixed", fontsize=10)
     return fig
 
 

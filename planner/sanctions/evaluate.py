@@ -14,12 +14,22 @@ good is the plan?").
   frequencies, so u_g is biased down by O(1/N) and small samples understate the gap
   (docs/sanctions.md gives the measured case).
 
-Every sample has its own seed stream, so results do not depend on the number of workers.
+- The implementable policy (planner/sanctions/rolling.py): on the first R of the same fresh
+  paths (common random numbers), each quarter re-solves the remaining quarters on the reduced
+  tree given what has happened and what was done; its mean cost is what the plan can be
+  expected to cost when run, between the hindsight bound and nothing.
+
+Every evaluation solve is risk-neutral: a batch of paths solved as one model must not couple
+their recourse through a CVaR over the batch, and each path's cost is its own optimum given
+the policy. Every sample has its own seed stream, so results do not depend on the number of
+workers.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -27,7 +37,8 @@ import pandas as pd
 
 from planner.quarters import quarter_labels
 from planner.sanctions.generator import resolve_events, sample_paths
-from planner.sanctions.scenarios import scenario_of
+from planner.sanctions.rolling import rolling_horizon
+from planner.sanctions.scenarios import sanction_tree, scenario_of
 from planner.scenario.loader import LoadedScenario
 from solvers.evaluate import fixed_plan_costs
 from solvers.optimize import plan_of
@@ -37,8 +48,10 @@ from solvers.scenario_tree import forward_tree
 FRESH_STREAM = 1  # the upper bound's fresh paths: stream (1,)
 REPLICATION_STREAM = 2  # the lower bound's samples: streams (2, g)
 REPLICATIONS = 5
+ROLLING_PATHS = 1_000  # fresh paths for the rolling-horizon policy (issue 15's default)
 BATCH_SCENARIOS = 250  # fresh paths per solve (distinct paths, each its own scenario)
 CONFIDENCE = 0.95
+PATH_COLUMNS = ["policy", "scenario", "weight", "feasible", "cost_usd", "shortfall_pflops_hours"]
 SUMMARY_COLUMNS = ["measure", "policy", "estimate_usd", "ci_low_usd", "ci_high_usd", "n", "note"]
 
 
@@ -46,18 +59,22 @@ SUMMARY_COLUMNS = ["measure", "policy", "estimate_usd", "ci_low_usd", "ci_high_u
 class OutOfSample:
     """The evaluation's tables (written as plan_oos_*)."""
 
-    paths: pd.DataFrame  # per distinct fresh path: scenario, weight, feasible, cost, shortfall
+    paths: pd.DataFrame  # per policy and distinct fresh path: policy, scenario, weight,
+    # feasible, cost, shortfall
     replications: pd.DataFrame  # per replication g: tree_bound_usd, plan_on_tree_usd, gap_usd
     summary: pd.DataFrame  # SUMMARY_COLUMNS
 
 
-def _inputs(loaded: LoadedScenario, scenarios: list, measured: dict | None) -> ProcurementInput:
-    """The optimizer's tables for the scenario with these sanction scenarios listed."""
+def _inputs(loaded: LoadedScenario, scenarios: list, measured: dict | None,
+            **flags: bool) -> ProcurementInput:
+    """The optimizer's tables for the scenario with these sanction scenarios listed, risk-neutral
+    (module docstring), with `flags` set (hindsight, recourse_from_start)."""
     from planner.procurement import build_input
 
     proc = loaded.scenario.procurement.model_copy(update={"scenarios": scenarios})
     scenario = loaded.scenario.model_copy(update={"procurement": proc, "sanctions": None})
-    return build_input(scenario, loaded.catalog, measured)
+    inp = build_input(scenario, loaded.catalog, measured)
+    return replace(inp.with_risk(RiskSettings(alpha=inp.risk.alpha)), **flags)
 
 
 def _task(args: tuple) -> object:
@@ -69,27 +86,40 @@ def _task(args: tuple) -> object:
         return fixed_plan_costs(inp, settings, plan)
     from solvers.optimize import optimize
 
-    neutral = inp.with_risk(RiskSettings(alpha=inp.risk.alpha))
-    solved = optimize(neutral, settings, analyses="none")
+    solved = optimize(inp, settings, analyses="none")
     bound = solved.result.bound if solved.result.bound is not None else solved.result.objective
     costs = fixed_plan_costs(inp, settings, plan)
     return float(bound), float((costs["probability"] * costs["cost_usd"]).sum())
 
 
-def _run(tasks: list, workers: int | None, scheduler: str | None = None) -> list:
-    """The tasks' results in order: on local processes (planner.parallel), or on Dask when
-    `scheduler` is given (planner.study.execute.dask_client: `local` or tcp://host:port, whose
-    workers have planner installed)."""
-    from planner.parallel import default_workers, map_in_processes
+@contextmanager
+def _executor(workers: int | None, scheduler: str | None
+              ) -> Iterator[Callable[[Callable, list], list]]:
+    """run(fn, tasks) -> [fn(task) ...] in order, on local processes (planner.parallel) or on
+    Dask when `scheduler` is given (planner.study.execute.dask_client: `local` or
+    tcp://host:port, whose workers have planner installed); one pool for every call."""
+    from planner.parallel import default_workers, process_pool
 
-    if scheduler is None:
-        return map_in_processes(_task, tasks, workers)
-    from planner.study.execute import dask_client
+    n = workers or default_workers()
+    if scheduler is not None:
+        from planner.study.execute import dask_client
 
-    with dask_client(scheduler, min(workers or default_workers(), len(tasks))) as client:
-        futures = client.map(_task, tasks, key=[f"oos-{i}" for i in range(len(tasks))],
-                             pure=False)
-        return client.gather(futures)
+        with dask_client(scheduler, n) as client:
+            calls = iter(range(1 << 30))
+
+            def on_dask(fn: Callable, tasks: list) -> list:
+                call = next(calls)
+                futures = client.map(fn, tasks, key=[f"oos-{call}-{i}" for i in range(len(tasks))],
+                                     pure=False)
+                return client.gather(futures)
+            yield on_dask
+        return
+    if n <= 1:
+        yield lambda fn, tasks: [fn(task) for task in tasks]
+        return
+    with process_pool(n) as pool:
+        yield lambda fn, tasks: (list(pool.map(fn, tasks)) if len(tasks) > 1
+                                 else [fn(task) for task in tasks])
 
 
 def _t_interval(values: np.ndarray, weights: np.ndarray, n: int) -> tuple[float, float, float]:
@@ -104,21 +134,45 @@ def _t_interval(values: np.ndarray, weights: np.ndarray, n: int) -> tuple[float,
     return mean, mean - half, mean + half
 
 
+HINDSIGHT = "first stage fixed, recourse with hindsight"
+ROLLING = "first stage fixed, rolling horizon on the reduced tree"
+
+
+def _policy_rows(per_path: pd.DataFrame, n: int, measure: str, policy: str, note: str
+                 ) -> list[tuple]:
+    """The summary's cost and unmet-demand rows of one policy over n fresh paths (paths that
+    admit no recourse are left out and counted in the note)."""
+    feasible = per_path[per_path["feasible"]]
+    w = feasible["weight"].to_numpy() / feasible["weight"].sum()
+    cost = _t_interval(feasible["cost_usd"].to_numpy(), w, n)
+    short = _t_interval(feasible["shortfall_pflops_hours"].to_numpy(), w, n)
+    infeasible = int((~per_path["feasible"]).sum())
+    note = (f"{note}{len(per_path):,} distinct of {n:,} paths"
+            + (f"; {infeasible} admit no recourse (left out)" if infeasible else ""))
+    return [(f"{measure} expected cost", policy, *cost, n, note),
+            (f"{measure} unmet demand (PFLOP/s-hours)", policy, *short, n,
+             "expected PFLOP/s-hours short, not USD")]
+
+
 def out_of_sample(loaded: LoadedScenario, result, settings: SolverSettings, paths: int,
                   in_sample_usd: float, measured: dict | None = None,
                   workers: int | None = None, replications: int = REPLICATIONS,
                   replication_paths: int | None = None,
-                  scheduler: str | None = None) -> OutOfSample:
-    """Evaluate the plan in `result` on `paths` fresh paths and `replications` independent
-    trees of `replication_paths` paths each (default: the sanctions section's own sample size)
-    reduced to its number of leaves (module docstring)."""
+                  scheduler: str | None = None,
+                  rolling_paths: int = ROLLING_PATHS) -> OutOfSample:
+    """Evaluate the plan in `result` on `paths` fresh paths with hindsight, on the first
+    `rolling_paths` of the same fresh paths with the rolling-horizon policy (0: not at all),
+    and on `replications` independent trees of `replication_paths` paths each (default: the
+    sanctions section's own sample size) reduced to its number of leaves (module docstring)."""
     scenario = loaded.scenario
     s, proc = scenario.sanctions, scenario.procurement
     seed = s.seed if s.seed is not None else scenario.seed
     quarters = quarter_labels(proc.start_quarter, proc.quarters)
     events = resolve_events(s, loaded.source)
     plan = plan_of(result)
-    fresh = sample_paths(events, quarters, paths, seed, stream=(FRESH_STREAM,))
+    drawn = sample_paths(events, quarters, max(paths, rolling_paths), seed,
+                         stream=(FRESH_STREAM,))
+    fresh = replace(drawn, values=drawn.values[:paths])
     flat = fresh.values.reshape(paths, -1)
     distinct, counts = np.unique(flat, axis=0, return_counts=True)
     values = distinct.reshape((len(distinct), *fresh.values.shape[1:]))
@@ -128,8 +182,7 @@ def out_of_sample(loaded: LoadedScenario, result, settings: SolverSettings, path
         batch = named[start:start + BATCH_SCENARIOS]
         total = sum(sc.probability for sc in batch)
         batch = [sc.model_copy(update={"probability": sc.probability / total}) for sc in batch]
-        tasks.append(("fixed", replace(_inputs(loaded, batch, measured), hindsight=True),
-                      settings, plan))
+        tasks.append(("fixed", _inputs(loaded, batch, measured, hindsight=True), settings, plan))
     size = replication_paths or s.paths
     for g in range(replications):
         sample = sample_paths(events, quarters, size, seed, stream=(REPLICATION_STREAM, g))
@@ -137,32 +190,36 @@ def out_of_sample(loaded: LoadedScenario, result, settings: SolverSettings, path
         leaves = [scenario_of(v, p, sample) for v, p in zip(tree.values, tree.probabilities,
                                                              strict=True)]
         tasks.append(("tree", _inputs(loaded, leaves, measured), settings, plan))
-    results = _run(tasks, workers, scheduler)
+    with _executor(workers, scheduler) as run:
+        results = run(_task, tasks)
+        rolling = None
+        if rolling_paths > 0:
+            rolling = rolling_horizon(
+                replace(drawn, values=drawn.values[:rolling_paths]),
+                sanction_tree(scenario, loaded.source).tree, plan, settings,
+                lambda scs: _inputs(loaded, scs, measured, recourse_from_start=True), run)
     n_fixed = len(tasks) - replications
     per_path = pd.concat(results[:n_fixed], ignore_index=True)
     weight = {sc.name: sc.probability for sc in named}
     per_path["weight"] = per_path["scenario"].map(weight)
-    per_path = per_path.drop(columns=["probability"])[
-        ["scenario", "weight", "feasible", "cost_usd", "shortfall_pflops_hours"]]
-    feasible = per_path[per_path["feasible"]]
-    w = feasible["weight"].to_numpy() / feasible["weight"].sum()
-    cost = _t_interval(feasible["cost_usd"].to_numpy(), w, paths)
-    short = _t_interval(feasible["shortfall_pflops_hours"].to_numpy(), w, paths)
+    per_path = per_path.drop(columns=["probability"]).assign(policy=HINDSIGHT)
+    rows = _policy_rows(per_path, paths, "out-of-sample", HINDSIGHT,
+                        "optimistic: each path's recourse knows its future; ")
+    if rolling is not None:
+        rolling = rolling.assign(policy=ROLLING)
+        rows += _policy_rows(rolling, rolling_paths, "rolling-horizon", ROLLING,
+                             "implementable: each quarter re-solved on the tree given the past; ")
+        per_path = pd.concat([per_path, rolling], ignore_index=True)
+    per_path = per_path[PATH_COLUMNS]
     reps = pd.DataFrame([(g, b, u, u - b) for g, (b, u) in enumerate(results[n_fixed:])],
                         columns=["replication", "tree_bound_usd", "plan_on_tree_usd", "gap_usd"])
-    ones = np.full(replications, 1.0 / replications)
+    ones = np.full(replications, 1.0 / max(replications, 1))
     lower = _t_interval(reps["tree_bound_usd"].to_numpy(), ones, replications)
     gap = _t_interval(reps["gap_usd"].to_numpy(), ones, replications)
-    infeasible = int((~per_path["feasible"]).sum())
-    note_paths = (f"{len(named):,} distinct of {paths:,} paths"
-                  + (f"; {infeasible} admit no recourse (left out)" if infeasible else ""))
     summary = pd.DataFrame([
         ("in-sample expected cost", "the plan on the tree it was chosen on", in_sample_usd,
          np.nan, np.nan, result.capacity["scenario"].nunique(), "the optimizer's own figure"),
-        ("out-of-sample expected cost", "first stage fixed, recourse with hindsight", *cost,
-         paths, "optimistic: each path's recourse knows its future; " + note_paths),
-        ("out-of-sample unmet demand (PFLOP/s-hours)", "first stage fixed, recourse with "
-         "hindsight", *short, paths, "expected PFLOP/s-hours short, not USD"),
+        *rows,
         ("lower bound (risk-neutral optimum)", "independent reduced trees", *lower,
          replications, f"dual bounds of {replications} trees of {size:,} paths, "
          f"{s.leaves} leaves"),
@@ -171,4 +228,3 @@ def out_of_sample(loaded: LoadedScenario, result, settings: SolverSettings, path
          if proc.risk.weight > 0 or proc.risk.cvar_cap is not None else "common random numbers"),
     ], columns=SUMMARY_COLUMNS)
     return OutOfSample(per_path, reps, summary)
-

@@ -26,6 +26,8 @@ SMALL = ("--set", "sanctions.paths=200", "--set", "sanctions.leaves=5",
     (("optimize", str(SANCTIONS), "--out-of-sample", "10", "--scheduler", "udp://x"),
      "--scheduler udp://x: must be `local` or the address"),
     (("run", str(SANCTIONS), "--loop", "-1"), "--loop -1: must be at least 0"),
+    (("optimize", str(SANCTIONS), "--out-of-sample", "10", "--rolling", "-5"),
+     "--rolling -5: must be at least 0"),
 ])
 def test_misuse_is_one_line_and_exit_2(tmp_path, args, pattern):
     result = invoke_planner(*args, "--out", str(tmp_path / "out"))
@@ -39,15 +41,17 @@ def test_misuse_is_one_line_and_exit_2(tmp_path, args, pattern):
 def test_out_of_sample_writes_its_tables_and_report_section(tmp_path):
     out = tmp_path / "oos"
     result = invoke_planner("optimize", str(SANCTIONS), *SMALL, "--out-of-sample", "300",
-                            "--out", str(out))
+                            "--rolling", "60", "--out", str(out))
     assert result.exit_code == 0, result.output
     summary = pd.read_csv(out / "plan_oos_summary.csv")
     assert list(summary["measure"]) == [
         "in-sample expected cost", "out-of-sample expected cost",
-        "out-of-sample unmet demand (PFLOP/s-hours)", "lower bound (risk-neutral optimum)",
+        "out-of-sample unmet demand (PFLOP/s-hours)", "rolling-horizon expected cost",
+        "rolling-horizon unmet demand (PFLOP/s-hours)", "lower bound (risk-neutral optimum)",
         "optimality gap (Mak-Morton-Wood)"]
+    assert summary.set_index("measure").loc["rolling-horizon expected cost", "n"] == 60
     paths = pd.read_csv(out / "plan_oos_paths.csv")
-    assert paths["weight"].sum() == pytest.approx(1.0)
+    assert paths.groupby("policy")["weight"].sum().tolist() == pytest.approx([1.0, 1.0])
     assert len(pd.read_csv(out / "plan_oos_replications.csv")) == 5
     assert "Out of sample" in (out / "report.html").read_text()
     assert (out / "plot_out_of_sample.png").exists()
