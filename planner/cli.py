@@ -28,7 +28,6 @@ from typer.core import TyperGroup
 from planner.errors import InputError
 from planner.exit_codes import ExitCode
 from planner.outputs.layout import COMPLETE, FOLDER_MARKERS, is_report_file
-from planner.scenario.schema import Scenario
 
 out = Console()
 err = Console(stderr=True)
@@ -179,9 +178,15 @@ def validate(
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of scenario files (field docs included), for editors."""
-    sys.stdout.write(json.dumps(Scenario.model_json_schema(), indent=2) + "\n")
+def schema(
+    study: Annotated[bool, typer.Option("--study", help="The schema of study files instead.")
+                     ] = False,
+) -> None:
+    """Print the JSON Schema of scenario files (field docs included), for editors; the same as
+    schemas/scenario.schema.json (schemas/study.schema.json with --study)."""
+    from planner.scenario.reference import scenario_schema, schema_text, study_schema
+
+    sys.stdout.write(schema_text(study_schema() if study else scenario_schema()))
 
 
 @app.command()

@@ -24,7 +24,9 @@ from pydantic import (
 from planner.scenario.distributions import AnyDist, Fixed, as_distribution
 from planner.units import HOURS_PER_DAY
 
-Duration = Annotated[AnyDist, BeforeValidator(as_distribution)]
+# a bare number stands for a fixed value: the JSON Schema says so too (editors accept `30`)
+Duration = Annotated[AnyDist, BeforeValidator(as_distribution,
+                                              json_schema_input_type=float | AnyDist)]
 Probability = Annotated[float, Field(ge=0, le=1)]
 # Sanity bounds: 100x the largest clusters on record; the simulator keeps a few bytes per node
 # and one pending event per ordered part, so a typo of a few extra zeros fails here, not in memory.
@@ -929,9 +931,14 @@ class Sanctions(Strict):
 # --- the scenario --------------------------------------------------------------------------------
 
 
+SCHEMA_KEY_DOC = ("The JSON Schema an editor checks this file against (schemas/ in the "
+                  "repository); planner ignores it.")
+
+
 class Scenario(Strict):
     """A cluster, its jobs, spares and supply risks over a horizon."""
 
+    schema_uri: str | None = Field(None, alias="$schema", exclude=True, description=SCHEMA_KEY_DOC)
     name: Name = Field(description="Scenario name; default output folder runs/<name>/.")
     description: str = Field("", description="Free text.")
     start_date: dt.date = Field(description="First day simulated.")

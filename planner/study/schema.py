@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from planner.scenario.schema import Adaptive, Name, Strict
+from planner.scenario.schema import SCHEMA_KEY_DOC, Adaptive, Name, Strict
 
 
 class NamedCase(Strict):
@@ -59,6 +59,7 @@ class Sensitivity(Strict):
 class Study(Strict):
     """A base scenario and its variations."""
 
+    schema_uri: str | None = Field(None, alias="$schema", exclude=True, description=SCHEMA_KEY_DOC)
     name: Name = Field(description="Study name; default output folder runs/<name>/.")
     description: str = Field("", description="Free text.")
     base: str = Field(min_length=1, description="Base scenario file, relative to the study file.")
