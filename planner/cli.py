@@ -23,7 +23,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Column, Table
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
 from planner.errors import InputError
 from planner.exit_codes import ExitCode
@@ -38,12 +38,24 @@ def _say(text: str) -> None:
     err.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
+VERBOSE_FLAGS = ("--verbose", "-v", "-vv", "-vvv")
+
+
+def _verbosity_first(args: list[str]) -> list[str]:
+    """-v/--verbose is an option of `planner` itself; written after the command (planner run
+    S -v), it is moved before it. Nothing after `--` moves."""
+    end = args.index("--") if "--" in args else len(args)
+    moved = [a for a in args[:end] if a in VERBOSE_FLAGS]
+    return moved + [a for a in args[:end] if a not in VERBOSE_FLAGS] + args[end:]
+
+
 class _OneLineErrors(TyperGroup):
     """Usage errors (an unknown option, a value that is not a number, a missing argument) as
     one line and exit code 2, like every other refusal."""
 
     def main(self, args: Any = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        args = _verbosity_first(list(sys.argv[1:] if args is None else args))
         try:
             result = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
                                   standalone_mode=False, **extra)
@@ -67,13 +79,60 @@ class _OneLineErrors(TyperGroup):
         return result
 
 
+def _flags_without_type(option: TyperOption, ctx: Any) -> str | None:
+    """A flag (--sources, --help) takes no value: its help shows no `<bool>`."""
+    return None if option.is_flag or option.count else _TYPE_IN_HELP(option, ctx)
+
+
+_TYPE_IN_HELP = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flags_without_type  # typer 0.29 labels flags <bool>
+
 app = typer.Typer(
     cls=_OneLineErrors,
-    add_completion=False,
     no_args_is_help=True,
     help="Plan very large AI-training clusters under supply risk.",
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # docstring lines rewrap to the terminal (not kept as written)
 )
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("cluster-planner")
+        except PackageNotFoundError:  # run from a source tree that is not installed
+            number = "unknown (not installed)"
+        out.print(f"planner {number}", highlight=False)
+        raise typer.Exit()
+
+
+def _logging(verbose: int) -> None:
+    """-v: the phases and their times on stderr; -vv: details (solver timings, files)."""
+    import logging
+
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("planner: %(message)s"))
+    for name in ("planner", "solvers"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, show_default=False,
+                                         help="Say what planner does, on stderr: -v the phases "
+                                         "and their times, -vv details (also after the "
+                                         "command).")] = 0,
+) -> None:
+    """Plan very large AI-training clusters under supply risk."""
+    _logging(verbose)
+
 
 SetOption = Annotated[
     list[str] | None,
@@ -642,7 +701,7 @@ def optimize(
     set_: SetOption = None,
     overrides: OverridesOption = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Output folder (default runs/<scenario name>/).")
+        Path | None, typer.Option("--out", help="Output folder (default runs/SCENARIO-NAME/).")
     ] = None,
     profile: ProfileOption = None,
     pareto: ParetoOption = 0,
@@ -706,7 +765,7 @@ def run(
     seed: SeedOption = None,
     replications: RepsOption = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Output folder (default runs/<scenario name>/).")
+        Path | None, typer.Option("--out", help="Output folder (default runs/SCENARIO-NAME/).")
     ] = None,
     workers: WorkersOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
@@ -755,7 +814,7 @@ def study(
                                  "the address of a running scheduler, tcp://host:port.")
     ] = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Output folder (default runs/<study name>/).")
+        Path | None, typer.Option("--out", help="Output folder (default runs/STUDY-NAME/).")
     ] = None,
     max_cases: Annotated[
         int | None, typer.Option("--max-cases", help="Most cases a study may have "
@@ -901,7 +960,7 @@ def calibrate(
                                         "fitted (AIC's choice) or empirical (the log's "
                                         "Kaplan-Meier quantiles).")] = "fitted",
     out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder (default "
-                                                 "runs/calibration-<log name>/).")] = None,
+                                                 "runs/calibration-LOG-NAME/).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
 ) -> None:
     """Fit failure rates, lemon nodes and repair times to a fleet's incident log; write
@@ -941,7 +1000,7 @@ def compare(
     fmt: FormatOption = None,
     map_file: MapOption = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder (default "
-                                                 "runs/compare-<run folder name>/).")] = None,
+                                                 "runs/compare-RUN-FOLDER/).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
 ) -> None:
     """Put a simulated run beside the incident log it should reproduce: failures per category,

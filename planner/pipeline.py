@@ -9,6 +9,8 @@ caller to report.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,6 +34,7 @@ if TYPE_CHECKING:  # the simulator (and scipy.stats with it) loads only when a p
     from planner.sanctions.evaluate import OutOfSample
 
 Progress = Callable[[int, int], None]  # (replications done, planned)
+log = logging.getLogger("planner")  # planner -v: phases; -vv: details
 
 # a scenario without a procurement section cannot be optimized
 NO_PROCUREMENT = "the scenario has no procurement section"
@@ -43,8 +46,11 @@ def load(path: str | Path, sets: Sequence[str] = (), seed: int | None = None,
          fragment_files: Sequence[str | Path] = ()) -> LoadedScenario:
     """Read, merge the --overrides fragment files into, override and validate a scenario file
     (InputError on any problem)."""
+    start = time.perf_counter()
     fragments = [read_fragment(f) for f in fragment_files]
-    return load_scenario(path, sets, seed, replications, fragments)
+    loaded = load_scenario(path, sets, seed, replications, fragments)
+    log.info("loaded %s in %.2f s", path, time.perf_counter() - start)
+    return loaded
 
 
 def load_text(text: str, source: str, sets: Sequence[str] = (),
@@ -139,10 +145,16 @@ def optimize(loaded: LoadedScenario, settings: SolverSettings,
         from planner.bridge.loop import with_factors
 
         inp = with_factors(inp, factors)
+    start = time.perf_counter()
+    log.info("optimizing: %d scenarios, %d SKUs, %d quarters", len(inp.scenarios),
+             len(inp.skus), len(inp.periods))
     opt = solve(inp, settings, analyses=analyses.level,
                 evpi=len(inp.scenarios) <= EVPI_MAX_SCENARIOS,
                 reoptimize_prices=analyses.reoptimize_prices, price_step=analyses.price_step,
                 incumbent=incumbent)
+    log.info("optimized in %.2f s (%s)", time.perf_counter() - start,
+             ", ".join(f"{k} {v:.2f} s" for k, v in opt.timings_s.items()
+                       if isinstance(v, float)))
     front = (pareto_front(inp, settings, analyses.pareto_points)
              if analyses.pareto_points > 0 else None)
     sensitivity = (utilization_sensitivity(loaded, settings)
@@ -264,7 +276,11 @@ def simulate(loaded: LoadedScenario, workers: int | None = None,
     """The scenario's replications (adaptive when it asks for it)."""
     from planner.montecarlo import run_monte_carlo
 
-    return run_monte_carlo(loaded, workers, progress)
+    start = time.perf_counter()
+    mc = run_monte_carlo(loaded, workers, progress)
+    log.info("simulated %d replications in %.2f s", len(mc.results),
+             time.perf_counter() - start)
+    return mc
 
 
 @dataclass(frozen=True)

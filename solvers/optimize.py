@@ -4,6 +4,7 @@ ranges, and re-optimized changes), VSS, EVPI, Pareto front. One HiGHS instance p
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from solvers.problem import ProcurementInput, RiskSettings, SolverSettings
 from solvers.results import ProcurementResult, extract, sample_cvar
 
 FIRST_STAGE = ("x", "z", "u", "pm")
+log = logging.getLogger("solvers")
 DEFAULT_MIP_GAP = 1e-4  # HiGHS's own mip_rel_gap when neither profile nor scenario sets one
 ANALYSES = ("none", "prices", "all")  # all: prices, then VSS and EVPI
 # limit families whose rows are priced: row family -> (limit name, unit of the limit, model units
@@ -111,7 +113,13 @@ def compile_model(inp: ProcurementInput, settings: SolverSettings
 def _solve(inp: ProcurementInput, settings: SolverSettings) -> Solved:
     """Build, hand off and solve; the outcomes that are not a plan become exceptions."""
     m, hm, build_seconds = compile_model(inp, settings)
+    if log.isEnabledFor(logging.DEBUG):  # getLp copies the model: only when asked
+        lp = hm.h.getLp()
+        log.debug("model: %d columns, %d rows, %d nonzeros; built in %.2f s, handed to HiGHS "
+                  "in %.2f s", lp.num_col_, lp.num_row_, len(lp.a_matrix_.value_),
+                  build_seconds, hm.handoff_seconds)
     out = hm.solve()
+    log.debug("HiGHS: %s in %.2f s", out.status, out.highs_seconds)
     timings = {"build": build_seconds, "handoff": hm.handoff_seconds, "highs": out.highs_seconds}
     if out.status == "infeasible":
         raise Infeasible(explain_infeasible(inp, settings))

@@ -121,6 +121,14 @@ class CacheFiles:
         return key + ".json"
 
 
+class GeneratedFiles:
+    """In the repository, generated from the models (python -m planner.scenario.reference)."""
+
+    SCENARIO_SCHEMA = "schemas/scenario.schema.json"
+    STUDY_SCHEMA = "schemas/study.schema.json"
+    FIELD_REFERENCE = "docs/scenario.md"
+
+
 class ReportFiles:
     """What `planner report` (and every command) writes from a folder's files."""
 

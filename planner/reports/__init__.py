@@ -8,6 +8,8 @@ workbook adds the sheets Cases and Sensitivity)."""
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 
 from planner.outputs.atomic import atomic_write, write_table, write_text
@@ -27,6 +29,8 @@ from planner.reports.workbook import write_workbook
 __all__ = ["PLOTS", "SHEETS", "SHEET_COLUMNS", "STUDY_SHEETS", "STUDY_SHEET_COLUMNS",
            "write_reports"]
 
+log = logging.getLogger("planner")
+
 # every plot_<name>.png reports may write; those not drawn for a folder are removed from it
 PLOTS: tuple[str, ...] = (*plots.SIMULATION_PLOTS, *plots.PLAN_PLOTS, *plots.STUDY_PLOTS)
 
@@ -38,6 +42,7 @@ def write_reports(folder: Path, require_complete: bool = True) -> None:
     folder has its `complete` marker; a command writing a new folder (not yet marked) passes
     require_complete=False."""
     folder = Path(folder)
+    start = time.perf_counter()
     run = read_folder(folder, require_complete=require_complete)
     if run.study is not None:
         sheets = build_study_sheets(run)
@@ -62,3 +67,4 @@ def write_reports(folder: Path, require_complete: bool = True) -> None:
     page = html.study_page(run, sheets, pngs) if run.study is not None else html.page(run, sheets,
                                                                                       pngs)
     write_text(folder / ReportFiles.PAGE, page)
+    log.info("reports written in %.2f s", time.perf_counter() - start)

@@ -11,8 +11,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-SCHEMA_FILES = {"scenario": "schemas/scenario.schema.json", "study": "schemas/study.schema.json"}
-REFERENCE_FILE = "docs/scenario.md"
+from planner.outputs.layout import GeneratedFiles
+
+SCHEMA_FILES = {"scenario": GeneratedFiles.SCENARIO_SCHEMA, "study": GeneratedFiles.STUDY_SCHEMA}
+REFERENCE_FILE = GeneratedFiles.FIELD_REFERENCE
 # unit of a field, from the end of its name (names carry their units: docs/architecture.md)
 UNIT_SUFFIXES = (
     ("_usd_per_gpu_hour", "USD per GPU-hour"), ("_usd_per_pflops_hour", "USD per PFLOP/s-hour"),

@@ -1,0 +1,54 @@
+"""Command-line conventions: --version, shell completion, -v/--verbose through logging (before
+or after the command), and help that shows no `<bool>` for flags."""
+
+from __future__ import annotations
+
+import re
+from importlib.metadata import version
+
+import pytest
+
+from planner.cli import _verbosity_first, app
+from tests.conftest import ROOT, invoke_planner
+
+COMMANDS = sorted(c.name for c in app.registered_commands if c.name) or sorted(
+    c.callback.__name__ for c in app.registered_commands)
+
+
+def test_version_prints_the_installed_version():
+    result = invoke_planner("--version")
+    assert result.exit_code == 0
+    assert result.output.strip() == f"planner {version('cluster-planner')}"
+
+
+def test_completion_can_be_installed():
+    result = invoke_planner("--help")
+    assert "--install-completion" in result.output and "--show-completion" in result.output
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_help_shows_no_bool_metavar(command):
+    result = invoke_planner(*([command] if command else []), "--help")
+    assert result.exit_code == 0, result.output
+    assert "<bool>" not in result.output
+
+
+def test_verbose_moves_before_the_command_and_nothing_after_double_dash_moves():
+    assert _verbosity_first(["run", "s.yaml", "-v", "-q"]) == ["-v", "run", "s.yaml", "-q"]
+    assert _verbosity_first(["-vv", "run", "x"]) == ["-vv", "run", "x"]
+    assert _verbosity_first(["run", "--", "-v"]) == ["run", "--", "-v"]
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_verbose_logs_the_phases_on_stderr(tmp_path, where):
+    args = ["run", str(ROOT / "scenarios" / "h800-10k.yaml"), "-r", "1", "-q", "--out",
+            str(tmp_path / "o")]
+    args = ["-v", *args] if where == "before" else [*args, "-v"]
+    result = invoke_planner(*args)
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert any(re.fullmatch(r"planner: loaded .*h800-10k\.yaml in \d+\.\d\d s", x) for x in lines)
+    assert any(x.startswith("planner: simulated 1 replications in") for x in lines)
+    assert any(x.startswith("planner: reports written in") for x in lines)
+    quiet = invoke_planner(*[a for a in args if a != "-v"][:-1], str(tmp_path / "q"))
+    assert quiet.exit_code == 0 and "planner: loaded" not in quiet.stderr
