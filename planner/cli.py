@@ -893,56 +893,12 @@ MapOption = Annotated[Path | None, typer.Option("--map", help="YAML: log class -
 def _read_fault_log(log: Path, nodes: int, days: float | None, from_: str | None,
                     to: str | None, fmt: str | None, map_file: Path | None):
     """The log, its format and each class's catalog peer, or one error line and exit 2."""
-    import datetime as dt
+    from planner.calibrate.run import read_fault_log
 
-    from planner.calibrate.log import FORMATS, Window, read_log
-    from planner.calibrate.mapping import read_map, resolve, stepfun_map
-    from planner.catalog.catalog import shipped_catalog
-    from planner.outputs.layout import CSV
-
-    source = str(log)
-    if fmt is None:
-        fmt = {CSV: "csv", ".jsonl": "jsonl"}.get(log.suffix.lower())
-        if fmt is None:
-            _fail(InputError(source, f"cannot tell the format from the extension: give "
-                             f"--format ({', '.join(FORMATS)})"))
-    def naive_utc(text: str) -> dt.datetime:
-        moment = dt.datetime.fromisoformat(text)
-        return moment if moment.tzinfo is None \
-            else moment.astimezone(dt.UTC).replace(tzinfo=None)
-
-    start, first_day = None, 0.0
-    if from_ is not None:
-        try:
-            first_day = float(from_)
-        except ValueError:
-            try:
-                start = naive_utc(from_)
-            except ValueError:
-                _fail(InputError(source, f"{from_!r} is neither a day number nor an ISO date",
-                                 option="--from"))
-        if not math.isfinite(first_day):
-            _fail(InputError(source, "must be a finite day number", option="--from"))
-    if to is not None:
-        if start is None or days is not None:
-            _fail(InputError(source, "--to goes with --from, instead of --days", option="--to"))
-        try:
-            days = (naive_utc(to) - start).total_seconds() / 86_400.0
-        except ValueError:
-            _fail(InputError(source, f"{to!r} is not an ISO date", option="--to"))
-    if days is None:
-        _fail(InputError(source, "give the window: --days, or --from and --to", option="--days"))
     try:
-        fault_log = read_log(log, fmt, nodes, Window(days, start, first_day))
-        catalog = shipped_catalog()
-        likeness = resolve(fault_log.categories(), catalog,
-                           stepfun_map() if fmt == "stepfun" else {},
-                           read_map(map_file) if map_file is not None else {}, source)
+        return read_fault_log(log, nodes, days, from_, to, fmt, map_file)
     except InputError as e:
         _fail(e)
-    if not fault_log.faults:
-        _fail(InputError(source, "no fault starts inside the window"))
-    return fault_log, catalog, likeness
 
 
 @app.command()
