@@ -360,9 +360,17 @@ def _print_policy_events(sources: bool) -> None:
 
 
 # how the headline table shows a number of each unit, and the unit after a metric's label
-_HEADLINE_FORMATS = {"fraction": "{:.3f}", "GPU-hours": "{:,.0f}", "count": "{:,.0f}",
-                     "days": "{:,.1f}", "hours": "{:,.2f}"}
-_HEADLINE_UNITS = {"GPU-hours": " (GPU-hours)", "days": " (days)", "hours": " (h)"}
+_HEADLINE_FORMATS = {"fraction": "{:.3f}", "count": "{:,.0f}", "days": "{:,.1f}",
+                     "hours": "{:,.2f}"}
+_HEADLINE_UNITS = {"GPU-hours": " (GPU-h)", "days": " (days)", "hours": " (h)"}
+
+
+def _compact(value: float) -> str:
+    """A large number in a few characters (59.2M); summary.json keeps every digit."""
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e4, "k")):
+        if abs(value) >= size:
+            return f"{value / size:,.1f}{suffix}"
+    return f"{value:,.0f}"
 
 
 def _headline(summary: dict, runway=None) -> Table:
@@ -386,8 +394,12 @@ def _headline(summary: dict, runway=None) -> Table:
         summary_path,
     )
 
-    table = Table("metric", "mean", "P10", "P50", "P90", title=f"{summary['scenario']}: "
-                  f"{summary['replications']} replications, seed {summary['seed']}")
+    # numbers never wrap; the labels take what the terminal has left
+    table = Table(Column("metric", ratio=1, overflow="fold"),
+                  *(Column(name, justify="right", no_wrap=True)
+                    for name in ("mean", "P10", "P50", "P90")),
+                  title=f"{summary['scenario']}: {summary['replications']} replications, "
+                  f"seed {summary['seed']}", expand=False)
 
     def stats_of(metric: Metric, key: str | None = None) -> dict | None:
         node = summary
@@ -401,12 +413,16 @@ def _headline(summary: dict, runway=None) -> Table:
 
     def row(metric: Metric, key: str | None = None, note: str = "") -> None:
         stats = stats_of(metric, key)
-        label = metric.label + (f" {key}" if key else "") + note + _HEADLINE_UNITS.get(metric.unit, "")
+        unit = _HEADLINE_UNITS.get(metric.unit, "")
+        label = metric.label + (f" {key}" if key else "") + note
+        label += "" if unit.strip(" ()") in label else unit
         if not stats or stats.get("mean") is None:
             table.add_row(label, "-", "-", "-", "-")
             return
-        fmt = _HEADLINE_FORMATS.get(metric.unit, "{:,.3f}")
-        table.add_row(label, *(fmt.format(stats[k]) for k in ("mean", "p10", "p50", "p90")))
+        fmt = _HEADLINE_FORMATS.get(metric.unit, "{:,.3f}").format
+        if metric.unit == "GPU-hours":
+            fmt = _compact
+        table.add_row(label, *(fmt(stats[k]) for k in ("mean", "p10", "p50", "p90")))
 
     row(GOODPUT_GPU_HOURS)
     for metric in (ETTR, TIME_TO_TRAIN_DAYS, JOB_MTTF_HOURS):
@@ -440,11 +456,32 @@ def _headline(summary: dict, runway=None) -> Table:
 
 
 @contextmanager
+def _phase(text: str, quiet: bool) -> Iterator[None]:
+    """A spinner naming what planner is doing (loading, writing reports), on a terminal only."""
+    if quiet or not err.is_terminal:
+        yield
+        return
+    with err.status(text, spinner="dots"):
+        yield
+
+
+def _print_outputs(target: Path) -> None:
+    """Where to look next: the report's page and workbook, then the folder."""
+    from planner.outputs.layout import ReportFiles
+
+    for name in (ReportFiles.PAGE, ReportFiles.WORKBOOK):
+        if (target / name).exists():
+            out.print(f"{name.split('.')[-1]:>5}: {target / name}", highlight=False,
+                      soft_wrap=True)
+    out.print(f"outputs in {target}/", highlight=False, soft_wrap=True)
+
+
+@contextmanager
 def _solver_outcomes(source: str) -> Iterator[None]:
     """The pipeline's outcomes other than results, as one line and their exit codes."""
     from planner.parallel import WorkerLost
     from planner.study.execute import SchedulerUnreachable
-    from solvers.optimize import Infeasible, NoPlanInTime, SolverFailed
+    from solvers.outcomes import Infeasible, NoPlanInTime, SolverFailed
 
     try:
         yield
@@ -595,7 +632,10 @@ class _Terminal:
                                  MofNCompleteColumn(), TimeRemainingColumn(), console=err,
                                  transient=True)
             self._bar.start()
-            self._task = self._bar.add_task(f"simulating {self.loaded.scenario.name}", total=None)
+            sim = self.loaded.scenario.simulation
+            planned = sim.adaptive.max_replications if sim.adaptive else sim.replications
+            self._task = self._bar.add_task(f"simulating {self.loaded.scenario.name}",
+                                            total=planned)
 
     def replicated(self, done: int, planned: int) -> None:
         if self._bar is not None:
@@ -690,7 +730,8 @@ def _load(scenario: Path, sets: list[str] | None, seed: int | None = None,
     from planner import pipeline
 
     try:
-        return pipeline.load(scenario, sets or (), seed, replications, fragments or ())
+        with _phase(f"loading {scenario}", quiet=False):
+            return pipeline.load(scenario, sets or (), seed, replications, fragments or ())
     except InputError as e:
         _fail(e)
 
@@ -752,9 +793,10 @@ def optimize(
     with _publishing(target, "optimize") as folder:
         _pass(loaded, folder, optimize_first=True, simulate_after=False, profile=profile,
               analyses=chosen, workers=None, quiet=quiet)
-        write_reports(folder, require_complete=False)
+        with _phase("writing reports", quiet):
+            write_reports(folder, require_complete=False)
     if not quiet:
-        out.print(f"outputs in {target}/", highlight=False)
+        _print_outputs(target)
 
 
 @app.command()
@@ -795,13 +837,14 @@ def run(
                        simulate_after=True, profile=profile, analyses=chosen, workers=workers,
                        quiet=quiet, loop=loop)
         summary = write_run(result.simulation, folder)
-        write_reports(folder, require_complete=False)
+        with _phase("writing reports", quiet):
+            write_reports(folder, require_complete=False)
     if not quiet:
         from planner.outputs.summary import metrics_table
         from planner.runway import runway_table
 
         out.print(_headline(summary, runway_table(metrics_table(result.simulation))))
-        out.print(f"outputs in {target}/", highlight=False)
+        _print_outputs(target)
 
 
 @app.command()

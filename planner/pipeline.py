@@ -26,12 +26,12 @@ from planner.scenario.loader import (
     load_scenario_text,
     read_fragment,
 )
-from solvers.optimize import Optimization
-from solvers.problem import ProcurementInput, SolverSettings
 
-if TYPE_CHECKING:  # the simulator (and scipy.stats with it) loads only when a pass simulates
+if TYPE_CHECKING:  # the simulator loads only when a pass simulates, Pyomo when it optimizes
     from planner.montecarlo import MonteCarloResult
     from planner.sanctions.evaluate import OutOfSample
+    from solvers.optimize import Optimization
+    from solvers.problem import ProcurementInput, SolverSettings
 
 Progress = Callable[[int, int], None]  # (replications done, planned)
 log = logging.getLogger("planner")  # planner -v: phases; -vv: details
@@ -65,6 +65,7 @@ def solver_settings(loaded: LoadedScenario, profile: str | None = None,
     explicit time limit, gap and threads on top, then `threads` if given (a study worker runs
     single-threaded)."""
     from solvers.highs import load_profile, merge
+    from solvers.problem import SolverSettings
 
     choice = _procurement(loaded).solver
     try:

@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats as sps
+from scipy.special import stdtrit  # scipy.special: a third of scipy.stats's import time
 
 
 def describe(values: Sequence[float]) -> dict[str, float | int | list | None]:
@@ -19,7 +19,7 @@ def describe(values: Sequence[float]) -> dict[str, float | int | list | None]:
                 "ci95": None}
     mean = float(finite.mean())
     std = float(finite.std(ddof=1)) if n > 1 else 0.0
-    half = float(sps.t.ppf(0.975, n - 1)) * std / math.sqrt(n) if n > 1 else math.inf
+    half = float(stdtrit(n - 1, 0.975)) * std / math.sqrt(n) if n > 1 else math.inf
     p10, p50, p90 = (float(v) for v in np.percentile(finite, [10, 50, 90]))
     ci = [mean - half, mean + half] if math.isfinite(half) else None
     return {"n": n, "mean": mean, "std": std, "p10": p10, "p50": p50, "p90": p90, "ci95": ci}

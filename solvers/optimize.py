@@ -19,6 +19,7 @@ from pyomo.common.collections import ComponentMap
 from solvers.diagnose import explain_infeasible
 from solvers.highs import HighsModel, SolveOutcome
 from solvers.model import MONEY, build_model, cvar, shortfall
+from solvers.outcomes import Infeasible, NoPlanInTime, SolverFailed
 from solvers.problem import ProcurementInput, RiskSettings, SolverSettings
 from solvers.results import ProcurementResult, extract, sample_cvar
 
@@ -50,16 +51,6 @@ LIMIT_PRICE_COLUMNS = ["family", "limit", "unit", "index_1", "index_2", "limit_v
                        "change_per_unit_up", "change_per_unit_down", "mip_rel_gap", "note"]
 
 
-class Infeasible(Exception):
-    """The problem has no feasible plan; the message names the family, period and gap."""
-
-
-class NoPlanInTime(Exception):
-    """The time limit ran out before HiGHS found any feasible plan (not a proof of infeasibility)."""
-
-
-class SolverFailed(Exception):
-    """HiGHS stopped without a plan for a reason other than infeasibility or the time limit."""
 
 
 @dataclass
