@@ -35,7 +35,7 @@ STUDY = {
 
 
 def _timed(path: Path, out: Path, workers: int, scheduler: str | None) -> float:
-    from planner.study.run import load_study, run_study
+    from planner.studies.run import load_study, run_study
 
     start = time.perf_counter()
     result = run_study(load_study(path), out, workers=workers, scheduler=scheduler)

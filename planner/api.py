@@ -276,13 +276,13 @@ class CalibrationResult:
     per category), `.overrides` (the scenario fragment's text, for load_scenario's fragments
     after .to_folder) and `.to_folder(path)`."""
 
-    fit: Any = field(repr=False)  # planner.calibrate.record result
+    fit: Any = field(repr=False)  # planner.calibration.record result
     pool: str = "*"
     repair: str = "fitted"
 
     @property
     def record(self) -> dict:
-        from planner.calibrate.record import calibration_record
+        from planner.calibration.record import calibration_record
 
         return calibration_record(self.fit)
 
@@ -297,7 +297,7 @@ class CalibrationResult:
 
     @property
     def overrides(self) -> str:
-        from planner.calibrate.fragment import fragment_text
+        from planner.calibration.fragment import fragment_text
 
         return fragment_text(self.fit, self.pool, self.repair)
 
@@ -371,7 +371,7 @@ def study(study_file: str | Path, *, folder: str | Path | None = None,
     a folder that holds finished cases of the same study resumes it)."""
     from planner.parallel import default_workers
     from planner.reports import write_reports
-    from planner.study.run import load_study, run_study
+    from planner.studies.run import load_study, run_study
 
     ls = load_study(study_file, fragments)
     target = Path(folder) if folder is not None else Path(tempfile.mkdtemp(
@@ -387,8 +387,8 @@ def calibrate(log: str | Path, *, nodes: int, days: float | None = None,
               repair: str = "fitted") -> CalibrationResult:
     """Fit failure rates, lemon nodes and repair times to a fleet's incident log (`planner
     calibrate`): `nodes` in the fleet, the window as `days` or `start`/`end`."""
-    from planner.calibrate.record import calibrate as fit
-    from planner.calibrate.run import read_fault_log
+    from planner.calibration.record import calibrate as fit
+    from planner.calibration.run import read_fault_log
 
     if repair not in ("fitted", "empirical"):
         raise InputError(str(log), f"{repair!r} is neither fitted nor empirical",

@@ -480,7 +480,7 @@ def _print_outputs(target: Path) -> None:
 def _solver_outcomes(source: str) -> Iterator[None]:
     """The pipeline's outcomes other than results, as one line and their exit codes."""
     from planner.parallel import WorkerLost
-    from planner.study.execute import SchedulerUnreachable
+    from planner.studies.execute import SchedulerUnreachable
     from solvers.outcomes import Infeasible, NoPlanInTime, SolverFailed
 
     try:
@@ -777,7 +777,7 @@ def optimize(
         _fail(InputError(loaded.source, "needs a sanctions section in the scenario (the fresh "
                          "paths are drawn from its events)", option=f"--out-of-sample {out_of_sample}"))
     if scheduler is not None:
-        from planner.study.execute import check_scheduler
+        from planner.studies.execute import check_scheduler
 
         problem = check_scheduler(scheduler)
         if problem is not None:
@@ -870,9 +870,9 @@ def study(
     when a case failed (the others are written)."""
     from planner.parallel import default_workers
     from planner.reports import write_reports
-    from planner.study.cases import MAX_CASES
-    from planner.study.execute import SchedulerUnreachable, WorkerLost, check_scheduler
-    from planner.study.run import load_study, run_study
+    from planner.studies.cases import MAX_CASES
+    from planner.studies.execute import SchedulerUnreachable, WorkerLost, check_scheduler
+    from planner.studies.run import load_study, run_study
 
     try:
         ls = load_study(study_file, overrides or ())
@@ -936,7 +936,7 @@ MapOption = Annotated[Path | None, typer.Option("--map", help="YAML: log class -
 def _read_fault_log(log: Path, nodes: int, days: float | None, from_: str | None,
                     to: str | None, fmt: str | None, map_file: Path | None):
     """The log, its format and each class's catalog peer, or one error line and exit 2."""
-    from planner.calibrate.run import read_fault_log
+    from planner.calibration.run import read_fault_log
 
     try:
         return read_fault_log(log, nodes, days, from_, to, fmt, map_file)
@@ -964,9 +964,9 @@ def calibrate(
 ) -> None:
     """Fit failure rates, lemon nodes and repair times to a fleet's incident log; write
     calibration.json and overrides.yaml (apply with planner run S --overrides FILE)."""
-    from planner.calibrate.fragment import fragment_text
-    from planner.calibrate.record import calibrate as fit
-    from planner.calibrate.record import calibration_record
+    from planner.calibration.fragment import fragment_text
+    from planner.calibration.record import calibrate as fit
+    from planner.calibration.record import calibration_record
     from planner.outputs.atomic import write_json, write_text
     from planner.outputs.layout import CalibrationFolder
     from planner.reports.calibration import calibration_page
@@ -1004,7 +1004,7 @@ def compare(
 ) -> None:
     """Put a simulated run beside the incident log it should reproduce: failures per category,
     per-node dispersion, repair p50 and p90; each with a tolerance, in compare.json."""
-    from planner.calibrate.compare import compare as rows_of
+    from planner.calibration.compare import compare as rows_of
     from planner.outputs.atomic import write_json
     from planner.outputs.layout import COMPLETE, CalibrationFolder, RunFolder, parquet
 

@@ -14,8 +14,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from scipy import stats
 
-from planner.calibrate.estimate import per_node_counts
-from planner.calibrate.record import Calibration, FittedCategory
+from planner.calibration.estimate import per_node_counts
+from planner.calibration.record import Calibration, FittedCategory
 from planner.reports.html import _CSS, _figure, _table, text
 from planner.reports.plots import LINE, png
 

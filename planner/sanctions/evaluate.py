@@ -96,13 +96,13 @@ def _task(args: tuple) -> object:
 def _executor(workers: int | None, scheduler: str | None
               ) -> Iterator[Callable[[Callable, list], list]]:
     """run(fn, tasks) -> [fn(task) ...] in order, on local processes (planner.parallel) or on
-    Dask when `scheduler` is given (planner.study.execute.dask_client: `local` or
+    Dask when `scheduler` is given (planner.studies.execute.dask_client: `local` or
     tcp://host:port, whose workers have planner installed); one pool for every call."""
     from planner.parallel import default_workers, process_pool
 
     n = workers or default_workers()
     if scheduler is not None:
-        from planner.study.execute import dask_client
+        from planner.studies.execute import dask_client
 
         with dask_client(scheduler, n) as client:
             calls = iter(range(1 << 30))

@@ -36,7 +36,7 @@ def scenario_schema() -> dict[str, Any]:
 
 def study_schema() -> dict[str, Any]:
     """The JSON Schema of study files."""
-    from planner.study.schema import Study
+    from planner.studies.schema import Study
 
     return _titled(Study.model_json_schema(), "planner study")
 

@@ -21,7 +21,7 @@ from planner.reports.folder import OutputFolder
 from planner.reports.plots import png
 from planner.reports.runway import NO_RUNWAY_OPTIMIZE, NO_RUNWAY_RUN, run_rows
 from planner.runway import runway_table
-from planner.study.run import load_study, run_study
+from planner.studies.run import load_study, run_study
 from tests.conftest import load
 from tests.sim.scenarios import parts_block_decay
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from planner.errors import InputError
 from planner.scenario.loader import load_scenario_text
 from planner.scenario.reference import generated_files, scenario_schema, study_schema
-from planner.study.run import load_study
+from planner.studies.run import load_study
 from tests.conftest import ROOT
 
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))

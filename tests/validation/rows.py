@@ -328,13 +328,13 @@ def _subset(log, nodes: int, keep) -> object:
 
 def _round_trip(fit_log, test_log, days: float, name: str) -> list[dict]:
     """Fit `fit_log`, simulate its fleet for `days` with the fragment (empirical repairs), and
-    compare the run with `test_log` (planner.calibrate.compare rows as dicts)."""
+    compare the run with `test_log` (planner.calibration.compare rows as dicts)."""
     import yaml
 
-    from planner.calibrate.compare import compare
-    from planner.calibrate.fragment import fragment
-    from planner.calibrate.mapping import resolve, stepfun_map
-    from planner.calibrate.record import calibrate
+    from planner.calibration.compare import compare
+    from planner.calibration.fragment import fragment
+    from planner.calibration.mapping import resolve, stepfun_map
+    from planner.calibration.record import calibrate
     from planner.catalog.catalog import shipped_catalog
     from planner.outputs.summary import events_of
 
@@ -383,7 +383,7 @@ def _equal_rates_p(a_log, b_log, min_faults: int) -> tuple[float, str]:
     """The smallest two-sided p-value, over classes with `min_faults`+ faults in both logs
     together, of the exact conditional test that both logs share the class's rate per up
     node-day (a | a + b ~ binomial(a + b, e_a / (e_a + e_b))), and that class."""
-    from planner.calibrate.estimate import up_node_days
+    from planner.calibration.estimate import up_node_days
 
     e_a, e_b = up_node_days(a_log), up_node_days(b_log)
     worst, which = 1.0, ""
@@ -425,7 +425,7 @@ def stepfun_rows() -> list[Row]:
     its nodes against the other half over the whole year (what the trace itself allows)."""
     import zlib
 
-    from planner.calibrate.log import Window, read_log
+    from planner.calibration.log import Window, read_log
 
     whole = read_log(TRACE, "stepfun", TRACE_NODES, Window(TRACE_DAYS))
     rows = _round_trip(whole, whole, TRACE_DAYS, "stepfun-whole")

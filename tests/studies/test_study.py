@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from planner.errors import InputError
-from planner.study.run import load_study, run_study
+from planner.studies.run import load_study, run_study
 from tests.conftest import ROOT, invoke_planner
 
 STUDY = {
@@ -214,7 +214,7 @@ def test_failed_cases_are_run_again_on_resume(tmp_path):
 
 def test_a_parameter_with_mixed_value_types_is_written_as_text(tmp_path):
     from planner.outputs.atomic import write_table
-    from planner.study.analysis import tidy
+    from planner.studies.analysis import tidy
 
     records = [{"name": f"c{i}", "key": f"k{i}", "params": [("a.b", value), ("d", 1.5)],
                 "metrics": {"0": {"m": 1.0}}} for i, value in enumerate([30, 120, True, None])]

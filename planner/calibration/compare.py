@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from planner.calibrate.estimate import km_quantile, km_quantile_interval
-from planner.calibrate.log import FaultLog
-from planner.calibrate.mapping import Likeness, fitted_name
+from planner.calibration.estimate import km_quantile, km_quantile_interval
+from planner.calibration.log import FaultLog
+from planner.calibration.mapping import Likeness, fitted_name
 from planner.units import HOURS_PER_DAY
 
 COUNT_TOLERANCE = 0.10  # relative, or the log count's Poisson 95 % band when wider

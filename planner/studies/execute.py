@@ -10,7 +10,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
 from planner.parallel import WorkerLost, process_pool
-from planner.study.worker import run_case
+from planner.studies.worker import run_case
 
 __all__ = ["SCHEDULER_TIMEOUT_S", "SchedulerUnreachable", "WorkerLost", "check_scheduler",
            "dask_client", "run_dask", "run_local"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from planner.calibrate.log import FaultLog
+from planner.calibration.log import FaultLog
 from planner.units import HOURS_PER_DAY
 
 PER_NODE_DAYS = 1000.0  # rates per 1000 node-days, as the catalog's

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from planner.study.store import CaseStore
+from planner.studies.store import CaseStore
 
 RECORD = {"name": "c1", "key": "k1", "seed": 3, "params": [["a", 1]], "overrides": ["a=1"],
           "metrics": {"0": {"goodput_gpu_hours": 12.5, "ettr.x": float("nan")}}, "error": None,

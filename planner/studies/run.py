@@ -26,11 +26,11 @@ from planner.scenario.loader import (
     read_input,
 )
 from planner.scenario.yaml_lines import dotted, line_of, load_yaml, load_yaml_with_lines
-from planner.study import analysis
-from planner.study.cases import MAX_CASES, Case, count_cases, expand, resolve_cases
-from planner.study.execute import WorkerLost, run_dask, run_local
-from planner.study.schema import Study
-from planner.study.store import CaseStore
+from planner.studies import analysis
+from planner.studies.cases import MAX_CASES, Case, count_cases, expand, resolve_cases
+from planner.studies.execute import WorkerLost, run_dask, run_local
+from planner.studies.schema import Study
+from planner.studies.store import CaseStore
 
 Progress = Callable[[int, int], None]
 

@@ -61,7 +61,7 @@ def _entries(raw: object, source: str) -> dict[str, Likeness]:
 
 
 def stepfun_map() -> dict[str, Likeness]:
-    text = resources.files("planner.calibrate").joinpath("data", "stepfun-map.yaml").read_text()
+    text = resources.files("planner.calibration").joinpath("data", "stepfun-map.yaml").read_text()
     return _entries(yaml.safe_load(text), "stepfun-map.yaml")
 
 

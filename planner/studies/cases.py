@@ -18,7 +18,7 @@ from scipy.stats import qmc
 from planner.errors import InputError
 from planner.pipeline import NO_PROCUREMENT, PROCUREMENT
 from planner.scenario.loader import Fragment, load_scenario_text
-from planner.study.schema import Study
+from planner.studies.schema import Study
 
 
 @dataclass(frozen=True)

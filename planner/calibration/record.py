@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from planner.calibrate.estimate import (
+from planner.calibration.estimate import (
     Interval,
     LemonFit,
     RepairSummary,
@@ -14,8 +14,8 @@ from planner.calibrate.estimate import (
     repair_fits,
     up_node_days,
 )
-from planner.calibrate.log import FaultLog
-from planner.calibrate.mapping import Likeness, fitted_name
+from planner.calibration.log import FaultLog
+from planner.calibration.mapping import Likeness, fitted_name
 from planner.catalog.catalog import Catalog
 from planner.errors import InputError
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import yaml
 
-from planner.calibrate.record import Calibration, FittedCategory
+from planner.calibration.record import Calibration, FittedCategory
 from planner.scenario.schema import ALL_POOLS
 
 LEMON_TEST_LEVEL = 0.05

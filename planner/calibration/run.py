@@ -14,8 +14,8 @@ def read_fault_log(log: Path, nodes: int, days: float | None, from_: str | None,
                    to: str | None, fmt: str | None, map_file: Path | None):
     """The log, its format and each class's catalog peer (the window as `days` from `from_`, or
     `from_` to `to`); InputError naming the log and the option on any problem."""
-    from planner.calibrate.log import FORMATS, Window, read_log
-    from planner.calibrate.mapping import read_map, resolve, stepfun_map
+    from planner.calibration.log import FORMATS, Window, read_log
+    from planner.calibration.mapping import read_map, resolve, stepfun_map
     from planner.catalog.catalog import shipped_catalog
     from planner.outputs.layout import CSV
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from scipy import stats
 
-from planner.calibrate.estimate import (
+from planner.calibration.estimate import (
     category_rates,
     km_quantile,
     km_quantile_interval,
@@ -23,13 +23,13 @@ from planner.calibrate.estimate import (
     repair_fit,
     up_node_days,
 )
-from planner.calibrate.fragment import fragment
-from planner.calibrate.log import Window, read_log
-from planner.calibrate.mapping import fitted_name, resolve, stepfun_map
-from planner.calibrate.record import calibrate
+from planner.calibration.fragment import fragment
+from planner.calibration.log import Window, read_log
+from planner.calibration.mapping import fitted_name, resolve, stepfun_map
+from planner.calibration.record import calibrate
 from planner.catalog.catalog import shipped_catalog
 from planner.errors import InputError
-from tests.calibrate.synthetic import Truth, write_log
+from tests.calibration.synthetic import Truth, write_log
 from tests.conftest import invoke_planner
 
 TRACE = Path(__file__).resolve().parents[2] / "data" / "stepfun-fault-trace" / "fault_trace.json"
@@ -266,8 +266,8 @@ def test_overrides_from_calibrate_run_and_reproduce_the_logs_failure_count(tmp_p
 def test_compare_scales_counts_and_reads_censored_repairs(tmp_path):
     import pandas as pd
 
-    from planner.calibrate.compare import compare
-    from planner.calibrate.mapping import Likeness
+    from planner.calibration.compare import compare
+    from planner.calibration.mapping import Likeness
 
     path = _csv(tmp_path, "node_id,fault_start,fault_end,category\n"
                 "a,1,1.5,gpu\nb,2,2.5,gpu\nc,3,,gpu\n")
@@ -373,8 +373,8 @@ def test_a_csv_with_a_byte_order_mark_is_read(tmp_path):
 
 
 def test_two_classes_with_one_fitted_name_are_an_error(tmp_path):
-    from planner.calibrate.mapping import Likeness
-    from planner.calibrate.record import calibrate
+    from planner.calibration.mapping import Likeness
+    from planner.calibration.record import calibrate
 
     path = _csv(tmp_path, "node_id,fault_start,fault_end,category\na,1,2,gpu\nb,1,2,GPU\n")
     log = read_log(path, "csv", 2, Window(10.0))
@@ -383,8 +383,8 @@ def test_two_classes_with_one_fitted_name_are_an_error(tmp_path):
 
 
 def test_fitted_categories_stay_out_of_other_pools_and_the_optimizer(tmp_path):
-    from planner.calibrate.fragment import fragment
-    from planner.calibrate.record import calibrate
+    from planner.calibration.fragment import fragment
+    from planner.calibration.record import calibrate
     from planner.procurement import nominal_availability
     from planner.scenario.loader import load_scenario
 

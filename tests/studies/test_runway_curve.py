@@ -11,7 +11,7 @@ import yaml
 
 from planner.metrics import RUNWAY_THRESHOLDS
 from planner.runway import COLUMNS, runway_table
-from planner.study.run import load_study, run_study
+from planner.studies.run import load_study, run_study
 from tests.sim.scenarios import parts_block_decay
 
 STOCK = "cluster.spares.items[0].initial_stock"
