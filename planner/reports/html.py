@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from typing import Any
 
 import pandas as pd
@@ -13,12 +14,17 @@ from planner.reports.folder import OutputFolder
 from planner.reports.plan_sheets import REOPTIMIZED_NOTE
 from planner.reports.runway import percentile_text
 from planner.reports.units import nearly_whole, shadow_price_unit, show, study_metric_unit
+from planner.reports.warnings import report_warnings
 
 # Summary rows shown in their own figure or table rather than among the headline figures
 _NOT_HEADLINE = {"interruptions.by_category", "stockout_days", "parts_consumed",
                  "parts_cannibalized", "runway.days", "runway.censored"}
 
 _CSS = """
+.warnings { border: 2px solid #D62728; background: #FFF1F0; padding: 0.5em 1em; margin: 1em 0; }
+.warnings ul { margin: 0.3em 0 0 0; }
+nav.toc { background: #F6F8FA; padding: 0.5em 1em; margin: 1em 0; font-size: 0.95em; }
+nav.toc ol { margin: 0.3em 0 0 0; columns: 2; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2em auto;
        max-width: 1060px; color: #222; padding: 0 1em; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top: 1.8em;
@@ -59,6 +65,15 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and value != value)
 
 
+def metric_label(name: str) -> str:
+    """A metric's human label from the registry (planner/metrics.py); the code name when it is
+    not registered."""
+    from planner.metrics import resolve
+
+    found = resolve(name)
+    return found[0].label if found is not None else name
+
+
 def headline_table(summary: pd.DataFrame) -> str:
     """Headline metrics: mean, P10, P50, P90 and the 95 % CI, each in its unit."""
     rows = []
@@ -68,7 +83,8 @@ def headline_table(summary: pd.DataFrame) -> str:
         unit = "" if _missing(r.unit) else r.unit
         ci = ("–" if _missing(r.ci95_low) else
               f"{show(r.ci95_low, unit)} to {show(r.ci95_high, unit)}")
-        rows.append([(text(r.metric), False), (text("" if _missing(r.key) else r.key), False),
+        rows.append([(text(metric_label(r.metric)), False),
+                     (text("" if _missing(r.key) else r.key), False),
                      (text(unit), False),
                      *((text(show(getattr(r, s), unit)), True) for s in ("mean", "p10", "p50", "p90")),
                      (text(ci), True), (text(r.n), True)])
@@ -370,9 +386,9 @@ def _plan_sections(run: OutputFolder, sheets: dict[str, pd.DataFrame],
     if "plan_capacity" in pngs:
         parts += ["<h2>Planned capacity</h2>",
                   _figure(pngs["plan_capacity"], "planned effective compute by quarter",
-                          "Own effective compute of the fleet per quarter across the sanction "
-                          "scenarios (probability-weighted P10/P50/P90), demand, and own P50 plus "
-                          "rented P50.")]
+                          "Own and rented effective compute per quarter against demand, unmet "
+                          "demand in red: one panel per sanction scenario (up to eight), else a "
+                          "probability-weighted fan.")]
     parts += ["<h2>Cash</h2>", cash_table(sheets["Cash"]),
               "<h2>Cost and risk</h2>",
               f"<p>Solver status {text(opt.get('status'))}, relative gap "
@@ -472,6 +488,39 @@ def _runway_section(sheets: dict[str, pd.DataFrame], pngs: dict[str, bytes]) -> 
             runway_table(sheets["Runway"])]
 
 
+def _slug(title: str, taken: set[str]) -> str:
+    base = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "section"
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    taken.add(slug)
+    return slug
+
+
+def _with_contents(parts: list[str], box: str) -> list[str]:
+    """The page with a table of contents (every h2, linked) and the warnings box after its h1."""
+    taken: set[str] = set()
+    entries, out = [], []
+    for part in parts:
+        found = re.fullmatch(r"<h2>(.*)</h2>", part)
+        if found:
+            slug = _slug(re.sub(r"<[^>]+>", "", found.group(1)), taken)
+            entries.append(f'<li><a href="#{slug}">{found.group(1)}</a></li>')
+            part = f'<h2 id="{slug}">{found.group(1)}</h2>'
+        out.append(part)
+    nav = f'<nav class="toc"><b>Contents</b><ol>{"".join(entries)}</ol></nav>' if entries else ""
+    first = next(i for i, p in enumerate(out) if p.startswith("<h1>")) + 1
+    return out[:first] + [box, nav] + out[first:]
+
+
+def warnings_box(warnings: list[str]) -> str:
+    """The warnings a planner must not miss, in a box (empty when there are none)."""
+    if not warnings:
+        return ""
+    items = "".join(f"<li>{text(w)}</li>" for w in warnings)
+    return f'<div class="warnings" role="alert"><b>Check before you rely on this</b><ul>{items}</ul></div>'
+
+
 def page(run: OutputFolder, sheets: dict[str, pd.DataFrame], pngs: dict[str, bytes]) -> str:
     """The whole report page: the simulation's sections for a run, the optimizer's sections
     when its files are there (both for `planner run` of a scenario with a procurement section)."""
@@ -491,6 +540,7 @@ def page(run: OutputFolder, sheets: dict[str, pd.DataFrame], pngs: dict[str, byt
                      "(no simulation).</p>")
     if run.plan is not None:
         parts += _plan_sections(run, sheets, pngs)
+    parts = _with_contents(parts, warnings_box(report_warnings(run)))
     parts += [
         "<footer>Written from the files of this output folder. report.xlsx holds every figure "
         "and input (sheets Summary, Plan, Buy, Contingent, Cash, Prices, Risk, Capacity, Parts, "
@@ -613,8 +663,9 @@ def study_page(run: OutputFolder, sheets: dict[str, pd.DataFrame], pngs: dict[st
                           "where it is censored: more than the value drawn) and its P10-P90 as "
                           "a band (a censored end drawn at its lower bound)."),
                   runway_table(sheets["Runway"], study=True)]
-    parts += ["<h2>Cases</h2>", cases_table(cases), "<h2>Failed cases</h2>", failures_table(cases),
-              "<footer>Written from the files of this study folder. report.xlsx holds every "
+    parts += ["<h2>Cases</h2>", cases_table(cases), "<h2>Failed cases</h2>", failures_table(cases)]
+    parts = _with_contents(parts, "")
+    parts += ["<footer>Written from the files of this study folder. report.xlsx holds every "
               "figure (sheets Summary, Plan, Buy, Contingent, Cash, Prices, Risk, Capacity, "
               "Parts, Runway, Assumptions, Cases, Sensitivity); docs/outputs.md describes them."
               "</footer>",

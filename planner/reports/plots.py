@@ -20,7 +20,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from planner.metrics import RUNWAY_DAYS
 from planner.reports import runway_plots, series
 from planner.reports.folder import OutputFolder, Plan, StudyFiles
-from planner.reports.tables import PLAN_CAPACITY_TOTAL, summary_metrics
+from planner.reports.tables import summary_metrics
 from planner.reports.units import show, study_metric_unit
 from planner.runway import runway_keys
 
@@ -71,25 +71,23 @@ def _plot_band(ax: Axes, dates: pd.Series, band: pd.DataFrame, label: str, color
 
 
 def mark_shocks(ax: Axes, run: OutputFolder) -> list[Artist]:
-    """Each replication's shock start as a light vertical line (end dotted, when it ends), and
-    the median start across the replications it hit as a dashed line; returns those dashed
-    lines, labelled, for a legend."""
+    """One band per shock: its start dates' P10-P90 over the replications it hit, shaded, and
+    the median start as a dashed line; returns the labelled artists for a legend."""
     shocks = run.shocks_within_horizon()
-    horizon, total = run.horizon_days, run.replications
-    medians = []
+    total = run.replications
+    marks: list[Artist] = []
     for i, (name, group) in enumerate(shocks.groupby("shock", sort=False)):
         color = SHOCK_COLORS[i % len(SHOCK_COLORS)]
         starts = group["start_day"].astype(float)
-        for day in starts:
-            ax.axvline(run.start_date + pd.Timedelta(days=day), color=color, alpha=0.25, lw=0.8)
-        ends = pd.to_numeric(group["end_day"], errors="coerce").dropna()
-        for day in ends[ends <= horizon]:
-            ax.axvline(run.start_date + pd.Timedelta(days=float(day)), color=color, alpha=0.25,
-                       lw=0.8, ls=":")
-        median = run.start_date + pd.Timedelta(days=float(starts.median()))
-        label = f"{name} (in {len(group)}/{total} runs): median start {median:%Y-%m-%d}"
-        medians.append(ax.axvline(median, color=color, lw=1.3, ls="--", label=label))
-    return medians
+        low, mid, high = (run.start_date + pd.Timedelta(days=float(starts.quantile(q)))
+                          for q in (0.1, 0.5, 0.9))
+        if high > low:
+            ax.axvspan(low, high, color=color, alpha=0.12, lw=0)
+        label = (f"{name} (in {len(group)}/{total} runs): start "
+                 + (f"P10-P90 {low:%Y-%m-%d} to {high:%Y-%m-%d}, " if high > low else "")
+                 + f"median {mid:%Y-%m-%d}")
+        marks.append(ax.axvline(mid, color=color, lw=1.3, ls="--", label=label))
+    return marks
 
 
 def capacity_figure(run: OutputFolder, capacity: pd.DataFrame) -> Figure:
@@ -106,6 +104,7 @@ def capacity_figure(run: OutputFolder, capacity: pd.DataFrame) -> Figure:
         mark_shocks(ax, run)
         ax.set_title(f"Effective compute, pool {pool} ({block['sku'].iloc[0]})", fontsize=10)
         ax.set_ylabel("PFLOP/s (BF16 dense)")
+        ax.set_ylim(bottom=0)
         _date_axis(ax)
         if i == 0:
             _legend_below(fig, ax.get_legend_handles_labels()[0])
@@ -134,26 +133,31 @@ def _moving(columns: list[str], timeseries: pd.DataFrame) -> list[str]:
 
 
 def stock_figure(run: OutputFolder) -> Figure:
-    """Spare stock on hand per SKU and part (P50 line, P10-P90 band), with shock dates."""
+    """Spare stock on hand as small multiples: one panel per SKU and part whose stock moves,
+    each on its own scale (P50 line, P10-P90 band), with the shock bands."""
     ts = run.timeseries
-    by_sku: dict[str, list[str]] = {}
-    for column in _moving(series.stock_columns(ts), ts):
-        by_sku.setdefault(column.removeprefix("stock.").partition("/")[0], []).append(column)
-    fig, axes = _figure(max(len(by_sku), 1), 3.2)
-    palette = [f"C{i}" for i in range(10)]
-    for n, (ax, (sku, columns)) in enumerate(zip(axes, by_sku.items(), strict=False)):
-        for i, column in enumerate(columns):
-            band = series.band(ts, ts[column])
-            _plot_band(ax, run.dates(band["day"]), band, column.partition("/")[2],
-                       palette[i % len(palette)], short=True)
-        _legend_right(ax, ax.get_legend_handles_labels()[0])
-        shock_lines = mark_shocks(ax, run)
-        if n == 0:
-            _legend_below(fig, shock_lines)
-        ax.set_title(f"Spare parts on hand, {sku}: P50 lines, P10-P90 bands", fontsize=10)
-        ax.set_ylabel("parts")
+    columns = _moving(series.stock_columns(ts), ts)
+    per_row = min(3, max(len(columns), 1))
+    rows = -(-max(len(columns), 1) // per_row)
+    fig = Figure(figsize=(10, 0.9 + 2.1 * rows), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, per_row, sharex=True, squeeze=False).ravel()
+    shock_marks: list[Artist] = []
+    for ax, column in zip(axes, columns, strict=False):
+        band = series.band(ts, ts[column])
+        _plot_band(ax, run.dates(band["day"]), band, "stock", short=True)
+        marks = mark_shocks(ax, run)
+        shock_marks = shock_marks or marks
+        ax.set_title(column.removeprefix("stock."), fontsize=9)
         ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
         _date_axis(ax)
+    for ax in axes[len(columns):]:
+        ax.set_visible(False)
+    for ax in axes[::per_row]:
+        ax.set_ylabel("parts")
+    fig.suptitle("Spare parts on hand per SKU and part: P50 line, P10-P90 band", fontsize=10)
+    _legend_below(fig, shock_marks)
     return fig
 
 
@@ -311,27 +315,70 @@ def out_of_sample_figure(plan: Plan) -> Figure:
     return fig
 
 
-def plan_capacity_figure(capacity: pd.DataFrame) -> Figure:
-    """The optimizer's fleet compute by quarter across scenarios: P10-P90 band, P50, demand."""
-    total = capacity[capacity["sku"] == PLAN_CAPACITY_TOTAL]
-    quarters = list(total["quarter"])
+NAMED_SCENARIOS_MAX = 8  # beyond this many sanction scenarios, a probability-weighted fan
+UNMET = "#D62728"
+
+
+def plan_capacity_figure(plan: Plan) -> Figure:
+    """Planned compute against demand per quarter, unmet demand shaded, the axis from zero. Up
+    to NAMED_SCENARIOS_MAX scenarios: one small panel each, named with its probability (own
+    compute, rented on top, unmet in red). More: one panel with the probability-weighted fan of
+    own plus rented compute (P10-P90, P50) and the expected unmet demand in red below the
+    demand line."""
+    cap = plan.capacity.copy()
+    cap["supply"] = cap["own_pflops"] + cap["rented_pflops"]
+    quarters = list(dict.fromkeys(cap["period"].astype(str)))
     x = np.arange(len(quarters))
+    scenarios = list(dict.fromkeys(cap["scenario"]))
+    if len(scenarios) <= NAMED_SCENARIOS_MAX:
+        columns = 1 if len(scenarios) == 1 else 2
+        rows = -(-len(scenarios) // columns)
+        fig = Figure(figsize=(10, 0.9 + 2.6 * rows), layout="constrained")
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False).ravel()
+        for ax, name in zip(axes, scenarios, strict=False):
+            block = cap[cap["scenario"] == name]
+            own, rented = block["own_pflops"].to_numpy(), block["rented_pflops"].to_numpy()
+            demand, unmet = block["demand_pflops"].to_numpy(), block["unmet_pflops"].to_numpy()
+            ax.fill_between(x, 0, own, color=BAND, step="mid", label="own compute")
+            ax.fill_between(x, own, own + rented, color="#C6DBEF", step="mid", label="rented")
+            ax.fill_between(x, own + rented, own + rented + unmet, color=UNMET, alpha=0.55,
+                            step="mid", label="unmet demand")
+            ax.step(x, demand, where="mid", color="#333333", lw=1.2, ls="--", label="demand")
+            ax.set_title(f"{name} (p = {block['probability'].iloc[0]:.0%})", fontsize=9)
+            ax.grid(True, color="#E5E5E5", linewidth=0.6)
+            ax.set_ylim(bottom=0)
+        for ax in axes[len(scenarios):]:
+            ax.set_visible(False)
+        for ax in axes[-columns:]:
+            ax.set_xticks(x, quarters, fontsize=8)
+        for ax in axes[::columns]:
+            ax.set_ylabel("PFLOP/s")
+        _legend_below(fig, axes[0].get_legend_handles_labels()[0])
+        fig.suptitle("Planned compute against demand, per sanction scenario (BF16 dense x "
+                     "utilization)", fontsize=10)
+        return fig
     fig = Figure(figsize=(10, 4.2), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.subplots()
-    ax.fill_between(x, total["effective_compute_p10 [PFLOP/s]"],
-                    total["effective_compute_p90 [PFLOP/s]"], color=BAND, alpha=0.6, linewidth=0,
-                    label="own compute P10-P90")
-    ax.plot(x, total["effective_compute_p50 [PFLOP/s]"], "o-", color=LINE, label="own compute P50")
-    ax.plot(x, total["demand [PFLOP/s]"], "--", color="#D62728", label="demand")
-    ax.plot(x, total["effective_compute_p50 [PFLOP/s]"] + total["rented_compute_p50 [PFLOP/s]"],
-            ":", color="#636363", label="own P50 + rented P50")
+    by_quarter = [cap[cap["period"].astype(str) == q] for q in quarters]
+    fan = {qv: np.array([series.weighted_quantile(b["supply"], b["probability"], qv)
+                         for b in by_quarter]) for qv in (0.1, 0.5, 0.9)}
+    demand = np.array([float(b["demand_pflops"].iloc[0]) for b in by_quarter])
+    expected_unmet = np.array([float((b["unmet_pflops"] * b["probability"]).sum()
+                                     / b["probability"].sum()) for b in by_quarter])
+    ax.fill_between(x, fan[0.1], fan[0.9], color=BAND, alpha=0.7, linewidth=0,
+                    label=f"own + rented P10-P90 ({len(scenarios)} scenarios, by probability)")
+    ax.plot(x, fan[0.5], "o-", color=LINE, label="own + rented P50")
+    ax.fill_between(x, demand - expected_unmet, demand, color=UNMET, alpha=0.55, linewidth=0,
+                    label="expected unmet demand")
+    ax.plot(x, demand, "--", color="#333333", label="demand")
     ax.set_xticks(x, quarters)
-    ax.set_ylabel("PFLOP/s (BF16 dense x SKU utilization)")
-    ax.set_title("Planned effective compute by quarter, across sanction scenarios "
-                 "(probability-weighted quantiles)", fontsize=10)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("PFLOP/s (BF16 dense x utilization)")
+    ax.set_title("Planned compute against demand across the sanction scenarios", fontsize=10)
     ax.grid(True, color="#E5E5E5", linewidth=0.6)
-    ax.legend(fontsize=8, frameon=False)
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
     return fig
 
 
@@ -446,8 +493,7 @@ def figures(run: OutputFolder, capacity: pd.DataFrame) -> dict[str, Callable[[],
             makers["runway"] = lambda: runway_plots.survival_figure(run.replication_metrics, skus)
     plan = run.plan
     if plan is not None:
-        if not run.simulated:
-            makers["plan_capacity"] = lambda: plan_capacity_figure(capacity)
+        makers["plan_capacity"] = lambda: plan_capacity_figure(plan)
         makers["orders"] = lambda: orders_figure(plan)
         if plan.pareto is not None and plan.risk_measure is not None and len(plan.pareto):
             makers["pareto"] = lambda: pareto_figure(plan)

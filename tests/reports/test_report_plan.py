@@ -44,7 +44,7 @@ pytestmark = pytest.mark.slow
 
 SCENARIO = "scenarios/procurement-2027.yaml"
 OPT_PLOTS = ("plan_capacity", "orders", "pareto")
-RUN_PLOTS = (*SIMULATION_PLOTS, "orders")
+RUN_PLOTS = (*SIMULATION_PLOTS, "plan_capacity", "orders")  # capacity against demand always
 COST_PARTS = ("capex", "stockpile", "recourse", "power", "rental", "unmet_penalty", "porting",
               "salvage")
 

@@ -71,8 +71,8 @@ def test_the_workbook_has_the_runway_sheet_after_parts(run_dir):
 
 def test_the_page_shows_the_runway_with_censored_percentiles(run_dir):
     page = (run_dir / "report.html").read_text(encoding="utf-8")
-    assert "<h2>Runway under a parts block</h2>" in page
-    section = page[page.index("Runway under a parts block"):page.index("<h2>Spare parts")]
+    assert '<h2 id="runway-under-a-parts-block">Runway under a parts block</h2>' in page
+    section = page[page.index('<h2 id="runway-under'):page.index('<h2 id="spare-parts"')]
     assert "&gt; " in section and "runway survival curves" in section
     assert (run_dir / "plot_runway.png").stat().st_size > 10_000
 
@@ -127,7 +127,7 @@ def test_a_studys_runway_sheet_is_its_runway_curve_by_threshold(study_dir):
                    for n in z.namelist() if n.startswith("xl/charts/chart"))
     assert (study_dir / "plot_runway_curve.png").stat().st_size > 10_000
     page = (study_dir / "report.html").read_text(encoding="utf-8")
-    assert "<h2>Runway curve</h2>" in page and "runway percentiles per case" in page
+    assert '<h2 id="runway-curve">Runway curve</h2>' in page and "runway percentiles per case" in page
 
 
 def test_the_runway_figures_draw_censored_points_and_cases_without_one_numeric_parameter():

@@ -242,6 +242,6 @@ def test_assumptions_hold_every_input_with_its_origin(run_dir):
 
 def test_html_is_self_contained_and_every_image_decodes(run_dir):
     page = assert_self_contained_page(run_dir, PLOTS)
-    for words in ("Headline figures", "ettr", "nvidia-export-block", "interruptions"):
+    for words in ("Headline figures", "ETTR", "nvidia-export-block", "interruptions"):
         assert words in page
     assert "Procurement plan" not in page  # a run without procurement has no plan section
