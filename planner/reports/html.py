@@ -15,6 +15,7 @@ from planner.reports.plan_sheets import REOPTIMIZED_NOTE
 from planner.reports.runway import percentile_text
 from planner.reports.units import nearly_whole, shadow_price_unit, show, study_metric_unit
 from planner.reports.warnings import report_warnings
+from planner.reports.workbook import workbook_sheets
 
 # Summary rows shown in their own figure or table rather than among the headline figures
 _NOT_HEADLINE = {"interruptions.by_category", "stockout_days", "parts_consumed",
@@ -543,8 +544,8 @@ def page(run: OutputFolder, sheets: dict[str, pd.DataFrame], pngs: dict[str, byt
     parts = _with_contents(parts, warnings_box(report_warnings(run)))
     parts += [
         "<footer>Written from the files of this output folder. report.xlsx holds every figure "
-        "and input (sheets Summary, Plan, Buy, Contingent, Cash, Prices, Risk, Capacity, Parts, "
-        "Runway, Assumptions); docs/outputs.md describes them.</footer>",
+        f"and input (sheets {text(', '.join(workbook_sheets(sheets)))}); docs/outputs.md "
+        "describes them.</footer>",
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
@@ -666,8 +667,7 @@ def study_page(run: OutputFolder, sheets: dict[str, pd.DataFrame], pngs: dict[st
     parts += ["<h2>Cases</h2>", cases_table(cases), "<h2>Failed cases</h2>", failures_table(cases)]
     parts = _with_contents(parts, "")
     parts += ["<footer>Written from the files of this study folder. report.xlsx holds every "
-              "figure (sheets Summary, Plan, Buy, Contingent, Cash, Prices, Risk, Capacity, "
-              "Parts, Runway, Assumptions, Cases, Sensitivity); docs/outputs.md describes them."
-              "</footer>",
+              f"figure (sheets {text(', '.join(workbook_sheets(sheets)))}); docs/outputs.md "
+              "describes them.</footer>",
               "</body></html>"]
     return "\n".join(parts) + "\n"

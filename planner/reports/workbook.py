@@ -330,6 +330,30 @@ def _add_runway_curve_charts(workbook: xlsxwriter.Workbook, ws: Worksheet,
 UNDATED = dt.datetime(2000, 1, 1)
 
 
+A4_PAPER = 9  # xlsxwriter's paper code for A4
+
+
+def has_data(frame: pd.DataFrame) -> bool:
+    """A value in some cell other than the note column."""
+    return bool(frame.drop(columns=["note"], errors="ignore").notna().to_numpy().any())
+
+
+def workbook_sheets(sheets: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The sheets the workbook holds: those with data (in a run without an optimizer, the Plan
+    or Risk sheet holds only a note saying so; its CSV/Parquet twin keeps the columns)."""
+    kept = {name: frame for name, frame in sheets.items() if has_data(frame)}
+    return kept or dict(list(sheets.items())[:1])
+
+
+def _print_setup(ws: Worksheet) -> None:
+    """Every sheet prints on A4 landscape, fitted to one page wide, the header row repeated."""
+    ws.set_landscape()
+    ws.set_paper(A4_PAPER)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+
+
 def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], title: str,
                    created: dt.datetime | None = None) -> None:
     """Write every sheet, in the given order, to the .xlsx file `path` (any file name).
@@ -340,8 +364,9 @@ def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], title: str,
                              "comments": "Written by planner.reports from an output folder",
                              "created": created or UNDATED})
     formats = _Formats(workbook)
-    for sheet, frame in sheets.items():
+    for sheet, frame in workbook_sheets(sheets).items():
         ws = workbook.add_worksheet(sheet)
+        _print_setup(ws)
         _write_sheet(ws, sheet, frame, formats)
         if sheet == "Capacity" and frame["effective_compute_p50 [PFLOP/s]"].notna().any():
             _add_capacity_charts(workbook, ws, frame)

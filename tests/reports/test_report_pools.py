@@ -56,8 +56,8 @@ def test_capacity_has_each_pool_and_a_chart_per_pool(report_dir):
         charts = [n for n in z.namelist() if re.fullmatch(r"xl/charts/chart\d+\.xml", n)]
     assert len(charts) == 2
     sheets = openpyxl.load_workbook(report_dir / "report.xlsx", read_only=True).sheetnames
-    assert sheets == ["Summary", "Plan", "Buy", "Contingent", "Cash", "Prices", "Risk",
-                      "Capacity", "Parts", "Runway", "Assumptions"]
+    # a run without an optimizer: the plan's sheets are empty and left out of the workbook
+    assert sheets == ["Summary", "Capacity", "Parts", "Assumptions"]  # no parts block: no runway
 
 
 def test_parts_cover_both_skus_and_the_page_says_no_shock_happened(report_dir):

@@ -218,7 +218,8 @@ def test_workbook_formats_and_native_tornado_chart(study_dir):
     with zipfile.ZipFile(study_dir / "report.xlsx") as z:
         charts = [n for n in z.namelist() if re.fullmatch(r"xl/charts/chart\d+\.xml", n)]
         assert len(charts) == 1  # only the tornado: no capacity chart of the placeholder row
-        rels = z.read("xl/worksheets/_rels/sheet13.xml.rels").decode()  # Sensitivity
+        index = workbook.sheetnames.index("Sensitivity") + 1
+        rels = z.read(f"xl/worksheets/_rels/sheet{index}.xml.rels").decode()
         assert "drawing" in rels
         chart = z.read(charts[0]).decode()
     assert "<c:barChart>" in chart and '<c:barDir val="bar"/>' in chart
