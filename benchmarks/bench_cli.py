@@ -1,0 +1,92 @@
+"""The command line as a user feels it: whole processes, start-up and reports included.
+
+The floor is what any Python CLI of this stack costs: `python -c "import planner"` and a Typer
+app that does nothing. Targets (issue 16): `planner --help` within the floor + 0.3 s; `planner
+run scenarios/h800-10k.yaml -r 1` (reports included) within the floor + 1.5 s. Medians of
+`--runs` runs; the phases of one run come from its -v log.
+
+    python benchmarks/bench_cli.py [--runs 5] [--update]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sections import update_section
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "scenarios" / "h800-10k.yaml"
+NOOP_APP = """
+import typer
+import planner
+app = typer.Typer()
+@app.command()
+def main() -> None:
+    pass
+app()
+"""
+HELP_MARGIN_S, RUN_MARGIN_S = 0.3, 1.5
+
+
+def timed(args: list[str], runs: int) -> tuple[float, float, float, str]:
+    """(median, min, max) seconds of the whole process, and the last run's stderr."""
+    times, stderr = [], ""
+    for _ in range(runs):
+        start = time.perf_counter()
+        done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=True)
+        times.append(time.perf_counter() - start)
+        stderr = done.stderr
+    return statistics.median(times), min(times), max(times), stderr
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--update", action="store_true")
+    args = parser.parse_args()
+    planner = [sys.executable, "-m", "planner.cli"]
+    with tempfile.TemporaryDirectory() as tmp:
+        noop = Path(tmp) / "noop.py"
+        noop.write_text(NOOP_APP)
+        imported = timed([sys.executable, "-c", "import planner"], args.runs)
+        floor = timed([sys.executable, str(noop)], args.runs)
+        helped = timed([*planner, "--help"], args.runs)
+        ran = timed([*planner, "-v", "run", str(EXAMPLE), "-r", "1", "--out",
+                     str(Path(tmp) / "run"), "-q"], args.runs)
+    phases = {name: found.group(1) for name, pattern in (
+        ("loaded", r"planner: loaded .* in ([\d.]+) s"),
+        ("simulated", r"planner: simulated .* in ([\d.]+) s"),
+        ("reports written", r"planner: reports written in ([\d.]+) s"))
+        if (found := re.search(pattern, ran[3]))}
+    help_ok = helped[0] <= floor[0] + HELP_MARGIN_S
+    run_ok = ran[0] <= floor[0] + RUN_MARGIN_S
+    section = (
+        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, Python "
+        f"{platform.python_version()}, whole processes, median of {args.runs} runs "
+        f"(min-max).\n\n"
+        f"- Floor: `python -c \"import planner\"` {imported[0]:.2f} s ({imported[1]:.2f}-"
+        f"{imported[2]:.2f}); a Typer app that does nothing, importing planner: "
+        f"{floor[0]:.2f} s ({floor[1]:.2f}-{floor[2]:.2f}).\n"
+        f"- `planner --help`: {helped[0]:.2f} s ({helped[1]:.2f}-{helped[2]:.2f}); target floor "
+        f"+ {HELP_MARGIN_S} s = {floor[0] + HELP_MARGIN_S:.2f} s: "
+        f"{'met' if help_ok else 'MISSED'}.\n"
+        f"- `planner run scenarios/h800-10k.yaml -r 1`, reports included: {ran[0]:.2f} s "
+        f"({ran[1]:.2f}-{ran[2]:.2f}); target floor + {RUN_MARGIN_S} s = "
+        f"{floor[0] + RUN_MARGIN_S:.2f} s: {'met' if run_ok else 'MISSED'}. Phases of the last "
+        f"run (-v): load {phases.get('loaded', '?')} s, simulate {phases.get('simulated', '?')} "
+        f"s, reports {phases.get('reports written', '?')} s; the rest is start-up and imports.")
+    print(section)
+    if args.update:
+        update_section("bench_cli", section)
+
+
+if __name__ == "__main__":
+    main()
