@@ -909,11 +909,51 @@ def study(
         _stop(f"{ls.source}: {e}", ExitCode.FAULT)
     if not quiet:
         out.print(f"{result.cases} cases ({result.ran} run now, the rest already stored), "
-                  f"{len(result.failures)} failed; outputs in {target}/", highlight=False)
+                  f"{len(result.failures)} failed", highlight=False)
+        effects = _top_effects(target)
+        if effects is not None:
+            out.print(effects)
+        _print_outputs(target)
     for name, message in result.failures:
         _say(f"{ls.source}: case {name} failed: {message}")
     if result.failures:
         raise typer.Exit(ExitCode.CASES_FAILED)
+
+
+TOP_EFFECTS = 3
+
+
+def _top_effects(folder: Path) -> Table | None:
+    """The study's largest main effects (study_tornado), labelled from the schema."""
+    import pandas as pd
+
+    from planner.outputs.layout import PARQUET, StudyFolder
+    from planner.reports.folder import read_folder
+    from planner.reports.study_labels import parameter_labeler
+    from planner.reports.units import compact_value as _compact
+    from planner.reports.units import parameter_text as _parameter_value
+    from planner.reports.units import study_metric_unit
+
+    path = folder / (StudyFolder.table(StudyFolder.TORNADO) + PARQUET)
+    if not path.exists():
+        return None
+    tornado = pd.read_parquet(path).dropna(subset=["swing"])
+    if tornado.empty:
+        return None
+    top = tornado.sort_values("swing", ascending=False, kind="stable").head(TOP_EFFECTS)
+    label_of = parameter_labeler(read_folder(folder).study)
+    metric = str(top["metric"].iloc[0])
+    unit = study_metric_unit(metric)
+    span = float(top["swing"].max())
+    table = Table(Column("parameter", ratio=1, overflow="fold"),
+                  Column("swing", justify="right", no_wrap=True),
+                  Column("lowest at", no_wrap=True), Column("highest at", no_wrap=True),
+                  title=f"largest effects on {metric} (main effects; all in report.html)")
+    for r in top.itertuples(index=False):
+        table.add_row(label_of(str(r.parameter)), _compact(float(r.swing), unit, span),
+                      f"{_parameter_value(r.value_at_min)}: {_compact(r.metric_min, unit, span)}",
+                      f"{_parameter_value(r.value_at_max)}: {_compact(r.metric_max, unit, span)}")
+    return table
 
 
 LogArgument = Annotated[Path, typer.Argument(help="Incident log: one fault per row "

@@ -16,6 +16,7 @@ from planner.outputs.atomic import atomic_write, write_table, write_text
 from planner.outputs.layout import ReportFiles
 from planner.reports import html, plots
 from planner.reports.folder import read_folder
+from planner.reports.study_labels import parameter_labeler
 from planner.reports.study_sheets import build_study_sheets
 from planner.reports.tables import (
     SHEET_COLUMNS,
@@ -56,7 +57,8 @@ def write_reports(folder: Path, require_complete: bool = True) -> None:
     atomic_write(folder / ReportFiles.WORKBOOK,
                  lambda tmp: write_workbook(tmp, sheets, title, created))
     if run.study is not None:
-        pngs = plots.render_study(run.study, sheets["Sensitivity"])
+        pngs = plots.render_study(run.study, sheets["Sensitivity"],
+                                  parameter_labeler(run.study))
     else:
         pngs = plots.render(run, sheets["Capacity"])
     for name, data in pngs.items():

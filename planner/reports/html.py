@@ -13,6 +13,7 @@ import pandas as pd
 from planner.reports.folder import OutputFolder
 from planner.reports.plan_sheets import REOPTIMIZED_NOTE
 from planner.reports.runway import percentile_text
+from planner.reports.study_labels import parameter_labeler
 from planner.reports.units import nearly_whole, shadow_price_unit, show, study_metric_unit
 from planner.reports.warnings import report_warnings
 from planner.reports.workbook import workbook_sheets
@@ -556,7 +557,7 @@ def page(run: OutputFolder, sheets: dict[str, pd.DataFrame], pngs: dict[str, byt
 STUDY_CASES_SHOWN = 50
 
 
-def tornado_table(sensitivity: pd.DataFrame) -> str:
+def tornado_table(sensitivity: pd.DataFrame, label_of=str) -> str:
     """The tornado rows: each parameter's value and metric at both ends, and the swing."""
     rows = sensitivity[(sensitivity["section"] == "tornado") & sensitivity["swing"].notna()]
     if rows.empty:
@@ -565,7 +566,8 @@ def tornado_table(sensitivity: pd.DataFrame) -> str:
     out = []
     for r in rows.to_dict("records"):
         unit = study_metric_unit(str(r["metric"]))
-        out.append([_cell(r["parameter"]), _cell(r["value_at_min"]), _cell(r["metric_min"], unit),
+        out.append([_cell(label_of(str(r["parameter"]))), _cell(r["value_at_min"]),
+                    _cell(r["metric_min"], unit),
                     _cell(r["value_at_max"]), _cell(r["metric_max"], unit),
                     _cell(r["swing"], unit)])
     metric = str(rows["metric"].iloc[0])
@@ -573,33 +575,50 @@ def tornado_table(sensitivity: pd.DataFrame) -> str:
                    "value at the highest", f"{metric} there", "swing"], out)
 
 
-def ranking_table(sensitivity: pd.DataFrame) -> str:
+def ranking_table(sensitivity: pd.DataFrame, label_of=str) -> str:
     """The global ranking rows of a sampled study."""
     rows = sensitivity[sensitivity["section"] == "ranking"]
     ranked = rows[rows["parameter"].notna()]
     if ranked.empty:
         notes = rows["note"].dropna()
         return f"<p>{text(notes.iloc[0] if len(notes) else 'No global ranking.')}</p>"
-    out = [[_cell(r["rank"], "integer"), _cell(r["parameter"]), _cell(r["metric"]),
+    out = [[_cell(r["rank"], "integer"), _cell(label_of(str(r["parameter"]))), _cell(r["metric"]),
             _cell(r["spearman_rho"], "coefficient"), _cell(r["src"], "coefficient")]
            for r in ranked.to_dict("records")]
     return _table(["rank", "parameter", "metric", "Spearman rho", "SRC"], out)
 
 
-def cases_table(cases: pd.DataFrame, limit: int = STUDY_CASES_SHOWN) -> str:
-    """The first `limit` rows of the Cases sheet: case, status, varied parameters and the mean
-    of each metric in its unit."""
+def cases_table(cases: pd.DataFrame, tidy: pd.DataFrame, metric: str | None,
+                label_of=str, limit: int = STUDY_CASES_SHOWN) -> str:
+    """The first `limit` cases: case, status, varied parameters (labelled), and the study's
+    sensitivity metric (else goodput, else the first metric) with its 95 % CI over the case's
+    replications; every metric of every case is in report.xlsx, sheet Cases."""
     params = [c for c in cases.columns if c.startswith("param.")]
-    means = [c for c in cases.columns if c.endswith(" mean")]
+    metrics = list(dict.fromkeys(tidy["metric"])) if "metric" in tidy else []
+    shown_metric = next((m for m in (metric, "goodput_gpu_hours") if m in metrics),
+                        metrics[0] if metrics else None)
+    stats = (tidy[tidy["metric"] == shown_metric].set_index("case")
+             if shown_metric is not None else pd.DataFrame())
+    unit = study_metric_unit(shown_metric) if shown_metric else ""
     rows = []
     for r in cases.head(limit).to_dict("records"):
-        rows.append([_cell(r["case"]), _cell(r["status"]),
-                     *(_param_cell(r[p]) for p in params),
-                     *(_cell(r[m], study_metric_unit(m.removesuffix(" mean"))) for m in means)])
-    shown = (f"<p>The first {limit} of {len(cases)} cases; every case is in report.xlsx, sheet "
-             "Cases.</p>" if len(cases) > limit else "")
-    return shown + _table(["case", "status", *(p.removeprefix("param.") for p in params),
-                           *means], rows)
+        row = [_cell(r["case"]), _cell(r["status"]), *(_param_cell(r[p]) for p in params)]
+        if shown_metric is not None:
+            got = stats.loc[r["case"]] if r["case"] in stats.index else None
+            if isinstance(got, pd.DataFrame):
+                got = got.iloc[0]
+            row += [_cell(got["mean"] if got is not None else None, unit),
+                    (text("–" if got is None or _missing(got["ci95_low"]) else
+                          f"{show(got['ci95_low'], unit)} to {show(got['ci95_high'], unit)}"),
+                     True),
+                    _cell(got["n"] if got is not None else None, "integer")]
+        rows.append(row)
+    shown = (f"<p>The first {limit} of {len(cases)} cases. " if len(cases) > limit
+             else "<p>") + ("Every metric of every case is in report.xlsx, sheet Cases.</p>")
+    headers = ["case", "status", *(label_of(p) for p in params)]
+    if shown_metric is not None:
+        headers += [f"{shown_metric} mean", "95 % CI", "replications"]
+    return shown + _table(headers, rows)
 
 
 def _param_cell(value: Any) -> tuple[str, bool]:
@@ -633,6 +652,7 @@ def study_page(run: OutputFolder, sheets: dict[str, pd.DataFrame], pngs: dict[st
              f"invocation, in {text(show(info.get('elapsed_s'), 'seconds'))} s). "
              f"Study file {text(info.get('source'))}; planner {text(info.get('version'))}.")
     metric = info.get("sensitivity_metric")
+    label_of = parameter_labeler(study)
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         f"<title>Study report: {text(name)}</title><style>{_CSS}</style></head><body>",
@@ -649,12 +669,19 @@ def study_page(run: OutputFolder, sheets: dict[str, pd.DataFrame], pngs: dict[st
                              "Per parameter, largest swing on top: the bar spans the lowest to "
                              "the highest main effect, split at the mean of the case means "
                              "(dashed); the parameter's value at each end is written beside it."))
-    parts.append(tornado_table(sensitivity))
+    parts.append(tornado_table(sensitivity, label_of))
+    if "interaction" in pngs:
+        parts += ["<h3>Interaction of the two most important parameters</h3>",
+                  _figure(pngs["interaction"], "two-way heatmap of the metric",
+                          "The metric's mean over the cases at each pair of values of the two "
+                          "parameters with the largest swings: where the main effects average "
+                          "an interaction away (stock that matters only for an early block), "
+                          "it shows here.")]
     if (sensitivity["section"] == "ranking").any():
         parts += ["<h3>Global ranking</h3>",
                   "<p>Sampled study: Spearman rank correlation and standardized regression "
                   "coefficient (SRC) of each numeric parameter with the case means, ranked by "
-                  "|SRC|.</p>", ranking_table(sensitivity)]
+                  "|SRC|.</p>", ranking_table(sensitivity, label_of)]
     if "runway_curve" in pngs:
         parts += ["<h2>Runway curve</h2>",
                   f"<p>The runway of each case (e.g. each stockpile level). {text(RUNWAY_TEXT)}"
@@ -664,7 +691,8 @@ def study_page(run: OutputFolder, sheets: dict[str, pd.DataFrame], pngs: dict[st
                           "where it is censored: more than the value drawn) and its P10-P90 as "
                           "a band (a censored end drawn at its lower bound)."),
                   runway_table(sheets["Runway"], study=True)]
-    parts += ["<h2>Cases</h2>", cases_table(cases), "<h2>Failed cases</h2>", failures_table(cases)]
+    parts += ["<h2>Cases</h2>", cases_table(cases, study.cases, metric, label_of),
+              "<h2>Failed cases</h2>", failures_table(cases)]
     parts = _with_contents(parts, "")
     parts += ["<footer>Written from the files of this study folder. report.xlsx holds every "
               f"figure (sheets {text(', '.join(workbook_sheets(sheets)))}); docs/outputs.md "

@@ -21,7 +21,9 @@ from planner.metrics import RUNWAY_DAYS
 from planner.reports import runway_plots, series
 from planner.reports.folder import OutputFolder, Plan, StudyFiles
 from planner.reports.tables import summary_metrics
-from planner.reports.units import show, study_metric_unit
+from planner.reports.units import compact_value as _compact
+from planner.reports.units import parameter_text as _parameter_value
+from planner.reports.units import study_metric_unit
 from planner.runway import runway_keys
 
 BAND = "#9ECAE1"
@@ -382,30 +384,8 @@ def plan_capacity_figure(plan: Plan) -> Figure:
     return fig
 
 
-def _compact(value: float, unit: str, span: float) -> str:
-    """A metric value for tick and bar labels: % for fractions, $M for USD, M or k suffixes
-    for large numbers (enough decimals to tell values `span` apart)."""
-    if unit == "fraction":
-        return show(value, unit)
-    prefix = "$" if unit == "USD" else ""
-    sign = "-" if value < 0 else ""
-    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= scale:
-            step = span / scale if span > 0 else 1.0
-            decimals = min(3, max(1, -int(np.floor(np.log10(step))) + 1)) if step < 10 else 1
-            return f"{sign}{prefix}{abs(value) / scale:,.{decimals}f}{suffix}"
-    return f"{sign}{prefix}{abs(value):,.4g}"
-
-
-def _parameter_value(value: object) -> str:
-    """A parameter value as text (tornado tables hold them as text): numbers with separators."""
-    try:
-        return f"{float(str(value)):,.10g}"
-    except ValueError:
-        return str(value)
-
-
-def tornado_figure(sensitivity: pd.DataFrame) -> Figure:
+def tornado_figure(sensitivity: pd.DataFrame,
+                   label_of: Callable[[str], str] = str) -> Figure:
     """The study's tornado: per varied parameter (largest swing on top) a horizontal bar from
     the metric's lowest to its highest main effect, split at the mean of the case means (dashed
     mark; the same for every parameter of a full grid); the parameter values at both ends
@@ -443,8 +423,8 @@ def tornado_figure(sensitivity: pd.DataFrame) -> Figure:
                     va="center", fontsize=7, xytext=(-4, 0), textcoords="offset points")
         ax.annotate(f"{_parameter_value(r['value_at_max'])}: {label(high)}", (high, yi),
                     ha="left", va="center", fontsize=7, xytext=(4, 0), textcoords="offset points")
-    ax.set_yticks(y, [f"{r['parameter']}\nswing {label(float(r['swing']))}" for r in records],
-                  fontsize=8)
+    ax.set_yticks(y, [f"{label_of(str(r['parameter']))}\nswing {label(float(r['swing']))}"
+                      for r in records], fontsize=8)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     pad = 0.4 * span if span > 0 else max(abs(centres[0]) * 0.05, 1.0)
     ax.set_xlim(low_all - pad, high_all + pad)
@@ -462,7 +442,7 @@ def tornado_figure(sensitivity: pd.DataFrame) -> Figure:
 SIMULATION_PLOTS = ("capacity", "availability", "runway", "stock", "interruptions",
                     "lost_gpu_hours")
 PLAN_PLOTS = ("plan_capacity", "orders", "pareto")
-STUDY_PLOTS = ("tornado", "runway_curve")
+STUDY_PLOTS = ("tornado", "interaction", "runway_curve")
 
 
 def has_runway(run: OutputFolder) -> bool:
@@ -507,11 +487,70 @@ def render(run: OutputFolder, capacity: pd.DataFrame) -> dict[str, bytes]:
     return {name: png(make()) for name, make in figures(run, capacity).items()}
 
 
-def render_study(study: StudyFiles, sensitivity: pd.DataFrame) -> dict[str, bytes]:
-    """A study folder's plots: the tornado, when it has a row; the runway curve, when the
-    cases report a runway (study_runway)."""
+def interaction_pair(study: StudyFiles, sensitivity: pd.DataFrame) -> tuple[str, str] | None:
+    """The two varied parameters with the largest swings, when the cases cross them (a grid:
+    at least two values each, at most INTERACTION_MAX_VALUES, and a case at every pair)."""
     rows = sensitivity[(sensitivity["section"] == "tornado") & sensitivity["swing"].notna()]
-    out = {"tornado": png(tornado_figure(sensitivity))} if len(rows) else {}
+    rows = rows.sort_values("swing", ascending=False, kind="stable")
+    if len(rows) < 2:
+        return None
+    first, second = (f"param.{p}" for p in rows["parameter"].iloc[:2])
+    cases = study.cases
+    if first not in cases or second not in cases:
+        return None
+    values = [cases[c].astype(str).nunique() for c in (first, second)]
+    if min(values) < 2 or max(values) > INTERACTION_MAX_VALUES:
+        return None
+    pairs = cases[[first, second]].astype(str).drop_duplicates()
+    return (first, second) if len(pairs) == values[0] * values[1] else None
+
+
+INTERACTION_MAX_VALUES = 12
+
+
+def interaction_figure(study: StudyFiles, pair: tuple[str, str], metric: str,
+                       label_of: Callable[[str], str] = str) -> Figure:
+    """A two-way heatmap: the metric's mean over the cases at each pair of values of the two
+    most important parameters (an interaction the main effects average away shows here)."""
+    first, second = pair
+    cases = study.cases[study.cases["metric"] == metric]
+    table = cases.groupby([first, second], sort=True)["mean"].mean().unstack(second)
+    unit = study_metric_unit(metric)
+    values = table.to_numpy(dtype=float)
+    span = float(np.nanmax(values) - np.nanmin(values)) if np.isfinite(values).any() else 0.0
+    fig = Figure(figsize=(10, 1.6 + 0.45 * len(table)), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    image = ax.imshow(values, cmap="Blues", aspect="auto")
+    for (i, j), v in np.ndenumerate(values):
+        if np.isfinite(v):
+            dark = span > 0 and (v - np.nanmin(values)) / span > 0.6
+            ax.text(j, i, _compact(v, unit, span), ha="center", va="center", fontsize=8,
+                    color="white" if dark else "#222222")
+    ax.set_xticks(range(len(table.columns)), [_parameter_value(v) for v in table.columns],
+                  fontsize=8)
+    ax.set_yticks(range(len(table.index)), [_parameter_value(v) for v in table.index],
+                  fontsize=8)
+    ax.set_xlabel(label_of(second))
+    ax.set_ylabel(label_of(first))
+    ax.set_title(f"Interaction: {metric} ({unit or 'value'}), mean over the cases at each pair",
+                 fontsize=10)
+    fig.colorbar(image, ax=ax, shrink=0.8,
+                 format=FuncFormatter(lambda v, _: _compact(v, unit, span)))
+    return fig
+
+
+def render_study(study: StudyFiles, sensitivity: pd.DataFrame,
+                 label_of: Callable[[str], str] = str) -> dict[str, bytes]:
+    """A study folder's plots: the tornado, when it has a row; the interaction heatmap of its
+    two most important parameters, when the cases cross them; the runway curve, when the cases
+    report a runway (study_runway)."""
+    rows = sensitivity[(sensitivity["section"] == "tornado") & sensitivity["swing"].notna()]
+    out = {"tornado": png(tornado_figure(sensitivity, label_of))} if len(rows) else {}
+    pair = interaction_pair(study, sensitivity) if len(rows) else None
+    if pair is not None:
+        metric = str(rows["metric"].iloc[0])
+        out["interaction"] = png(interaction_figure(study, pair, metric, label_of))
     if study.runway is not None and len(study.runway):
         out["runway_curve"] = png(runway_plots.curve_figure(study.runway))
     return out

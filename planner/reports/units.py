@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from planner.metrics import PLAN_PREFIX, unit_of
 
 # unit -> Excel number format
@@ -149,3 +151,26 @@ def nearly_whole(value: float | int | None, tolerance: float = 1e-6) -> bool:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return False
     return abs(float(value) - round(float(value))) <= tolerance * max(1.0, abs(float(value)))
+
+
+def compact_value(value: float, unit: str, span: float) -> str:
+    """A metric value for tick and bar labels: % for fractions, $M for USD, M or k suffixes
+    for large numbers (enough decimals to tell values `span` apart)."""
+    if unit == "fraction":
+        return show(value, unit)
+    prefix = "$" if unit == "USD" else ""
+    sign = "-" if value < 0 else ""
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            step = span / scale if span > 0 else 1.0
+            decimals = min(3, max(1, -int(np.floor(np.log10(step))) + 1)) if step < 10 else 1
+            return f"{sign}{prefix}{abs(value) / scale:,.{decimals}f}{suffix}"
+    return f"{sign}{prefix}{abs(value):,.4g}"
+
+
+def parameter_text(value: object) -> str:
+    """A parameter value as text (tornado tables hold them as text): numbers with separators."""
+    try:
+        return f"{float(str(value)):,.10g}"
+    except ValueError:
+        return str(value)
