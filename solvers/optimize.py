@@ -25,6 +25,10 @@ from solvers.results import ProcurementResult, extract, sample_cvar
 
 FIRST_STAGE = ("x", "z", "u", "pm")
 log = logging.getLogger("solvers")
+# a model this large frees its constraint rows at once before the solve (its peak memory); a
+# small one is not worth a full collection, which costs more the more the process holds (the
+# out-of-sample batches of 25 paths)
+COLLECT_FROM_SCENARIOS = 100
 DEFAULT_MIP_GAP = 1e-4  # HiGHS's own mip_rel_gap when neither profile nor scenario sets one
 ANALYSES = ("none", "prices", "all")  # all: prices, then VSS and EVPI
 # limit families whose rows are priced: row family -> (limit name, unit of the limit, model units
@@ -96,7 +100,8 @@ def compile_model(inp: ProcurementInput, settings: SolverSettings
     for con in list(m.component_objects(pyo.Constraint, descend_into=False)):
         if con.local_name not in kept:
             m.del_component(con)
-    gc.collect()  # ConstraintData and their components refer to each other
+    if len(inp.scenarios) >= COLLECT_FROM_SCENARIOS:
+        gc.collect()  # ConstraintData and their components refer to each other
     hm.handoff_seconds += time.perf_counter() - t1
     return m, hm, build_seconds
 
