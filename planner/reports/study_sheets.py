@@ -34,7 +34,7 @@ from planner.reports.tables import (
     text_cell,
     typed_frame,
 )
-from planner.reports.units import study_metric_unit
+from planner.reports.units import metric_label, study_metric_unit
 
 NO_PLAN_STUDY = ("No procurement plan: this folder is a study (planner study) whose cases ran "
                  "the simulator only.")
@@ -86,7 +86,8 @@ def summary_sheet(study: StudyFiles) -> pd.DataFrame:
     rows = []
     for r in study.cases.to_dict("records"):
         metric = str(r["metric"])
-        rows.append({"metric": metric, "key": r["case"], "unit": study_metric_unit(metric),
+        rows.append({"metric": metric, "label": metric_label(metric), "key": r["case"],
+                     "unit": study_metric_unit(metric),
                      "n": r["n"], **{s: number_cell(_value(r.get(s)))
                                      for s in ("mean", "std", "p10", "p50", "p90",
                                                "ci95_low", "ci95_high")}})

@@ -19,13 +19,13 @@ import pandas as pd
 from planner.reports import plan_sheets, runway, series
 from planner.reports.assumptions import assumption_rows
 from planner.reports.folder import OutputFolder, Plan, quarter_date
-from planner.reports.units import metric_unit, optimization_unit
+from planner.reports.units import metric_label, metric_unit, optimization_unit
 
 COST_PARTS = ("capex", "stockpile", "recourse", "power", "rental", "unmet_penalty", "porting",
               "salvage")
 
 SHEET_COLUMNS: dict[str, list[str]] = {
-    "Summary": ["metric", "key", "unit", "n", "mean", "std", "p10", "p50", "p90",
+    "Summary": ["metric", "label", "key", "unit", "n", "mean", "std", "p10", "p50", "p90",
                 "ci95_low", "ci95_high"],
     "Plan": ["item", "quarter", "scenario", "sku", "vendor", "platform", "part", "quantity",
              "unit_price [USD]", "cost [USD]", "effective_pflops [PFLOP/s]", "note"],
@@ -96,7 +96,7 @@ TEXT_COLUMNS = {"metric", "key", "unit", "item", "pool", "sku", "part", "note", 
                 "family", "degenerate", "parameters", "p10_censored", "p50_censored",
                 "p90_censored"}
 # text columns of one sheet whose name is a number column elsewhere (Risk's `limit` is a cap)
-SHEET_TEXT_COLUMNS: dict[str, set[str]] = {"Prices": {"limit"}}
+SHEET_TEXT_COLUMNS: dict[str, set[str]] = {"Prices": {"limit"}, "Summary": {"label"}}
 DATE_COLUMNS = {"date"}
 INTEGER_COLUMNS = {"n", "rank"}
 
@@ -219,12 +219,14 @@ def summary_sheet(run: OutputFolder) -> pd.DataFrame:
     if run.summary is not None:
         for metric, key, stats in summary_metrics(run.summary):
             ci = stats.get("ci95") or [None, None]
-            rows.append({"metric": metric, "key": key, "unit": metric_unit(metric, key),
+            rows.append({"metric": metric, "label": metric_label(metric, key), "key": key,
+                         "unit": metric_unit(metric, key),
                          "n": stats["n"], **{s: number_cell(stats.get(s)) for s in _STATS},
                          "ci95_low": number_cell(ci[0]), "ci95_high": number_cell(ci[1])})
     elif run.plan is not None:
         for metric, key, unit, value in optimization_figures(run.plan.optimization):
-            rows.append({"metric": metric, "key": key, "unit": unit, "mean": number_cell(value)})
+            rows.append({"metric": metric, "label": metric_label(metric), "key": key,
+                         "unit": unit, "mean": number_cell(value)})
     return typed_frame(rows, "Summary")
 
 

@@ -44,6 +44,18 @@ def unit_by_suffix(name: str) -> str:
     return next((unit for suffix, unit in _SUFFIX_UNITS if name.endswith(suffix)), "")
 
 
+def metric_label(metric: str, key: str | None = None) -> str:
+    """A metric's human label from the registry (planner/metrics.py), for a summary row (its
+    path and key) or a flat name; a name the registry does not know reads as its words."""
+    from planner.metrics import resolve
+
+    for name in ((f"{metric}.{key}", metric) if key is not None else (metric,)):
+        found = resolve(name)
+        if found is not None:
+            return found[0].label
+    return metric.removeprefix("plan.").replace("_", " ").replace(".", " ")
+
+
 def metric_unit(metric: str, key: str | None = None) -> str:
     """The unit of a summary metric (its path without the key, and the key: `interruptions`,
     `total`) from the metric registry; guessed from the name's suffix when the registry does

@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # sheets that hold one placeholder row (only a note) in a folder without a plan
 PLAN_ONLY_SHEETS = ("Plan", "Buy", "Contingent", "Cash", "Prices", "Risk")
 GOLDEN: dict[str, list[str]] = {
-    "Summary": ["metric", "key", "unit", "n", "mean", "std", "p10", "p50", "p90", "ci95_low",
-                "ci95_high"],
+    "Summary": ["metric", "label", "key", "unit", "n", "mean", "std", "p10", "p50", "p90",
+                "ci95_low", "ci95_high"],
     "Plan": ["item", "quarter", "scenario", "sku", "vendor", "platform", "part", "quantity",
              "unit_price [USD]", "cost [USD]", "effective_pflops [PFLOP/s]", "note"],
     "Buy": ["sku", "vendor", "order_quarter", "delivery_quarter", "nodes", "unit_price [USD]",

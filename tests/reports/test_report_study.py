@@ -42,7 +42,7 @@ from planner.reports import PLOTS, STUDY_SHEET_COLUMNS, STUDY_SHEETS, write_repo
 # every test here reads folders the command line writes in a subprocess
 pytestmark = pytest.mark.slow
 
-STUDY_PLOTS = ("tornado",)
+STUDY_PLOTS = ("tornado", "interaction")  # the grid crosses its two parameters
 DATE = "supply_shocks[0].date"
 STOCK = "cluster.spares.items[0].initial_stock"
 STUDY = {
@@ -99,12 +99,13 @@ def expected_means(folder: Path) -> dict[str, dict[str, float]]:
 
 def test_study_folder_gets_every_report_file_and_no_temp_file(study_dir):
     names = {p.name for p in study_dir.iterdir()}
-    expected = {"report.xlsx", "report.html", "plot_tornado.png"}
+    expected = {"report.xlsx", "report.html", "plot_tornado.png", "plot_interaction.png"}
     expected |= {f"report_{s}.{ext}" for s in STUDY_GOLDEN for ext in ("csv", "parquet")}
     assert expected <= names
     assert not [n for n in names if n.endswith(".tmp") or n.startswith(".")]
-    assert [n for n in names if n.startswith("plot_")] == ["plot_tornado.png"]
-    assert "tornado" in PLOTS
+    assert sorted(n for n in names if n.startswith("plot_")) == ["plot_interaction.png",
+                                                                 "plot_tornado.png"]
+    assert "tornado" in PLOTS and "interaction" in PLOTS
 
 
 def test_sheet_names_and_fixed_columns_equal_the_golden_list(study_dir, values):

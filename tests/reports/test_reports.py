@@ -102,7 +102,8 @@ def test_sheet_names_and_columns_equal_the_golden_list(run_dir, values):
 def test_summary_sheet_read_by_openpyxl_equals_summary_json(values, summary):
     header, rows = sheet_rows(values, "Summary")
     expected = summary_stats(summary)
-    got = {(r[0], r[1]): dict(zip(header, r, strict=True)) for r in rows}
+    key = header.index("key")
+    got = {(r[0], r[key]): dict(zip(header, r, strict=True)) for r in rows}
     assert list(got) == list(expected)
     for key, stats in expected.items():
         row = got[key]
@@ -112,6 +113,7 @@ def test_summary_sheet_read_by_openpyxl_equals_summary_json(values, summary):
         low, high = stats["ci95"] or (None, None)
         assert close(row["ci95_low"], low) and close(row["ci95_high"], high), key
     assert got[("ettr", "pretrain-8k")]["unit"] == "fraction"
+    assert got[("ettr", "pretrain-8k")]["label"] == "ETTR"
     assert got[("parts_spend_usd", None)]["unit"] == "USD"
 
 
@@ -147,7 +149,8 @@ def test_workbook_layout_formats_and_capacity_chart(run_dir, workbook):
                   for c in range(dim.min, dim.max + 1)}  # adjacent equal columns are grouped
         for c, name in enumerate(columns, start=1):
             assert widths[c] >= min(len(name), 60), (sheet, name, widths[c])
-    summary = {(r[0].value, r[1].value): r for r in workbook["Summary"].iter_rows(min_row=2)}
+    key = GOLDEN["Summary"].index("key")
+    summary = {(r[0].value, r[key].value): r for r in workbook["Summary"].iter_rows(min_row=2)}
     mean = GOLDEN["Summary"].index("mean")
     assert summary[("ettr", "pretrain-8k")][mean].number_format == "0.00%"
     assert summary[("parts_spend_usd", None)][mean].number_format == '"$"#,##0'
