@@ -550,7 +550,9 @@ def render_study(study: StudyFiles, sensitivity: pd.DataFrame,
     pair = interaction_pair(study, sensitivity) if len(rows) else None
     if pair is not None:
         metric = str(rows["metric"].iloc[0])
-        out["interaction"] = png(interaction_figure(study, pair, metric, label_of))
+        means = study.cases.loc[study.cases["metric"] == metric, "mean"].to_numpy(dtype=float)
+        if np.isfinite(means).any():  # a metric no case reports draws no heatmap
+            out["interaction"] = png(interaction_figure(study, pair, metric, label_of))
     if study.runway is not None and len(study.runway):
         out["runway_curve"] = png(runway_plots.curve_figure(study.runway))
     return out
