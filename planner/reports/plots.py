@@ -369,11 +369,11 @@ def plan_capacity_figure(plan: Plan) -> Figure:
     demand = np.array([float(b["demand_pflops"].iloc[0]) for b in by_quarter])
     expected_unmet = np.array([float((b["unmet_pflops"] * b["probability"]).sum()
                                      / b["probability"].sum()) for b in by_quarter])
-    ax.fill_between(x, fan[0.1], fan[0.9], color=BAND, alpha=0.7, linewidth=0,
+    ax.fill_between(x, fan[0.1], fan[0.9], color=BAND, alpha=0.9, linewidth=0, zorder=3,
                     label=f"own + rented P10-P90 ({len(scenarios)} scenarios, by probability)")
-    ax.plot(x, fan[0.5], "o-", color=LINE, label="own + rented P50")
-    ax.fill_between(x, demand - expected_unmet, demand, color=UNMET, alpha=0.55, linewidth=0,
-                    label="expected unmet demand")
+    ax.plot(x, fan[0.5], "o-", color=LINE, label="own + rented P50", zorder=4)
+    ax.fill_between(x, demand - expected_unmet, demand, color=UNMET, alpha=0.45, linewidth=0,
+                    label="expected unmet demand", zorder=2)
     ax.plot(x, demand, "--", color="#333333", label="demand")
     ax.set_xticks(x, quarters)
     ax.set_ylim(bottom=0)
