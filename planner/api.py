@@ -288,12 +288,9 @@ class CalibrationResult:
 
     @property
     def rates(self) -> pd.DataFrame:
-        categories = self.record.get("categories", {})
-        if isinstance(categories, Mapping):
-            return pd.DataFrame([{"category": k, **{f: v for f, v in c.items()
-                                                    if not isinstance(v, dict | list)}}
-                                 for k, c in categories.items()])
-        return pd.DataFrame(categories)
+        return pd.DataFrame([{"category": k, **{f: v for f, v in c.items()
+                                                if not isinstance(v, dict | list)}}
+                             for k, c in self.record["categories"].items()])
 
     @property
     def overrides(self) -> str:

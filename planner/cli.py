@@ -367,10 +367,9 @@ _HEADLINE_UNITS = {"GPU-hours": " (GPU-h)", "days": " (days)", "hours": " (h)"}
 
 def _compact(value: float) -> str:
     """A large number in a few characters (59.2M); summary.json keeps every digit."""
-    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e4, "k")):
-        if abs(value) >= size:
-            return f"{value / size:,.1f}{suffix}"
-    return f"{value:,.0f}"
+    from planner.reports.units import compact_value
+
+    return compact_value(value, "", 0.0)
 
 
 def _headline(summary: dict, runway=None) -> Table:
@@ -910,7 +909,7 @@ def study(
     if not quiet:
         out.print(f"{result.cases} cases ({result.ran} run now, the rest already stored), "
                   f"{len(result.failures)} failed", highlight=False)
-        effects = _top_effects(target)
+        effects = _top_effects(target, ls.base_text)
         if effects is not None:
             out.print(effects)
         _print_outputs(target)
@@ -923,13 +922,13 @@ def study(
 TOP_EFFECTS = 3
 
 
-def _top_effects(folder: Path) -> Table | None:
-    """The study's largest main effects (study_tornado), labelled from the schema."""
+def _top_effects(folder: Path, base_text: str) -> Table | None:
+    """The study's largest main effects (study_tornado), labelled from the schema and the base
+    scenario's text."""
     import pandas as pd
+    import yaml
 
     from planner.outputs.layout import PARQUET, StudyFolder
-    from planner.reports.folder import read_folder
-    from planner.reports.study_labels import parameter_labeler
     from planner.reports.units import compact_value as _compact
     from planner.reports.units import parameter_text as _parameter_value
     from planner.reports.units import study_metric_unit
@@ -941,7 +940,10 @@ def _top_effects(folder: Path) -> Table | None:
     if tornado.empty:
         return None
     top = tornado.sort_values("swing", ascending=False, kind="stable").head(TOP_EFFECTS)
-    label_of = parameter_labeler(read_folder(folder).study)
+    from planner.scenario.labels import field_labeler
+
+    base = yaml.safe_load(base_text)
+    label_of = field_labeler(base if isinstance(base, dict) else None)
     metric = str(top["metric"].iloc[0])
     unit = study_metric_unit(metric)
     span = float(top["swing"].max())

@@ -43,15 +43,10 @@ def fixed_plan_costs(inp: ProcurementInput, settings: SolverSettings,
     parts = []
     for s in scenarios:
         one = inp.scenarios.loc[[s]].assign(probability=1.0)
-        alone = only_scenario(inp, s, one)
+        alone = only_scenarios(inp, one)
         row = fixed_plan_costs(alone, settings, first_stage)
         parts.append(row.assign(probability=float(inp.scenarios.loc[s, "probability"])))
     return pd.concat(parts, ignore_index=True)
-
-
-def only_scenario(inp: ProcurementInput, s: str, table: pd.DataFrame) -> ProcurementInput:
-    """The problem restricted to scenario `s` (probability 1)."""
-    return only_scenarios(inp, table)
 
 
 def only_scenarios(inp: ProcurementInput, table: pd.DataFrame) -> ProcurementInput:

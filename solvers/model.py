@@ -421,14 +421,12 @@ def switched_off(m) -> None:
     """A[k,t,s] / a + D[k,t,s] + O[k,t,s] <= N[k,t,s]: nodes switched off neither work nor
     overlap the dead ones (rolling re-solves only; elsewhere O does not exist)."""
     P = m.P
-    cells = [key for key in m.KTS if key in m.O]
-
     def rule(_, k, t, s):
         dead = m.D[k, t, s] if (k, t, s) in m.B else 0.0
         a = max(P.avail.get((k, t, s), 1.0), 1e-9)
         return m.A[k, t, s] / a + dead + m.O[k, t, s] <= m.N[k, t, s]
 
-    m.switched_off = _constraint(cells, rule=rule)
+    m.switched_off = _constraint(list(m.O), rule=rule)
 
 
 def demand_cover(m) -> None:

@@ -14,7 +14,7 @@ from planner.reports.folder import OutputFolder
 from planner.reports.plan_sheets import REOPTIMIZED_NOTE
 from planner.reports.runway import percentile_text
 from planner.reports.study_labels import parameter_labeler
-from planner.reports.units import nearly_whole, shadow_price_unit, show, study_metric_unit
+from planner.reports.units import metric_label, nearly_whole, shadow_price_unit, show, study_metric_unit
 from planner.reports.warnings import report_warnings
 from planner.reports.workbook import workbook_sheets
 
@@ -67,15 +67,6 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and value != value)
 
 
-def metric_label(name: str) -> str:
-    """A metric's human label from the registry (planner/metrics.py); the code name when it is
-    not registered."""
-    from planner.metrics import resolve
-
-    found = resolve(name)
-    return found[0].label if found is not None else name
-
-
 def headline_table(summary: pd.DataFrame) -> str:
     """Headline metrics: mean, P10, P50, P90 and the 95 % CI, each in its unit."""
     rows = []
@@ -85,7 +76,7 @@ def headline_table(summary: pd.DataFrame) -> str:
         unit = "" if _missing(r.unit) else r.unit
         ci = ("–" if _missing(r.ci95_low) else
               f"{show(r.ci95_low, unit)} to {show(r.ci95_high, unit)}")
-        rows.append([(text(metric_label(r.metric)), False),
+        rows.append([(text(metric_label(r.metric, None if _missing(r.key) else r.key)), False),
                      (text("" if _missing(r.key) else r.key), False),
                      (text(unit), False),
                      *((text(show(getattr(r, s), unit)), True) for s in ("mean", "p10", "p50", "p90")),

@@ -9,11 +9,11 @@ from pathlib import Path
 import yaml
 
 from planner.reports.folder import StudyFiles
-from planner.scenario.labels import field_label
+from planner.scenario.labels import field_labeler
 
 
 def parameter_labeler(study: StudyFiles) -> Callable[[str], str]:
-    """path -> label; `param.` prefixes are dropped."""
+    """path -> label, with the base scenario the study names, when it can still be read."""
     base = None
     path = study.info.get("base")
     if isinstance(path, str) and Path(path).is_file():
@@ -22,12 +22,4 @@ def parameter_labeler(study: StudyFiles) -> Callable[[str], str]:
             base = loaded if isinstance(loaded, dict) else None
         except (OSError, yaml.YAMLError):
             base = None
-    cache: dict[str, str] = {}
-
-    def label(parameter: str) -> str:
-        key = parameter.removeprefix("param.")
-        if key not in cache:
-            cache[key] = field_label(key, base)
-        return cache[key]
-
-    return label
+    return field_labeler(base)

@@ -27,6 +27,7 @@ workers.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -105,7 +106,7 @@ def _executor(workers: int | None, scheduler: str | None
         from planner.studies.execute import dask_client
 
         with dask_client(scheduler, n) as client:
-            calls = iter(range(1 << 30))
+            calls = itertools.count()
 
             def on_dask(fn: Callable, tasks: list) -> list:
                 call = next(calls)

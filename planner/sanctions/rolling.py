@@ -53,14 +53,14 @@ def subtree(tree: ScenarioTree, history: np.ndarray) -> tuple[np.ndarray, np.nda
     prefix = tree.values[:, :t, :]
     distance = np.abs(prefix - history[None]).sum(axis=(1, 2))
     close = np.flatnonzero(distance <= distance.min() + 1e-9)
-    nodes, node_of = np.unique(prefix[close].reshape(len(close), -1), axis=0,
-                               return_inverse=True)
-    mass = np.bincount(node_of.reshape(-1), weights=tree.probabilities[close])
+    node_of = np.unique(prefix[close].reshape(len(close), -1), axis=0,
+                        return_inverse=True)[1].reshape(-1)
+    mass = np.bincount(node_of, weights=tree.probabilities[close])
     best = np.flatnonzero(mass >= mass.max() - 1e-12)
     # ties: the node of the first (most probable) leaf among them
-    first_leaf = [close[node_of.reshape(-1) == b][0] for b in best]
+    first_leaf = [close[node_of == b][0] for b in best]
     chosen = best[int(np.argmin(first_leaf))]
-    leaves = close[node_of.reshape(-1) == chosen]
+    leaves = close[node_of == chosen]
     spliced = np.concatenate([np.broadcast_to(history, (len(leaves), *history.shape)),
                               tree.values[leaves, t:, :]], axis=1)
     unique, inverse = np.unique(spliced.reshape(len(leaves), -1), axis=0, return_inverse=True)
@@ -97,13 +97,12 @@ def rolling_horizon(fresh: SanctionPaths, tree: ScenarioTree, plan: dict,
     recourse_from_start; `run(fn, tasks)` maps on the executor."""
     values = fresh.values
     count, quarters = len(values), list(fresh.quarters)
-    histories: list[_History] = []
+    histories: list[_History | None] = []
     history_of = np.zeros(count, dtype=np.int64)  # each path's history at the previous quarter
     for t, period in enumerate(quarters):
-        keys, first, inverse, counts = np.unique(values[:, :t + 1, :].reshape(count, -1), axis=0,
-                                                 return_index=True, return_inverse=True,
-                                                 return_counts=True)
-        del keys
+        _, first, inverse, counts = np.unique(values[:, :t + 1, :].reshape(count, -1), axis=0,
+                                              return_index=True, return_inverse=True,
+                                              return_counts=True)
         inverse = inverse.reshape(-1)
         now: list[_History | None] = []
         for i, row in enumerate(first):
@@ -111,7 +110,7 @@ def rolling_horizon(fresh: SanctionPaths, tree: ScenarioTree, plan: dict,
                 past: dict[str, Recourse] | None = {}
             else:
                 parent = histories[history_of[row]]
-                past = None if parent is None else parent.past  # type: ignore[union-attr]
+                past = None if parent is None else parent.past
             now.append(None if past is None else
                        _History(values[row, :t + 1, :], counts[i] / count, past))
         done = _solve_quarter(now, tree, fresh, plan, settings, period, inputs, run)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
@@ -113,9 +114,22 @@ def field_label(path: str, base: dict | None = None) -> str:
         data = data.get(step) if isinstance(data, dict) else None
         if model is not None and step not in SILENT and not _is_list(field.annotation):
             context.append(words)
-    last = steps[-1]
-    if isinstance(last, int) or model is not None and not isinstance(last, str):
+    if isinstance(steps[-1], int):
         return path
     if context and context[-1] == words:
         context.pop()
     return (", ".join(context) + ": " if context else "") + words
+
+
+def field_labeler(base: dict | None) -> Callable[[str], str]:
+    """path -> field_label(path, base), remembered; a `param.` prefix (a study table's
+    column) is dropped."""
+    cache: dict[str, str] = {}
+
+    def label(parameter: str) -> str:
+        key = parameter.removeprefix("param.")
+        if key not in cache:
+            cache[key] = field_label(key, base)
+        return cache[key]
+
+    return label

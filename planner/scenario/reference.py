@@ -139,13 +139,14 @@ def reference_markdown() -> str:
              "with a `# yaml-language-server: $schema=...` line. A bare number where a "
              "distribution is expected stands for a fixed value (`30` is "
              "`{dist: fixed, value: 30}`). Units are in the field names.", ""]
+    scenario_defs = set(scenario_schema().get("$defs", {}))
     for title, schema in (("Scenario file", scenario_schema()), ("Study file", study_schema())):
         parts += [f"## {title}", ""]
         root = {k: v for k, v in schema.items() if k != "$defs"}
         parts += _section(schema["title"].split()[-1].capitalize(), root)
         defs = schema.get("$defs", {})
         for name in _reading_order(schema, defs):
-            if title == "Study file" and name in scenario_schema().get("$defs", {}):
+            if title == "Study file" and name in scenario_defs:
                 continue  # shared with scenarios: described above
             parts += _section(name, defs[name])
     return "\n".join(parts).rstrip() + "\n"

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from solvers.evaluate import fixed_plan_costs, only_scenario
+from solvers.evaluate import fixed_plan_costs, only_scenarios
 from solvers.problem import SolverSettings
 from tests.solvers.instances import instance
 
@@ -32,6 +32,6 @@ def test_an_infeasible_scenario_does_not_hide_the_others():
     assert rows.loc["open", "feasible"] and math.isfinite(rows.loc["open", "cost_usd"])
     assert rows["probability"].to_dict() == {"open": 0.5, "blocked": 0.5}
     # the open scenario's cost is what it costs alone
-    alone = only_scenario(inp, "open", inp.scenarios.loc[["open"]].assign(probability=1.0))
+    alone = only_scenarios(inp, inp.scenarios.loc[["open"]].assign(probability=1.0))
     only_open = fixed_plan_costs(alone, SolverSettings(), PLAN).set_index("scenario")
     assert rows.loc["open", "cost_usd"] == pytest.approx(only_open.loc["open", "cost_usd"])
