@@ -449,8 +449,8 @@ def _simulation_sections(run: OutputFolder, sheets: dict[str, pd.DataFrame],
         _figure(pngs["capacity"], "effective compute band per pool",
                 "Effective compute = healthy nodes x accelerators per node x BF16 dense TFLOPS / "
                 "1000, P10-P90 across replications with the P50 line; dash-dot: installed nodes "
-                "(P50) at full compute. Vertical lines: supply-shock starts (light: each "
-                "replication, dashed: median start; dotted: ends)."),
+                "(P50) at full compute. Each supply shock: a shaded band from the P10 to the P90 "
+                "of its start dates over the replications it hit, and its median start dashed."),
         "<h2>Availability and supply shocks</h2>",
         _figure(pngs["availability"], "node availability band per pool",
                 "Healthy / installed nodes per pool, P10-P90 and P50 across replications."),
