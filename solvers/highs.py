@@ -1,11 +1,11 @@
 """HiGHS driver: option profiles, the Pyomo model compiled once into HiGHS as matrices, solves
 and re-solves on the same instance, status in plain words, duals and ranging.
 
-The hand-off is Pyomo's LinearStandardFormCompiler (sparse matrices in mixed <=/=/>= form) passed
-to highspy directly: no LP file, no per-constraint Python calls into the solver. A HighsModel
-keeps its HiGHS instance, so the analyses of a plan (prices with the integers fixed, the
-expected-value plan evaluated in every scenario, the Pareto sweep's moving CVaR cap) change
-bounds on it and re-solve, warm, instead of building a new one.
+The hand-off is Pyomo's LinearStandardFormCompiler (solvers/compile.py: sparse matrices in mixed
+<=/=/>= form) passed to highspy directly: no LP file, no per-constraint Python calls into the
+solver. A HighsModel keeps its HiGHS instance, so the analyses of a plan (prices with the
+integers fixed, the expected-value plan evaluated in every scenario, the Pareto sweep's moving
+CVaR cap) change bounds on it and re-solve, warm, instead of building a new one.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pyomo.environ as pyo
 
+from solvers.compile import CompiledLp, compile_whole
 from solvers.problem import SolverSettings
 
 PROFILE_DIR = "profiles"
@@ -142,67 +143,39 @@ _STATUS = {
 }
 
 
-def _standard_form_compiler():
-    """Pyomo's LinearStandardFormCompiler, with its matrix hooks set to numpy and scipy.sparse
-    directly. Pyomo finalizes any import of scipy by importing scipy.stats, integrate and
-    spatial (about 1 s of a `planner optimize` process, for nothing the compiler uses): its
-    post-import callback for scipy is dropped when scipy is not loaded yet. The matrix hooks
-    are class attributes Pyomo documents as meant to be changed."""
-    if "scipy" not in sys.modules:
-        from pyomo.common import dependencies
-
-        callbacks = getattr(dependencies.DeferredImportCallbackFinder, "_callbacks", None)
-        if isinstance(callbacks, dict):
-            callbacks.pop("scipy", None)
-    import scipy.sparse
-    from pyomo.repn.plugins.standard_form import (
-        LinearStandardFormCompiler,
-        _LinearStandardFormCompiler_impl,
-    )
-
-    impl = _LinearStandardFormCompiler_impl
-    if impl._to_vector is None:
-        impl._to_vector = np.fromiter
-        impl._csc_matrix = scipy.sparse.csc_array
-        impl._csr_matrix = scipy.sparse.csr_array
-    return LinearStandardFormCompiler()
-
-
 class HighsModel:
     """A Pyomo model compiled into one HiGHS instance; solved and re-solved in place."""
 
-    def __init__(self, model: pyo.ConcreteModel, settings: SolverSettings):
+    def __init__(self, model: pyo.ConcreteModel, settings: SolverSettings,
+                 compiled: CompiledLp | None = None):
+        """Hand `model` to a new HiGHS instance: `compiled` when the caller compiled it as it
+        was built (solvers/compile.py), else the whole model now."""
         import highspy
 
         start = time.perf_counter()
         self.model = model
         self.settings = settings
-        info = _standard_form_compiler().write(model, mixed_form=True)
-        self.columns = list(info.columns)
-        # the compiler's rows are one small tuple each, allocated among its temporaries: kept,
-        # they pin those pages (77 MB at 300 scenarios); a list of constraints and an array
-        # of senses (1 <=, -1 >=, 0 ==) hold the same
-        self.row_constraints = [row.constraint for row in info.rows]
-        self.row_senses = np.fromiter((row.bound_type for row in info.rows), dtype=np.int8,
-                                      count=len(info.rows))
+        info = compiled if compiled is not None else compile_whole(model)
+        self.columns = info.columns
+        self.row_constraints = info.row_constraints
+        self.row_senses = info.row_senses
         self._column_of: dict[int, int] | None = None  # built when first needed
         self._rows_of: dict[int, list[int]] | None = None
-        self.offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
-        self.eliminated = list(info.eliminated_vars)
+        self.offset = info.offset
+        self.eliminated = info.eliminated
         n, m = len(self.columns), len(self.row_constraints)
         inf = highspy.kHighsInf
         lower = np.array([-inf if v.lb is None else float(v.lb) for v in self.columns])
         upper = np.array([inf if v.ub is None else float(v.ub) for v in self.columns])
         self.integer = np.array([not v.is_continuous() for v in self.columns], dtype=bool)
-        rhs = np.asarray(info.rhs, dtype=float)
+        rhs = info.rhs
         senses = self.row_senses
         self.row_lower = np.where(senses <= 0, rhs, -inf)
         self.row_upper = np.where(senses >= 0, rhs, inf)
-        costs = np.asarray(info.c.toarray()[0] if info.c.shape[0] else np.zeros(n), dtype=float)
-        a = info.A.tocsc()
+        a = info.matrix
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = n, m
-        lp.col_cost_, lp.col_lower_, lp.col_upper_ = costs, lower, upper
+        lp.col_cost_, lp.col_lower_, lp.col_upper_ = info.costs, lower, upper
         lp.offset_ = self.offset  # the objective's constant (fixed variables, constants)
         lp.row_lower_, lp.row_upper_ = self.row_lower, self.row_upper
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
@@ -216,7 +189,8 @@ class HighsModel:
         self.integer_now = self.integer.copy()
         self.h = _new_highs()
         self.h.passModel(lp)
-        del lp, a, info  # HiGHS holds its own copy: the compiler's matrices go before the solve
+        del lp, a  # HiGHS holds its own copy: the compiler's matrix goes before the solve
+        info.matrix = None
         self._apply_settings(settings)
         self.log = ""
         self.handoff_seconds = time.perf_counter() - start

@@ -16,6 +16,7 @@ CVaR cap of the Pareto sweep.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyomo.environ as pyo
@@ -117,9 +118,13 @@ def parameters(inp: ProcurementInput) -> Params:
     )
 
 
-def build_model(inp: ProcurementInput, elastic: bool = False) -> pyo.ConcreteModel:
+def build_model(inp: ProcurementInput, elastic: bool = False,
+                hand_off: Callable[[pyo.ConcreteModel, list], None] | None = None
+                ) -> pyo.ConcreteModel:
     """The Pyomo model of `inp`. With `elastic`, every family that can bind gets a penalized
-    slack (solvers/diagnose.py)."""
+    slack (solvers/diagnose.py). `hand_off(m, components)` is called after each constraint
+    family is built with the Constraint components it added (it may compile and delete them,
+    so that one family's rows are held at a time: solvers/compile.py)."""
     P = parameters(inp)
     m = pyo.ConcreteModel(name="procurement")
     m.P = P
@@ -209,7 +214,11 @@ def build_model(inp: ProcurementInput, elastic: bool = False) -> pyo.ConcreteMod
 
     scenario_cost(m)  # expressions used by the risk rows below
     for family in FAMILIES:
+        before = set(m.component_map(pyo.Constraint))
         family(m)
+        if hand_off is not None:
+            hand_off(m, [c for name, c in m.component_map(pyo.Constraint).items()
+                         if name not in before])
     objective(m)
     return m
 

@@ -16,6 +16,7 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.collections import ComponentMap
 
+from solvers.compile import LpCompiler, release_free_memory
 from solvers.diagnose import explain_infeasible
 from solvers.highs import HighsModel, SolveOutcome
 from solvers.model import MONEY, build_model, cvar, shortfall
@@ -82,28 +83,42 @@ class Solved:
 
 def compile_model(inp: ProcurementInput, settings: SolverSettings
                   ) -> tuple[pyo.ConcreteModel, HighsModel, float]:
-    """Build the model and hand it to HiGHS; then delete from the model every constraint
-    family no analysis reads after the solve (all but the priced limits and the CVaR cap), so
-    that their expression trees are not held while HiGHS solves: they are most of the model
-    (the 1,000-scenario LP's peak memory went from 1,275 to 1,116 MB). The variables and cost
-    expressions stay: the result tables read them. Returns (model, HiGHS instance, build
-    seconds)."""
+    """Build the model and hand it to HiGHS family by family: each constraint family is
+    compiled as soon as it is built, then deleted unless an analysis reads it after the solve
+    (the priced limits and the CVaR cap), so that the expressions and the compiler's transient
+    of one family are held at a time (solvers/compile.py). The variables and cost expressions
+    stay: the result tables read them. Returns (model, HiGHS instance, build seconds: the
+    model's own construction, without the compiling)."""
     import gc
 
-    t0 = time.perf_counter()
-    m = build_model(inp)
-    build_seconds = time.perf_counter() - t0
-    hm = HighsModel(m, settings)
-    t1 = time.perf_counter()
     kept = {*PRICED, *READ_AFTER_SOLVE}
-    hm.release_rows(lambda con: con.parent_component().local_name in kept)
-    for con in list(m.component_objects(pyo.Constraint, descend_into=False)):
-        if con.local_name not in kept:
-            m.del_component(con)
-    if len(inp.scenarios) >= COLLECT_FROM_SCENARIOS:
-        gc.collect()  # ConstraintData and their components refer to each other
-    hm.handoff_seconds += time.perf_counter() - t1
-    return m, hm, build_seconds
+    collect = len(inp.scenarios) >= COLLECT_FROM_SCENARIOS
+    compiler = LpCompiler()
+    handoff_seconds = 0.0
+
+    def hand_off(m: pyo.ConcreteModel, components: list) -> None:
+        nonlocal handoff_seconds
+        start = time.perf_counter()
+        for con in components:
+            keep = con.local_name in kept
+            compiler.add(m, [con], keep_rows=keep)
+            if not keep:
+                m.del_component(con)
+        handoff_seconds += time.perf_counter() - start
+
+    t0 = time.perf_counter()
+    m = build_model(inp, hand_off=hand_off)
+    t1 = time.perf_counter()
+    compiler.add_objective(m)
+    compiled = compiler.finish(m)
+    if collect:
+        gc.collect()  # the deleted families' ConstraintData and components refer to each other
+    hm = HighsModel(m, settings, compiled)
+    del compiled
+    if collect:
+        release_free_memory()  # after HiGHS has its copy and ours is gone
+    hm.handoff_seconds = handoff_seconds + time.perf_counter() - t1
+    return m, hm, t1 - t0 - handoff_seconds
 
 
 def _solve(inp: ProcurementInput, settings: SolverSettings) -> Solved:
