@@ -19,15 +19,25 @@ import numpy as np
 import pyomo.environ as pyo
 
 
+def row_key(con) -> tuple[str, object]:
+    """How a row is named after its constraint is gone: (constraint family, index)."""
+    return con.parent_component().local_name, con.index()
+
+
 @dataclass
 class CompiledLp:
-    """A compiled model: `columns` (VarData per column), per row its constraint (None where
-    released: HiGHS keeps the row, the planner no longer reads it), sense (1 <=, -1 >=, 0 ==)
-    and right-hand side, the matrix (CSC, rows x columns), the objective's coefficients and
-    constant, and the variables the compiler eliminated ((var, expression) pairs)."""
+    """A compiled model: `columns` (VarData per column); per row its key (family, index: see
+    row_key; None where not kept: HiGHS has the row, the planner never reads it again), the
+    limit it was compiled with (the constraint's upper bound for <= and ==, lower for >=, in
+    the row's units; NaN where not kept), sense (1 <=, -1 >=, 0 ==) and right-hand side (the
+    limit less the constants the compiler moved out of the body); the matrix (CSC, rows x
+    columns), the objective's coefficients and constant, and the variables the compiler
+    eliminated ((var, expression) pairs). Keys, not constraints: a constraint holds its
+    expression, most of a large model's memory."""
 
     columns: list
-    row_constraints: list
+    row_keys: list
+    row_limits: np.ndarray
     row_senses: np.ndarray
     rhs: np.ndarray
     matrix: object  # scipy.sparse.csc_array
@@ -70,7 +80,8 @@ class LpCompiler:
         self._compiler = _standard_form_compiler()
         self._column_of: dict[int, int] = {}  # id(VarData) -> column
         self._columns: list = []
-        self._constraints: list = []
+        self._keys: list = []
+        self._limits: list[np.ndarray] = []
         self._senses: list[np.ndarray] = []
         self._rhs: list[np.ndarray] = []
         self._entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # rows, cols, values
@@ -107,8 +118,7 @@ class LpCompiler:
 
     def add(self, model: pyo.ConcreteModel, components: Iterable, keep_rows: bool = True) -> None:
         """Compile the constraint components `components` of `model` and append their rows;
-        with `keep_rows` False the rows' constraints are not remembered (their expressions can
-        be freed once the components are deleted; HiGHS still has the rows)."""
+        with `keep_rows` False the rows' keys and limits are not remembered."""
         info = self._write(model, components, objective=False)
         self._append_rows(info, keep_rows)
 
@@ -133,7 +143,14 @@ class LpCompiler:
         a = info.A.tocoo()
         self._entries.append((a.row.astype(np.int64) + self._rows, columns[a.col],
                               a.data.astype(float)))
-        self._constraints.extend(row.constraint if keep_rows else None for row in rows)
+        if keep_rows:
+            self._keys.extend(row_key(row.constraint) for row in rows)
+            self._limits.append(np.fromiter(
+                (pyo.value(row.constraint.upper if row.bound_type >= 0 else row.constraint.lower)
+                 for row in rows), dtype=float, count=len(rows)))
+        else:
+            self._keys.extend([None] * len(rows))
+            self._limits.append(np.full(len(rows), np.nan))
         self._senses.append(np.fromiter((row.bound_type for row in rows), dtype=np.int8,
                                         count=len(rows)))
         self._rhs.append(np.asarray(info.rhs, dtype=float))
@@ -167,7 +184,8 @@ class LpCompiler:
         for column, value in self._costs.items():
             costs[rank[column]] = value
         return CompiledLp(
-            columns=[self._columns[i] for i in order], row_constraints=self._constraints,
+            columns=[self._columns[i] for i in order], row_keys=self._keys,
+            row_limits=np.concatenate(self._limits) if self._limits else np.zeros(0),
             row_senses=(np.concatenate(self._senses) if self._senses
                         else np.zeros(0, dtype=np.int8)),
             rhs=np.concatenate(self._rhs) if self._rhs else np.zeros(0),

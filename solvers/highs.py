@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pyomo.environ as pyo
 
-from solvers.compile import CompiledLp, compile_whole
+from solvers.compile import CompiledLp, compile_whole, row_key
 from solvers.problem import SolverSettings
 
 PROFILE_DIR = "profiles"
@@ -143,6 +143,11 @@ _STATUS = {
 }
 
 
+def _key(row) -> tuple:
+    """A row's key: itself, or its ConstraintData's (family, index)."""
+    return row if isinstance(row, tuple) else row_key(row)
+
+
 class HighsModel:
     """A Pyomo model compiled into one HiGHS instance; solved and re-solved in place."""
 
@@ -157,13 +162,14 @@ class HighsModel:
         self.settings = settings
         info = compiled if compiled is not None else compile_whole(model)
         self.columns = info.columns
-        self.row_constraints = info.row_constraints
+        self.row_keys = info.row_keys  # (family, index) per row, None where not kept
+        self.row_limits = info.row_limits
         self.row_senses = info.row_senses
         self._column_of: dict[int, int] | None = None  # built when first needed
-        self._rows_of: dict[int, list[int]] | None = None
+        self._rows_of: dict[tuple, list[int]] | None = None
         self.offset = info.offset
         self.eliminated = info.eliminated
-        n, m = len(self.columns), len(self.row_constraints)
+        n, m = len(self.columns), len(self.row_keys)
         inf = highspy.kHighsInf
         lower = np.array([-inf if v.lb is None else float(v.lb) for v in self.columns])
         upper = np.array([inf if v.ub is None else float(v.ub) for v in self.columns])
@@ -255,19 +261,6 @@ class HighsModel:
                             time.perf_counter() - start, self.log, message,
                             highs_seconds=highs_seconds)
 
-    def release_rows(self, keep) -> int:
-        """Forget the constraint of every row whose constraint `keep(con)` rejects (HiGHS keeps
-        the row): with the model's components deleted too, their expressions are freed for the
-        solve. Prices, ranging and set_rhs then know only the rows kept. Returns how many rows
-        were released."""
-        released = 0
-        for i, con in enumerate(self.row_constraints):
-            if con is not None and not keep(con):
-                self.row_constraints[i] = None
-                released += 1
-        self._rows_of = None
-        return released
-
     @property
     def column_of(self) -> dict[int, int]:
         """id(VarData) -> its column."""
@@ -276,14 +269,28 @@ class HighsModel:
         return self._column_of
 
     @property
-    def rows_of(self) -> dict[int, list[int]]:
-        """id(ConstraintData) -> its rows (two for a range)."""
+    def rows_of(self) -> dict[tuple, list[int]]:
+        """Row key (family, index) -> its rows (two for a range)."""
         if self._rows_of is None:
             self._rows_of = {}
-            for i, con in enumerate(self.row_constraints):
-                if con is not None:
-                    self._rows_of.setdefault(id(con), []).append(i)
+            for i, key in enumerate(self.row_keys):
+                if key is not None:
+                    self._rows_of.setdefault(key, []).append(i)
         return self._rows_of
+
+    def rows(self, family: str) -> list[tuple]:
+        """The keys of the kept rows of a constraint family, in row order."""
+        return list(dict.fromkeys(k for k in self.row_keys if k is not None and k[0] == family))
+
+    def limit(self, row) -> float:
+        """The limit a row (its key, or its ConstraintData while the model has it) was compiled
+        with, in the row's units (its first row's, for a range)."""
+        return float(self.row_limits[self.rows_of[_key(row)][0]])
+
+    def row_activities(self) -> np.ndarray:
+        """Each row's activity (A x) in the solution loaded in HiGHS now, in the compiled
+        units: compare it with row_lower / row_upper, not with the limit."""
+        return np.asarray(self.h.getSolution().row_value, dtype=float)
 
     def _load(self, values) -> None:
         for var, value in zip(self.columns, values, strict=True):
@@ -333,15 +340,15 @@ class HighsModel:
             self.h.changeColsIntegrality(len(ints), ints, kinds)
         self.integer_now = self.integer.copy()
 
-    def set_rhs(self, con, value: float) -> None:
-        """Move the active bound of a one-sided row to `value` (in the row's units), from the
-        bound it was compiled with."""
+    def set_rhs(self, row, value: float) -> None:
+        """Move the active bound of a one-sided row (its key, or its ConstraintData while the
+        model has it) to `value` (in the row's units), from the limit it was compiled with."""
         import highspy
 
         inf = highspy.kHighsInf
-        for i in self.rows_of.get(id(con), []):
+        for i in self.rows_of.get(_key(row), []):
             sense = int(self.row_senses[i])
-            shift = float(value) - float(pyo.value(con.upper if sense >= 0 else con.lower))
+            shift = float(value) - float(self.row_limits[i])
             lower = self.row_lower[i] + shift if sense <= 0 else -inf
             upper = self.row_upper[i] + shift if sense >= 0 else inf
             self.h.changeRowBounds(i, lower, upper)
@@ -349,7 +356,8 @@ class HighsModel:
     # --- prices ---------------------------------------------------------------------------------
 
     def ranging(self, rows) -> dict:
-        """RowRange of each constraint in `rows` (ConstraintData), from the LP just solved."""
+        """RowRange of each row in `rows` (keys, or ConstraintData while the model has them),
+        keyed as given, from the LP just solved."""
         import highspy
 
         h = self.h
@@ -364,11 +372,11 @@ class HighsModel:
                                 dtype=bool)
         ups = np.asarray(rng.row_bound_up.value_, dtype=float)
         downs = np.asarray(rng.row_bound_dn.value_, dtype=float)
-        wanted = {id(c) for c in rows}
+        wanted = {_key(row): row for row in rows}
         out = {}
         tolerance = 1e-9
-        for i, con in enumerate(self.row_constraints):
-            if con is None or id(con) not in wanted:
+        for i, key in enumerate(self.row_keys):
+            if key is None or key not in wanted:
                 continue
             sense = int(self.row_senses[i])
             activity = float(activities[i])
@@ -390,5 +398,5 @@ class HighsModel:
             slack_zero = abs(activity - rhs) <= scale
             degenerate = (abs(high - rhs) <= scale or abs(rhs - low) <= scale
                           or (basic and slack_zero))
-            out[con] = RowRange(dual, rhs, low, high, degenerate, binding=not basic)
+            out[wanted[key]] = RowRange(dual, rhs, low, high, degenerate, binding=not basic)
         return out

@@ -84,9 +84,10 @@ class Solved:
 def compile_model(inp: ProcurementInput, settings: SolverSettings
                   ) -> tuple[pyo.ConcreteModel, HighsModel, float]:
     """Build the model and hand it to HiGHS family by family: each constraint family is
-    compiled as soon as it is built, then deleted unless an analysis reads it after the solve
-    (the priced limits and the CVaR cap), so that the expressions and the compiler's transient
-    of one family are held at a time (solvers/compile.py). The variables and cost expressions
+    compiled as soon as it is built, then deleted (solvers/compile.py), so that the expressions
+    and the compiler's transient of one family are held at a time; HiGHS keeps every row, the
+    planner the keys and limits of the rows an analysis reads (the priced limits and the CVaR
+    cap). The variables and cost expressions
     stay: the result tables read them. Returns (model, HiGHS instance, build seconds: the
     model's own construction, without the compiling)."""
     import gc
@@ -100,15 +101,16 @@ def compile_model(inp: ProcurementInput, settings: SolverSettings
         nonlocal handoff_seconds
         start = time.perf_counter()
         for con in components:
-            keep = con.local_name in kept
-            compiler.add(m, [con], keep_rows=keep)
-            if not keep:
-                m.del_component(con)
+            compiler.add(m, [con], keep_rows=con.local_name in kept)
+            m.del_component(con)
         handoff_seconds += time.perf_counter() - start
 
     t0 = time.perf_counter()
     m = build_model(inp, hand_off=hand_off)
     t1 = time.perf_counter()
+    # the availability and stockpile pieces by scenario are the largest parameters and only
+    # the constraint families read them: gone with the rows (None, so a late reader fails)
+    m.P = replace(m.P, avail=None, pieces=None)
     compiler.add_objective(m)
     compiled = compiler.finish(m)
     if collect:
@@ -190,16 +192,10 @@ def _keeping_values(m: pyo.ConcreteModel) -> Iterator[None]:
             var.set_value(value, skip_validation=True)
 
 
-def _price_rows(m: pyo.ConcreteModel) -> list[tuple[str, tuple, object]]:
-    """(family, index, ConstraintData) of every priced limit row."""
-    rows = []
-    for family in PRICED:
-        con = getattr(m, family, None)
-        if con is None:
-            continue
-        for index, row in con.items():
-            rows.append((family, index if isinstance(index, tuple) else (index,), row))
-    return rows
+def _price_rows(hm: HighsModel) -> list[tuple[str, tuple, tuple]]:
+    """(family, index as a tuple, row key) of every priced limit row HiGHS holds."""
+    return [(family, key[1] if isinstance(key[1], tuple) else (key[1],), key)
+            for family in PRICED for key in hm.rows(family)]
 
 
 def _index_columns(m, family: str, index: tuple) -> tuple[str, str, str | None]:
@@ -231,7 +227,7 @@ def shadow_prices(solved: Solved) -> pd.DataFrame:
             out = hm.solve()
             if out.status != "optimal":
                 raise SolverFailed(f"the LP for shadow prices did not solve ({out.status})")
-            rows = _price_rows(m)
+            rows = _price_rows(hm)
             ranges = hm.ranging([row for _, _, row in rows])
         finally:
             hm.restore()
@@ -251,11 +247,11 @@ def shadow_prices(solved: Solved) -> pd.DataFrame:
     return pd.DataFrame(table, columns=PRICE_COLUMNS)
 
 
-def _limit_groups(m: pyo.ConcreteModel) -> dict[tuple, list]:
+def _limit_groups(m: pyo.ConcreteModel, hm: HighsModel) -> dict[tuple, list]:
     """(family, index without the scenario) -> the rows of that one limit across scenarios."""
     groups: dict[tuple, list] = {}
     scenarios = set(m.S)
-    for family, index, row in _price_rows(m):
+    for family, index, row in _price_rows(hm):
         if family == "recourse_supply_cap":
             key = ("supply_cap", index[0], index[1])
         elif family == "budget_total":
@@ -289,16 +285,17 @@ def limit_prices(solved: Solved, settings: SolverSettings, step: float = 0.01,
 
 def _move_limits(m, hm: HighsModel, base: float, gap: float, step: float, only_tight: bool,
                  rows: list) -> None:
+    activities = hm.row_activities()
     try:
-        for key, members in _limit_groups(m).items():
+        for key, members in _limit_groups(m, hm).items():
             family = key[0]
             limit, unit, row_per_limit = PRICED[family]
             cons = [row for _, _, row in members]
-            values = [float(pyo.value(c.upper)) for c in cons]
+            values = [hm.limit(c) for c in cons]
             # a recourse supply row holds q (Q - x): it moves by q per unit of Q
             moves = [m.P.volume.get(index, 1.0) if fam == "recourse_supply_cap" else 1.0
                      for fam, index, _ in members]
-            if only_tight and not any(_tight(c) for c in cons):
+            if only_tight and not any(_tight(hm, c, activities) for c in cons):
                 continue
             value = values[0] / row_per_limit
             delta = step * abs(value) if value else 1.0
@@ -322,11 +319,12 @@ def _move_limits(m, hm: HighsModel, base: float, gap: float, step: float, only_t
         hm.restore()
 
 
-def _tight(con) -> bool:
-    """The plan's row is at its limit (within TIGHT of its size)."""
-    body = pyo.value(con.body)
-    bound = pyo.value(con.upper if con.upper is not None else con.lower)
-    return abs(body - bound) <= TIGHT * max(1.0, abs(bound))
+def _tight(hm: HighsModel, row: tuple, activities: np.ndarray) -> bool:
+    """The plan's row is at its limit (within TIGHT of its size): its activity in HiGHS's
+    solution against its compiled bound (both less the constants moved out of the body)."""
+    i = hm.rows_of[row][0]
+    bound = float(hm.row_upper[i] if hm.row_senses[i] >= 0 else hm.row_lower[i])
+    return abs(float(activities[i]) - bound) <= TIGHT * max(1.0, abs(hm.limit(row)))
 
 
 def expected_value_input(inp: ProcurementInput) -> ProcurementInput:
