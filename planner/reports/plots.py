@@ -20,6 +20,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from planner.metrics import RUNWAY_DAYS
 from planner.reports import runway_plots, series
 from planner.reports.folder import OutputFolder, Plan, StudyFiles
+from planner.reports.grid import Margins, legend_below, panel_grid, title_above
 from planner.reports.tables import summary_metrics
 from planner.reports.units import compact_value as _compact
 from planner.reports.units import parameter_text as _parameter_value
@@ -28,14 +29,19 @@ from planner.runway import runway_keys
 
 BAND = "#9ECAE1"
 LINE = "#08519C"
+STOCK_PANEL_HEIGHT_IN = 1.55
+STOCK_MARGINS = Margins(left_in=0.65, top_in=0.6, bottom_in=0.3, row_gap_in=0.35,
+                        column_gap_in=0.5)
 SHOCK_COLORS = ("#D62728", "#FF7F0E", "#9467BD", "#8C564B", "#E377C2")
 
 
-def _figure(rows: int, height: float = 3.0) -> tuple[Figure, list[Axes]]:
-    fig = Figure(figsize=(10, 0.8 + height * rows), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
-    return fig, list(axes)
+SERIES_MARGINS = Margins(left_in=0.9, top_in=0.3, bottom_in=0.3, row_gap_in=0.4)
+
+
+def _figure(rows: int, height: float = 3.0) -> tuple[Figure, np.ndarray]:
+    """rows panels over a shared date axis, each `height` inches high, fixed margins."""
+    fig, grid = panel_grid(rows, 1, height - 0.4, SERIES_MARGINS, sharex=True)
+    return fig, grid
 
 
 def png(fig: Figure) -> bytes:
@@ -58,6 +64,7 @@ def _legend_right(ax: Axes, handles: list[Artist]) -> None:
 
 
 def _legend_below(fig: Figure, handles: list[Artist]) -> None:
+    """Below a constrained-layout figure (the layout makes room)."""
     if handles:
         fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=7, frameon=False)
 
@@ -96,7 +103,9 @@ def capacity_figure(run: OutputFolder, capacity: pd.DataFrame) -> Figure:
     """Effective compute per pool: P10-P90 band and P50, with installed capacity (P50)."""
     pools = list(dict.fromkeys(capacity["pool"]))
     per_node = {pool.name: pool.pflops_per_node for pool in run.pools}
-    fig, axes = _figure(max(len(pools), 1))
+    fig, grid = _figure(max(len(pools), 1))
+    axes = grid[:, 0]
+    handles: list[Artist] = []
     for i, (ax, pool) in enumerate(zip(axes, pools, strict=False)):
         block = capacity[capacity["pool"] == pool]
         band = block.rename(columns={f"effective_compute_{q} [PFLOP/s]": q for q in series.QUANTILES})
@@ -109,13 +118,15 @@ def capacity_figure(run: OutputFolder, capacity: pd.DataFrame) -> Figure:
         ax.set_ylim(bottom=0)
         _date_axis(ax)
         if i == 0:
-            _legend_below(fig, ax.get_legend_handles_labels()[0])
+            handles = ax.get_legend_handles_labels()[0]
+    legend_below(fig, grid, handles)
     return fig
 
 
 def availability_figure(run: OutputFolder) -> Figure:
     """Healthy / installed nodes per pool over time, with shock dates."""
-    fig, (ax,) = _figure(1, 3.4)
+    fig, grid = _figure(1, 3.4)
+    ax = grid[0, 0]
     colors = ("#08519C", "#006D2C", "#A63603", "#54278F")
     for i, pool in enumerate(run.pools):
         band = series.availability(run.timeseries, pool.name)
@@ -124,7 +135,7 @@ def availability_figure(run: OutputFolder) -> Figure:
     ax.set_title("Node availability (healthy / installed nodes)", fontsize=10)
     ax.set_ylabel("%")
     _date_axis(ax)
-    _legend_below(fig, ax.get_legend_handles_labels()[0])
+    legend_below(fig, grid, ax.get_legend_handles_labels()[0])
     return fig
 
 
@@ -136,14 +147,14 @@ def _moving(columns: list[str], timeseries: pd.DataFrame) -> list[str]:
 
 def stock_figure(run: OutputFolder) -> Figure:
     """Spare stock on hand as small multiples: one panel per SKU and part whose stock moves,
-    each on its own scale (P50 line, P10-P90 band), with the shock bands."""
+    each on its own scale (P50 line, P10-P90 band), with the shock bands. Fixed margins
+    (planner.reports.grid): the tick labels are small whole numbers and dates."""
     ts = run.timeseries
     columns = _moving(series.stock_columns(ts), ts)
     per_row = min(3, max(len(columns), 1))
     rows = -(-max(len(columns), 1) // per_row)
-    fig = Figure(figsize=(10, 0.9 + 2.1 * rows), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(rows, per_row, sharex=True, squeeze=False).ravel()
+    fig, grid = panel_grid(rows, per_row, STOCK_PANEL_HEIGHT_IN, STOCK_MARGINS, sharex=True)
+    axes = grid.ravel()
     shock_marks: list[Artist] = []
     for ax, column in zip(axes, columns, strict=False):
         band = series.band(ts, ts[column])
@@ -158,8 +169,8 @@ def stock_figure(run: OutputFolder) -> Figure:
         ax.set_visible(False)
     for ax in axes[::per_row]:
         ax.set_ylabel("parts")
-    fig.suptitle("Spare parts on hand per SKU and part: P50 line, P10-P90 band", fontsize=10)
-    _legend_below(fig, shock_marks)
+    legend_below(fig, grid, shock_marks)
+    title_above(fig, "Spare parts on hand per SKU and part: P50 line, P10-P90 band")
     return fig
 
 

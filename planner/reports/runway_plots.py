@@ -17,17 +17,29 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from planner.metrics import RUNWAY_CENSORED, RUNWAY_DAYS, split_runway_key
+from planner.reports.grid import Margins, panel_grid
 from planner.runway import QUANTILES, runway_keys
 from planner.stats import censored_quantile, kaplan_meier
 
 THRESHOLD_COLORS = ("#08519C", "#D94801", "#A50F15", "#54278F", "#006D2C")
 GRID = "#E5E5E5"
 _PANEL_HEIGHT = 3.4
+_SURVIVAL_MARGINS = Margins(left_in=1.0, right_in=0.4, top_in=0.3, bottom_in=0.5,
+                            row_gap_in=0.85)
 _UPRIGHT_LABELS = 6  # case names on the x axis: more than this many are turned
 _LABEL_ROTATION_DEGREES = 30
 
 
 def _panels(count: int) -> tuple[Figure, list[Axes]]:
+    """count panels one above the other, fixed margins (planner.reports.grid): a two-line y
+    label, an x label under each panel, the P10/P50/P90 marks right of it."""
+    fig, grid = panel_grid(count, 1, _PANEL_HEIGHT - 0.9, _SURVIVAL_MARGINS)
+    return fig, list(grid[:, 0])
+
+
+def _constrained_panels(count: int) -> tuple[Figure, list[Axes]]:
+    """count panels one above the other, laid out by matplotlib (case names of any length
+    under the x axis)."""
     fig = Figure(figsize=(10, 0.9 + _PANEL_HEIGHT * count), layout="constrained")
     FigureCanvasAgg(fig)
     return fig, list(fig.subplots(count, 1, squeeze=False)[:, 0])
@@ -120,7 +132,7 @@ def curve_figure(table: pd.DataFrame) -> Figure:
     markers; an open triangle where the P50 is censored: more than the value drawn) and its
     P10-P90 as a band, against the varied parameter (or the case)."""
     pools = list(dict.fromkeys(table["pool"].astype(str)))
-    fig, axes = _panels(max(len(pools), 1))
+    fig, axes = _constrained_panels(max(len(pools), 1))
     parameter, xs, labels = _x_axis(table)
     position = dict(zip(table.drop_duplicates("case")["case"], xs, strict=True))
     for ax, pool in zip(axes, pools, strict=False):
