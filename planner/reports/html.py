@@ -14,7 +14,14 @@ from planner.reports.folder import OutputFolder
 from planner.reports.plan_sheets import REOPTIMIZED_NOTE
 from planner.reports.runway import percentile_text
 from planner.reports.study_labels import parameter_labeler
-from planner.reports.units import metric_label, nearly_whole, shadow_price_unit, show, study_metric_unit
+from planner.reports.units import (
+    counted,
+    metric_label,
+    nearly_whole,
+    shadow_price_unit,
+    show,
+    study_metric_unit,
+)
 from planner.reports.warnings import report_warnings
 from planner.reports.workbook import workbook_sheets
 
@@ -154,6 +161,10 @@ RUNWAY_TEXT = ("Days from the start of a block of the pool's spare parts (orders
                "end of the run (or of the block) is censored (its runway is more than the days "
                'watched), and a percentile not reached is shown as "> N", N the '
                "longest time watched.")
+
+
+def _replications_text(count: object) -> str:
+    return counted(count, "replication") if isinstance(count, int) else f"{text(count)} replications"
 
 
 def _figure(png: bytes, alt: str, caption: str) -> str:
@@ -438,7 +449,7 @@ def _simulation_sections(run: OutputFolder, sheets: dict[str, pd.DataFrame],
                          if p.get("deliveries") else ")")
                       for p in scen["cluster"]["pools"])
     facts = (f"Start {text(scen.get('start_date'))}, horizon {run.horizon_days:g} days, "
-             f"{text(s.get('replications'))} replications, seed {text(s.get('seed'))}, "
+             f"{_replications_text(s.get('replications'))}, seed {text(s.get('seed'))}, "
              f"planner {text(s.get('version'))}. Pools: {text(pools)}.")
     if s.get("overrides"):
         facts += f" Overrides: {text(', '.join(s['overrides']))}."

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from planner.reports.folder import OutputFolder, StudyFiles
-from planner.reports.units import show
+from planner.reports.units import counted, show
 from planner.runway import QUANTILES, runway_table
 
 NO_RUNWAY_OPTIMIZE = ("No runway: this folder is an optimization without a simulation; "
@@ -52,7 +52,7 @@ def _note(row: dict[str, Any]) -> str:
     if n == 0:
         return "no replication had a block of the pool's parts within the run"
     censored = int(round(float(row["censored_share"]) * n))
-    parts = [RUNWAY_NOTE, f"{censored} of {n} replications did not see the threshold crossed "
+    parts = [RUNWAY_NOTE, f"{censored} of {counted(n, 'replication')} did not see the threshold crossed "
              "within the days watched (censored)"]
     above = [q.upper() for q in QUANTILES if _flag(row.get(f"{q}_censored"))]
     if above:

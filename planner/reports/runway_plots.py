@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from planner.metrics import RUNWAY_CENSORED, RUNWAY_DAYS, split_runway_key
 from planner.reports.grid import Margins, panel_grid
+from planner.reports.units import counted
 from planner.runway import QUANTILES, runway_keys
 from planner.stats import censored_quantile, kaplan_meier
 
@@ -95,8 +96,8 @@ def survival_figure(replications: pd.DataFrame, skus: dict[str, str]) -> Figure:
                         xytext=(3, 0), textcoords="offset points", va="center", fontsize=7,
                         color="#555555")
         sku = f" ({skus[pool]})" if pool in skus else ""
-        ax.set_title(f"Runway of pool {pool}{sku} under a parts block: {blocked} replications "
-                     "with a block", fontsize=10)
+        ax.set_title(f"Runway of pool {pool}{sku} under a parts block: "
+                     f"{counted(blocked, 'replication')} with a block", fontsize=10)
         ax.set_ylabel("% of replications still\nat or above the threshold")
         ax.set_xlabel("days since the block began")
         ax.set_ylim(0, 103)

@@ -186,3 +186,8 @@ def parameter_text(value: object) -> str:
         return f"{float(str(value)):,.10g}"
     except ValueError:
         return str(value)
+
+
+def counted(count: int, noun: str) -> str:
+    """'1 replication', '4 replications' (the noun's plural by an added s)."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
