@@ -60,6 +60,10 @@ def main() -> None:
     parser.add_argument("--update", action="store_true")
     args = parser.parse_args()
     planner = [sys.executable, "-m", "planner.cli"]
+    # bytecode written first, as `pip install` does (an editable checkout under
+    # PYTHONDONTWRITEBYTECODE would otherwise compile every module on every start)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "planner", "solvers"], cwd=ROOT,
+                   check=True)
     with tempfile.TemporaryDirectory() as tmp:
         noop = Path(tmp) / "noop.py"
         noop.write_text(NOOP_APP)

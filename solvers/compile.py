@@ -12,7 +12,7 @@ model's. The columns come out in the model's declaration order.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -116,9 +116,11 @@ class LpCompiler:
             index[i] = column
         return index
 
-    def add(self, model: pyo.ConcreteModel, components: Iterable, keep_rows: bool = True) -> None:
+    def add(self, model: pyo.ConcreteModel, components: Iterable,
+            keep_rows: bool | Container[str] = True) -> None:
         """Compile the constraint components `components` of `model` and append their rows;
-        with `keep_rows` False the rows' keys and limits are not remembered."""
+        the rows' keys and limits are remembered for every row (`keep_rows` True), none
+        (False), or the rows of the families named in `keep_rows`."""
         info = self._write(model, components, objective=False)
         self._append_rows(info, keep_rows)
 
@@ -134,7 +136,7 @@ class LpCompiler:
         if len(info.c_offset):
             self._offset += float(info.c_offset[0])
 
-    def _append_rows(self, info, keep_rows: bool) -> None:
+    def _append_rows(self, info, keep_rows: bool | Container[str]) -> None:
         rows = info.rows
         if not rows:
             self._eliminated.extend(info.eliminated_vars)
@@ -143,14 +145,16 @@ class LpCompiler:
         a = info.A.tocoo()
         self._entries.append((a.row.astype(np.int64) + self._rows, columns[a.col],
                               a.data.astype(float)))
-        if keep_rows:
-            self._keys.extend(row_key(row.constraint) for row in rows)
-            self._limits.append(np.fromiter(
-                (pyo.value(row.constraint.upper if row.bound_type >= 0 else row.constraint.lower)
-                 for row in rows), dtype=float, count=len(rows)))
+        if keep_rows is True or keep_rows is False:
+            kept = [keep_rows] * len(rows)
         else:
-            self._keys.extend([None] * len(rows))
-            self._limits.append(np.full(len(rows), np.nan))
+            kept = [row.constraint.parent_component().local_name in keep_rows for row in rows]
+        self._keys.extend(row_key(row.constraint) if keep else None
+                          for row, keep in zip(rows, kept, strict=True))
+        self._limits.append(np.fromiter(
+            (pyo.value(row.constraint.upper if row.bound_type >= 0 else row.constraint.lower)
+             if keep else np.nan for row, keep in zip(rows, kept, strict=True)),
+            dtype=float, count=len(rows)))
         self._senses.append(np.fromiter((row.bound_type for row in rows), dtype=np.int8,
                                         count=len(rows)))
         self._rhs.append(np.asarray(info.rhs, dtype=float))

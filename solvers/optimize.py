@@ -83,17 +83,19 @@ class Solved:
 
 def compile_model(inp: ProcurementInput, settings: SolverSettings
                   ) -> tuple[pyo.ConcreteModel, HighsModel, float]:
-    """Build the model and hand it to HiGHS family by family: each constraint family is
-    compiled as soon as it is built, then deleted (solvers/compile.py), so that the expressions
-    and the compiler's transient of one family are held at a time; HiGHS keeps every row, the
-    planner the keys and limits of the rows an analysis reads (the priced limits and the CVaR
-    cap). The variables and cost expressions
+    """Build the model and hand it to HiGHS. From COLLECT_FROM_SCENARIOS scenarios on, family
+    by family: each constraint family is compiled as soon as it is built, then deleted
+    (solvers/compile.py), so that the expressions and the compiler's transient of one family
+    are held at a time. A smaller model is compiled in one pass once built (each pass walks
+    the whole model: at 25 scenarios, 24 passes took as long as the build). The matrix is the
+    same either way. HiGHS keeps every row, the planner the keys and limits of the rows an
+    analysis reads (the priced limits and the CVaR cap). The variables and cost expressions
     stay: the result tables read them. Returns (model, HiGHS instance, build seconds: the
     model's own construction, without the compiling)."""
     import gc
 
     kept = {*PRICED, *READ_AFTER_SOLVE}
-    collect = len(inp.scenarios) >= COLLECT_FROM_SCENARIOS
+    large = len(inp.scenarios) >= COLLECT_FROM_SCENARIOS
     compiler = LpCompiler()
     handoff_seconds = 0.0
 
@@ -106,18 +108,22 @@ def compile_model(inp: ProcurementInput, settings: SolverSettings
         handoff_seconds += time.perf_counter() - start
 
     t0 = time.perf_counter()
-    m = build_model(inp, hand_off=hand_off)
+    m = build_model(inp, hand_off=hand_off if large else None)
     t1 = time.perf_counter()
+    if not large:
+        compiler.add(m, list(m.component_objects(pyo.Constraint, active=True)), keep_rows=kept)
+        for con in list(m.component_objects(pyo.Constraint)):
+            m.del_component(con)  # as the family-by-family hand-off leaves the model
     # the availability and stockpile pieces by scenario are the largest parameters and only
     # the constraint families read them: gone with the rows (None, so a late reader fails)
     m.P = replace(m.P, avail=None, pieces=None)
     compiler.add_objective(m)
     compiled = compiler.finish(m)
-    if collect:
+    if large:
         gc.collect()  # the deleted families' ConstraintData and components refer to each other
     hm = HighsModel(m, settings, compiled)
     del compiled
-    if collect:
+    if large:
         release_free_memory()  # after HiGHS has its copy and ours is gone
     hm.handoff_seconds = handoff_seconds + time.perf_counter() - t1
     return m, hm, t1 - t0 - handoff_seconds

@@ -95,3 +95,31 @@ def test_released_rows_are_not_remembered():
     remembered = [k for k in lp.row_keys if k is not None]
     assert remembered and set(remembered) == held
     assert len(lp.row_keys) > len(remembered)
+
+
+def _highs_lp(hm: HighsModel) -> tuple:
+    """HiGHS's copy of the problem: costs, column bounds, row bounds and the CSC matrix."""
+    lp = hm.h.getLp()
+    return (list(lp.col_cost_), list(lp.col_lower_), list(lp.col_upper_), list(lp.row_lower_),
+            list(lp.row_upper_), list(lp.a_matrix_.start_), list(lp.a_matrix_.index_),
+            list(lp.a_matrix_.value_))
+
+
+@pytest.mark.parametrize("inp", [
+    instance(),
+    instance(periods=4, risk=RiskSettings(alpha=0.9, weight=0.5)),
+], ids=["base", "cvar"])
+def test_one_pass_and_family_by_family_hand_the_same_lp_to_highs(inp, monkeypatch):
+    """compile_model compiles a small model in one pass once built, a large one family by
+    family as it is built: HiGHS gets the same problem, the planner the same row keys."""
+    settings = SolverSettings()
+    m_one, one, _ = compile_model(inp, settings)
+    import solvers.optimize as optimize_module
+
+    monkeypatch.setattr(optimize_module, "COLLECT_FROM_SCENARIOS", 1)
+    m_streamed, streamed, _ = compile_model(inp, settings)
+    assert [v.name for v in one.columns] == [v.name for v in streamed.columns]
+    assert _highs_lp(one) == _highs_lp(streamed)
+    assert one.row_keys == streamed.row_keys
+    assert not list(m_one.component_objects(pyo.Constraint))
+    assert not list(m_streamed.component_objects(pyo.Constraint))
