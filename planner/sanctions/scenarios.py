@@ -104,12 +104,14 @@ def scenario_of(values: np.ndarray, probability: float, paths: SanctionPaths
 
 
 @lru_cache(maxsize=8)
-def _generate(sanctions_json: str, start_quarter: str, count: int, seed: int,
-              source: str) -> SanctionTree:
+def _reduce(sanctions_json: str, start_quarter: str, count: int, seed: int
+            ) -> tuple[tuple[SanctionScenario, ...], ScenarioTree, SanctionPaths]:
+    """The sampled paths, their tree (most likely leaf first) and its leaves as scenarios;
+    cached on the section, the quarters and the seed (the rates do not depend on the file the
+    section came from, which only names the sources)."""
     s = Sanctions.model_validate_json(sanctions_json)
     quarters = quarter_labels(start_quarter, count)
-    events = resolve_events(s, source)
-    paths = sample_paths(events, quarters, s.paths, seed)
+    paths = sample_paths(resolve_events(s), quarters, s.paths, seed)
     tree = forward_tree(paths.values, np.full(s.paths, 1.0 / s.paths), s.leaves)
     order = np.argsort(-tree.probabilities, kind="stable")  # most likely leaf first
     tree = ScenarioTree(values=tree.values[order], probabilities=tree.probabilities[order],
@@ -119,6 +121,13 @@ def _generate(sanctions_json: str, start_quarter: str, count: int, seed: int,
     total = float(tree.probabilities.sum())
     scenarios = tuple(scenario_of(v, p / total, paths)
                       for v, p in zip(tree.values, tree.probabilities, strict=True))
+    return scenarios, tree, paths
+
+
+def _generate(sanctions_json: str, start_quarter: str, count: int, seed: int,
+              source: str) -> SanctionTree:
+    events = resolve_events(Sanctions.model_validate_json(sanctions_json), source)
+    scenarios, tree, paths = _reduce(sanctions_json, start_quarter, count, seed)
     return SanctionTree(scenarios, tree, paths, events, seed)
 
 
