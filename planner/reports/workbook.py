@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ def _nearly_whole(value: Any) -> bool:
     return not _missing(value) and nearly_whole(float(value))
 
 
-def _cell_unit(sheet: str, column: str, row: pd.Series) -> str:
+def _cell_unit(sheet: str, column: str, row: Mapping[str, Any]) -> str:
     """The unit whose number format a cell gets."""
     if sheet == "Summary" and column in _SUMMARY_STATS:
         return str(row["unit"]) if not _missing(row["unit"]) else ""
@@ -122,7 +123,8 @@ def _write_sheet(ws: Worksheet, sheet: str, frame: pd.DataFrame, formats: _Forma
     widths = [len(c) for c in columns]
     for c, name in enumerate(columns):
         ws.write_string(0, c, name, formats.header)
-    for r, (_, row) in enumerate(frame.iterrows(), start=1):
+    for r, values in enumerate(frame.itertuples(index=False, name=None), start=1):
+        row = dict(zip(columns, values, strict=True))
         for c, name in enumerate(columns):
             value = row[name]
             text = name in text_columns
