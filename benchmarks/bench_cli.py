@@ -59,7 +59,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--update", action="store_true")
     args = parser.parse_args()
-    planner = [sys.executable, "-m", "planner.cli"]
+    # the console script a user runs (`python -m planner.cli` would compile cli.py afresh on
+    # every start: a module run as __main__ keeps no bytecode)
+    script = Path(sys.executable).with_name("planner")
+    planner = [str(script)] if script.exists() else [sys.executable, "-m", "planner.cli"]
     # bytecode written first, as `pip install` does (an editable checkout under
     # PYTHONDONTWRITEBYTECODE would otherwise compile every module on every start)
     subprocess.run([sys.executable, "-m", "compileall", "-q", "planner", "solvers"], cwd=ROOT,
