@@ -16,8 +16,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 FIGURE_WIDTH_IN = 10.0
+LEGEND_FONTSIZE = 7
 LEGEND_ROW_IN = 0.19  # one row of a fontsize-7 legend
-LEGEND_COLUMNS = 3
+LEGEND_COLUMNS = 3  # at most
+# matplotlib's legend geometry at LEGEND_FONTSIZE (its defaults, in font sizes: handle 2.0,
+# handle-text pad 0.8, column spacing 2.0, border pad 0.4 each side)
+_POINTS_PER_INCH = 72.0
+LEGEND_ENTRY_EXTRA_IN = (2.0 + 0.8) * LEGEND_FONTSIZE / _POINTS_PER_INCH
+LEGEND_COLUMN_GAP_IN = 2.0 * LEGEND_FONTSIZE / _POINTS_PER_INCH
+LEGEND_BORDER_IN = 0.8 * LEGEND_FONTSIZE / _POINTS_PER_INCH
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,21 @@ def legend_rows(entries: int, columns: int = LEGEND_COLUMNS) -> int:
     return -(-entries // columns) if entries else 0
 
 
+def legend_columns(labels: list[str], width_in: float = FIGURE_WIDTH_IN,
+                   most: int = LEGEND_COLUMNS) -> int:
+    """The most columns, up to `most`, in which a legend of `labels` fits `width_in` (entries
+    fill the columns in turn, as matplotlib places them); 1 when none does."""
+    widths = np.array([text_width_in([label], LEGEND_FONTSIZE) + LEGEND_ENTRY_EXTRA_IN
+                       for label in labels])
+    for columns in range(min(most, len(labels)), 1, -1):
+        chunks = [chunk for chunk in np.array_split(widths, columns) if len(chunk)]
+        total = (sum(float(chunk.max()) for chunk in chunks)
+                 + (len(chunks) - 1) * LEGEND_COLUMN_GAP_IN + LEGEND_BORDER_IN)
+        if total <= width_in:
+            return columns
+    return 1
+
+
 def panel_grid(rows: int, columns: int, panel_height_in: float, margins: Margins = Margins(),
                **subplots: object) -> tuple[Figure, np.ndarray]:
     """A figure FIGURE_WIDTH_IN wide of rows x columns panels, each panel_height_in high, with
@@ -69,12 +91,13 @@ def panel_grid(rows: int, columns: int, panel_height_in: float, margins: Margins
     return fig, axes
 
 
-def legend_below(fig: Figure, axes: np.ndarray, handles: list,
-                 columns: int = LEGEND_COLUMNS) -> None:
-    """The legend centred at the foot of a panel_grid figure: the figure grows by the legend's
-    rows, the panels keep their size."""
+def legend_below(fig: Figure, axes: np.ndarray, handles: list) -> None:
+    """The legend centred at the foot of a panel_grid figure, in as many columns (up to
+    LEGEND_COLUMNS) as fit its width: the figure grows by the legend's rows, the panels keep
+    their size."""
     if not handles:
         return
+    columns = legend_columns([h.get_label() for h in handles], fig.get_figwidth())
     grid = axes.ravel()[0].get_gridspec()
     old_in = fig.get_figheight()
     legend_in = LEGEND_ROW_IN * legend_rows(len(handles), columns) + 0.05
@@ -87,7 +110,7 @@ def legend_below(fig: Figure, axes: np.ndarray, handles: list,
         if spec is not None and spec.get_gridspec() is grid:
             ax.set_position(spec.get_position(fig))
     fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncols=columns,
-               fontsize=7, frameon=False)
+               fontsize=LEGEND_FONTSIZE, frameon=False)
 
 
 def title_above(fig: Figure, text: str, fontsize: float = 10) -> None:

@@ -21,7 +21,15 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from planner.metrics import RUNWAY_DAYS
 from planner.reports import runway_plots, series
 from planner.reports.folder import OutputFolder, Plan, StudyFiles
-from planner.reports.grid import Margins, legend_below, panel_grid, text_width_in, title_above
+from planner.reports.grid import (
+    LEGEND_FONTSIZE,
+    Margins,
+    legend_below,
+    legend_columns,
+    panel_grid,
+    text_width_in,
+    title_above,
+)
 from planner.reports.tables import summary_metrics
 from planner.reports.units import compact_value as _compact
 from planner.reports.units import parameter_text as _parameter_value
@@ -65,9 +73,11 @@ def _legend_right(ax: Axes, handles: list[Artist]) -> None:
 
 
 def _legend_below(fig: Figure, handles: list[Artist]) -> None:
-    """Below a constrained-layout figure (the layout makes room)."""
+    """Below a constrained-layout figure (the layout makes room), in as many columns as fit."""
     if handles:
-        fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=7, frameon=False)
+        columns = legend_columns([h.get_label() for h in handles], fig.get_figwidth())
+        fig.legend(handles=handles, loc="outside lower center", ncols=columns,
+                   fontsize=LEGEND_FONTSIZE, frameon=False)
 
 
 def _plot_band(ax: Axes, dates: pd.Series, band: pd.DataFrame, label: str, color: str = LINE,
