@@ -1141,9 +1141,12 @@ def _calibration_tables(result) -> tuple[Table, Table]:
 def report(
     folder: Annotated[Path, typer.Argument(help="An output folder of planner run, optimize or "
                                            "study.")],
+    png: Annotated[bool, typer.Option("--png", help="Also write each plot as PNG "
+                                      "(plot_NAME.png), for slides and documents that take "
+                                      "no SVG.")] = False,
 ) -> None:
-    """Rebuild report.xlsx, report.html, the sheet twins and the plots of an output folder of
-    planner run, optimize or study."""
+    """Rebuild report.xlsx, report.html, the sheet twins and the plots (SVG; --png adds PNG) of
+    an output folder of planner run, optimize or study."""
     from planner.reports import write_reports
 
     if not folder.is_dir():
@@ -1161,7 +1164,7 @@ def report(
     with _publishing(folder, command,
                      keep=lambda rel: rel.name != COMPLETE and not is_report_file(rel.name)) as new:
         try:
-            write_reports(new, require_complete=False)
+            write_reports(new, require_complete=False, png=png)
         except _DAMAGED as e:  # the folder's files, not the command: nothing is replaced
             damaged = e
             staging_name = str(new)

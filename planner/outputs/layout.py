@@ -136,7 +136,8 @@ class ReportFiles:
     PAGE = "report.html"
     SHEET_PREFIX = "report_"  # report_<Sheet> tables: the workbook's sheets as Parquet + CSV
     PLOT_PREFIX = "plot_"
-    PLOT_SUFFIX = ".png"
+    PLOT_SUFFIX = ".svg"  # every report; PNG (`planner report --png`) on request
+    PLOT_SUFFIXES = (".svg", ".png")
 
     @classmethod
     def sheet(cls, name: str) -> str:
@@ -144,9 +145,9 @@ class ReportFiles:
         return cls.SHEET_PREFIX + name
 
     @classmethod
-    def plot(cls, name: str) -> str:
-        """The file name of plot `name`."""
-        return cls.PLOT_PREFIX + name + cls.PLOT_SUFFIX
+    def plot(cls, name: str, suffix: str = PLOT_SUFFIX) -> str:
+        """The file name of plot `name` (as SVG, or with another of PLOT_SUFFIXES)."""
+        return cls.PLOT_PREFIX + name + suffix
 
 
 # the files whose presence tells which kind of output folder this is

@@ -1,7 +1,8 @@
 """Planning spreadsheets and visual reports, made from the files of an output folder only.
 
 `write_reports(folder)` writes report.xlsx, its tidy twins report_<Sheet>.csv/.parquet,
-plot_<name>.png and report.html into the folder, each atomically (docs/outputs.md). The folder
+plot_<name>.svg (and plot_<name>.png when asked) and report.html into the folder, each
+atomically (docs/outputs.md). The folder
 is a simulation run (`planner run`), an optimization (`planner optimize`), or both (`planner
 run` of a scenario with a procurement section), or a what-if study (`planner study`: its
 workbook adds the sheets Cases and Sensitivity)."""
@@ -32,16 +33,17 @@ __all__ = ["PLOTS", "SHEETS", "SHEET_COLUMNS", "STUDY_SHEETS", "STUDY_SHEET_COLU
 
 log = logging.getLogger("planner")
 
-# every plot_<name>.png reports may write; those not drawn for a folder are removed from it
+# every plot_<name>.svg/.png reports may write; those not drawn for a folder are removed from it
 PLOTS: tuple[str, ...] = (*plots.SIMULATION_PLOTS, *plots.PLAN_PLOTS, *plots.STUDY_PLOTS)
 
 
-def write_reports(folder: Path, require_complete: bool = True) -> None:
+def write_reports(folder: Path, require_complete: bool = True, png: bool = False) -> None:
     """Read an output folder (a run's summary.json, inputs.json, scenario.yaml, timeseries,
     shocks and replications tables; the optimizer's optimization.json and plan_* tables; or both; or a study's
     study.json, study.yaml and study_* tables) and write the reports beside them. A finished
     folder has its `complete` marker; a command writing a new folder (not yet marked) passes
-    require_complete=False."""
+    require_complete=False. The plots are SVG (also embedded in report.html); `png` adds each
+    as PNG for slides and documents that take no SVG."""
     folder = Path(folder)
     start = time.perf_counter()
     run = read_folder(folder, require_complete=require_complete)
@@ -56,17 +58,23 @@ def write_reports(folder: Path, require_complete: bool = True) -> None:
     created = run.start_date.to_pydatetime() if run.inputs is not None else None
     atomic_write(folder / ReportFiles.WORKBOOK,
                  lambda tmp: write_workbook(tmp, sheets, title, created))
-    if run.study is not None:
-        pngs = plots.render_study(run.study, sheets["Sensitivity"],
-                                  parameter_labeler(run.study))
-    else:
-        pngs = plots.render(run, sheets["Capacity"])
-    for name, data in pngs.items():
-        atomic_write(folder / ReportFiles.plot(name), lambda tmp, data=data: tmp.write_bytes(data))
-    for name in PLOTS:
-        if name not in pngs:  # left by an earlier report of other files: no longer true
-            (folder / ReportFiles.plot(name)).unlink(missing_ok=True)
-    page = html.study_page(run, sheets, pngs) if run.study is not None else html.page(run, sheets,
-                                                                                      pngs)
+    suffixes = ReportFiles.PLOT_SUFFIXES if png else (ReportFiles.PLOT_SUFFIX,)
+    drawn: dict[str, dict[str, bytes]] = {}  # suffix -> plot name -> bytes
+    for suffix in suffixes:
+        if run.study is not None:
+            drawn[suffix] = plots.render_study(run.study, sheets["Sensitivity"],
+                                               parameter_labeler(run.study), suffix)
+        else:
+            drawn[suffix] = plots.render(run, sheets["Capacity"], suffix)
+        for name, data in drawn[suffix].items():
+            atomic_write(folder / ReportFiles.plot(name, suffix),
+                         lambda tmp, data=data: tmp.write_bytes(data))
+    for name in PLOTS:  # left by an earlier report of other files or formats: no longer true
+        for suffix in ReportFiles.PLOT_SUFFIXES:
+            if name not in drawn.get(suffix, {}):
+                (folder / ReportFiles.plot(name, suffix)).unlink(missing_ok=True)
+    images = drawn[ReportFiles.PLOT_SUFFIX]
+    page = (html.study_page(run, sheets, images) if run.study is not None
+            else html.page(run, sheets, images))
     write_text(folder / ReportFiles.PAGE, page)
     log.info("reports written in %.2f s", time.perf_counter() - start)

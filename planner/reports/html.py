@@ -55,8 +55,13 @@ def text(value: Any) -> str:
     return html.escape("" if value is None else str(value)).replace("://", ":&#47;&#47;")
 
 
-def data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def data_uri(image: bytes) -> str:
+    """An SVG or PNG image as a data: URI (an <img> isolates each SVG's ids from the page's)."""
+    kind = "png" if image.startswith(PNG_SIGNATURE) else "svg+xml"
+    return f"data:image/{kind};base64," + base64.b64encode(image).decode("ascii")
 
 
 def _table(head: list[str], rows: list[list[tuple[str, bool]]]) -> str:
@@ -167,8 +172,8 @@ def _replications_text(count: object) -> str:
     return counted(count, "replication") if isinstance(count, int) else f"{text(count)} replications"
 
 
-def _figure(png: bytes, alt: str, caption: str) -> str:
-    return (f'<figure><img alt="{text(alt)}" src="{data_uri(png)}">'
+def _figure(image: bytes, alt: str, caption: str) -> str:
+    return (f'<figure><img alt="{text(alt)}" src="{data_uri(image)}">'
             f"<figcaption>{text(caption)}</figcaption></figure>")
 
 
@@ -367,7 +372,7 @@ def pareto_table(risk: pd.DataFrame) -> str:
 
 
 def _plan_sections(run: OutputFolder, sheets: dict[str, pd.DataFrame],
-                   pngs: dict[str, bytes]) -> list[str]:
+                   images: dict[str, bytes]) -> list[str]:
     """The optimizer's part of the page: what to buy now, stockpile and platforms, what to
     buy if a block happens, planned capacity (optimize-only), cash, cost and risk, prices."""
     plan, risk = sheets["Plan"], sheets["Risk"]
@@ -379,7 +384,7 @@ def _plan_sections(run: OutputFolder, sheets: dict[str, pd.DataFrame],
                      "orders depend on the scenario and are not simulated. The optimizer's "
                      "effective compute (report.xlsx, sheet Plan) is BF16 dense x the SKU's "
                      "utilization; the simulated capacity above is BF16 dense.</p>")
-    parts += [_figure(pngs["orders"], "orders per quarter by vendor",
+    parts += [_figure(images["orders"], "orders per quarter by vendor",
                       "Nodes ordered now, per order quarter, stacked by vendor; above each bar: "
                       "nodes and capital expenditure."),
               "<h3>What to buy now</h3>", buy_table(sheets["Buy"])]
@@ -387,9 +392,9 @@ def _plan_sections(run: OutputFolder, sheets: dict[str, pd.DataFrame],
     if extras:
         parts += ["<h3>Stockpile and platforms</h3>", extras]
     parts += ["<h3>If a block happens</h3>", contingent_table(sheets["Contingent"])]
-    if "plan_capacity" in pngs:
+    if "plan_capacity" in images:
         parts += ["<h2>Planned capacity</h2>",
-                  _figure(pngs["plan_capacity"], "planned effective compute by quarter",
+                  _figure(images["plan_capacity"], "planned effective compute by quarter",
                           "Own and rented effective compute per quarter against demand, unmet "
                           "demand in red: one panel per sanction scenario (up to eight), else a "
                           "probability-weighted fan.")]
@@ -404,13 +409,13 @@ def _plan_sections(run: OutputFolder, sheets: dict[str, pd.DataFrame],
               "<h3>Prices of the limits</h3>", prices_table(sheets["Prices"])]
     if run.plan.limit_prices is not None:  # planner optimize --reoptimize-prices
         parts += ["<h3>Re-optimized prices</h3>", reoptimized_table(sheets["Prices"])]
-    if "pareto" in pngs:
+    if "pareto" in images:
         parts += ["<h3>Cost-risk Pareto front</h3>",
-                  _figure(pngs["pareto"], "Pareto front of expected cost against CVaR",
+                  _figure(images["pareto"], "Pareto front of expected cost against CVaR",
                           "Least expected cost for each cap on CVaR (numbered points), and the "
                           "chosen plan."),
                   pareto_table(risk)]
-    if "out_of_sample" in pngs:
+    if "out_of_sample" in images:
         parts += ["<h3>Out of sample</h3>",
                   "<p>The plan's first stage fixed, evaluated on fresh sanction paths drawn from "
                   "the same events under two policies: each path's recourse chosen with "
@@ -420,7 +425,7 @@ def _plan_sections(run: OutputFolder, sheets: dict[str, pd.DataFrame],
                   "Independent reduced trees give a lower bound on the optimum and, on common "
                   "random numbers, the Mak-Morton-Wood optimality gap.</p>",
                   oos_table(run.plan.oos_summary),
-                  _figure(pngs["out_of_sample"], "cost and unmet demand over fresh paths",
+                  _figure(images["out_of_sample"], "cost and unmet demand over fresh paths",
                           "Share of the fresh paths by the plan's cost and by unmet demand, "
                           "per policy; vertical lines: the in-sample expected cost and each "
                           "policy's mean.")]
@@ -442,7 +447,7 @@ def oos_table(summary: pd.DataFrame) -> str:
 
 
 def _simulation_sections(run: OutputFolder, sheets: dict[str, pd.DataFrame],
-                         pngs: dict[str, bytes]) -> list[str]:
+                         images: dict[str, bytes]) -> list[str]:
     s, scen = run.summary, run.scenario
     pools = ", ".join(f"{p['name']} ({p['sku']}, {p['nodes']:,} nodes"
                       + (f" + {sum(d['nodes'] for d in p.get('deliveries', [])):,} delivered)"
@@ -457,34 +462,34 @@ def _simulation_sections(run: OutputFolder, sheets: dict[str, pd.DataFrame],
         f'<p class="meta">{text(scen.get("description") or "")}</p><p>{facts}</p>',
         "<h2>Headline figures</h2>", headline_table(sheets["Summary"]),
         "<h2>Capacity</h2>",
-        _figure(pngs["capacity"], "effective compute band per pool",
+        _figure(images["capacity"], "effective compute band per pool",
                 "Effective compute = healthy nodes x accelerators per node x BF16 dense TFLOPS / "
                 "1000, P10-P90 across replications with the P50 line; dash-dot: installed nodes "
                 "(P50) at full compute. Each supply shock: a shaded band from the P10 to the P90 "
                 "of its start dates over the replications it hit, and its median start dashed."),
         "<h2>Availability and supply shocks</h2>",
-        _figure(pngs["availability"], "node availability band per pool",
+        _figure(images["availability"], "node availability band per pool",
                 "Healthy / installed nodes per pool, P10-P90 and P50 across replications."),
         shocks_table(run),
-        *_runway_section(sheets, pngs),
+        *_runway_section(sheets, images),
         "<h2>Spare parts</h2>",
-        _figure(pngs["stock"], "spare stock per part",
+        _figure(images["stock"], "spare stock per part",
                 "Parts on hand per SKU and part (those whose stock moves), P10-P90 and P50."),
         parts_table(sheets["Parts"]),
         "<h2>Interruptions and lost GPU-hours</h2>",
-        _figure(pngs["interruptions"], "interruptions by category",
+        _figure(images["interruptions"], "interruptions by category",
                 "Job interruptions per run by failure category, preemption and misdiagnosis."),
-        _figure(pngs["lost_gpu_hours"], "lost GPU-hours by cause", "GPU-hours lost per run by cause."),
+        _figure(images["lost_gpu_hours"], "lost GPU-hours by cause", "GPU-hours lost per run by cause."),
     ]
 
 
-def _runway_section(sheets: dict[str, pd.DataFrame], pngs: dict[str, bytes]) -> list[str]:
+def _runway_section(sheets: dict[str, pd.DataFrame], images: dict[str, bytes]) -> list[str]:
     """How long the fleet lasts under a parts block: the survival figure and the Runway rows;
     nothing when no pool is exposed to a block."""
-    if "runway" not in pngs:
+    if "runway" not in images:
         return []
     return ["<h2>Runway under a parts block</h2>", f"<p>{text(RUNWAY_TEXT)}</p>",
-            _figure(pngs["runway"], "runway survival curves per pool",
+            _figure(images["runway"], "runway survival curves per pool",
                     "Share of the replications with a block whose pool availability is still at "
                     "or above each threshold, against the days since the block began "
                     "(Kaplan-Meier; ticks: censored replications). Where a curve crosses the "
@@ -525,7 +530,7 @@ def warnings_box(warnings: list[str]) -> str:
     return f'<div class="warnings" role="alert"><b>Check before you rely on this</b><ul>{items}</ul></div>'
 
 
-def page(run: OutputFolder, sheets: dict[str, pd.DataFrame], pngs: dict[str, bytes]) -> str:
+def page(run: OutputFolder, sheets: dict[str, pd.DataFrame], images: dict[str, bytes]) -> str:
     """The whole report page: the simulation's sections for a run, the optimizer's sections
     when its files are there (both for `planner run` of a scenario with a procurement section)."""
     name = run.name
@@ -536,14 +541,14 @@ def page(run: OutputFolder, sheets: dict[str, pd.DataFrame], pngs: dict[str, byt
         f"<h1>{title}: {text(name)}</h1>",
     ]
     if run.simulated:
-        parts += _simulation_sections(run, sheets, pngs)
+        parts += _simulation_sections(run, sheets, images)
     else:
         opt = run.plan.optimization
         parts.append(f'<p class="meta">Optimized by planner {text(opt.get("version"))} from '
                      f'{text(opt.get("source"))}. This folder holds the optimizer\'s files only '
                      "(no simulation).</p>")
     if run.plan is not None:
-        parts += _plan_sections(run, sheets, pngs)
+        parts += _plan_sections(run, sheets, images)
     parts = _with_contents(parts, warnings_box(report_warnings(run)))
     parts += [
         "<footer>Written from the files of this output folder. report.xlsx holds every figure "
@@ -639,7 +644,7 @@ def failures_table(cases: pd.DataFrame) -> str:
             "never ran.</p>" + _table(["case", "status", "error"], rows))
 
 
-def study_page(run: OutputFolder, sheets: dict[str, pd.DataFrame], pngs: dict[str, bytes]) -> str:
+def study_page(run: OutputFolder, sheets: dict[str, pd.DataFrame], images: dict[str, bytes]) -> str:
     """A study folder's page: its facts, the tornado (chart and table), the global ranking of a
     sampled study, the cases (the first 50) and the failures."""
     study = run.study
@@ -666,15 +671,15 @@ def study_page(run: OutputFolder, sheets: dict[str, pd.DataFrame], pngs: dict[st
         "of the case means over the cases at each of its values (the other parameters "
         "averaged out); the swing is the highest minus the lowest.</p>",
     ]
-    if "tornado" in pngs:
-        parts.append(_figure(pngs["tornado"], "tornado chart of the main effects",
+    if "tornado" in images:
+        parts.append(_figure(images["tornado"], "tornado chart of the main effects",
                              "Per parameter, largest swing on top: the bar spans the lowest to "
                              "the highest main effect, split at the mean of the case means "
                              "(dashed); the parameter's value at each end is written beside it."))
     parts.append(tornado_table(sensitivity, label_of))
-    if "interaction" in pngs:
+    if "interaction" in images:
         parts += ["<h3>Interaction of the two most important parameters</h3>",
-                  _figure(pngs["interaction"], "two-way heatmap of the metric",
+                  _figure(images["interaction"], "two-way heatmap of the metric",
                           "The metric's mean over the cases at each pair of values of the two "
                           "parameters with the largest swings: where the main effects average "
                           "an interaction away (stock that matters only for an early block), "
@@ -684,11 +689,11 @@ def study_page(run: OutputFolder, sheets: dict[str, pd.DataFrame], pngs: dict[st
                   "<p>Sampled study: Spearman rank correlation and standardized regression "
                   "coefficient (SRC) of each numeric parameter with the case means, ranked by "
                   "|SRC|.</p>", ranking_table(sensitivity, label_of)]
-    if "runway_curve" in pngs:
+    if "runway_curve" in images:
         parts += ["<h2>Runway curve</h2>",
                   f"<p>The runway of each case (e.g. each stockpile level). {text(RUNWAY_TEXT)}"
                   "</p>",
-                  _figure(pngs["runway_curve"], "runway percentiles per case",
+                  _figure(images["runway_curve"], "runway percentiles per case",
                           "Per pool and threshold: the runway's P50 per case (an open triangle "
                           "where it is censored: more than the value drawn) and its P10-P90 as "
                           "a band (a censored end drawn at its lower bound)."),

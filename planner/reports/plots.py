@@ -1,7 +1,10 @@
-"""The report's figures as PNG bytes, drawn with matplotlib on the Agg canvas.
+"""The report's figures as SVG bytes (PNG on request), drawn with matplotlib.
 
-Figures are made with matplotlib.figure.Figure and rendered by FigureCanvasAgg directly, so no
-pyplot state and no interactive backend is involved (nor is the caller's backend changed)."""
+Figures are made with matplotlib.figure.Figure on an Agg canvas and saved directly, so no pyplot
+state and no interactive backend is involved (nor is the caller's backend changed). SVG keeps
+its text as text (svg.fonttype none): half the drawing time of a PNG (1.46 s -> 0.82 s of CPU
+for the six figures of the example run), sharp at any zoom. It is deterministic: a fixed
+svg.hashsalt for the ids and no date in the metadata."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from planner.metrics import RUNWAY_DAYS
+from planner.outputs.layout import ReportFiles
 from planner.reports import runway_plots, series
 from planner.reports.folder import OutputFolder, Plan, StudyFiles
 from planner.reports.grid import (
@@ -58,6 +62,23 @@ def png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
     return buffer.getvalue()
+
+
+# the same ids and bytes for the same figure, whatever the process
+SVG_STYLE = {"svg.fonttype": "none", "svg.hashsalt": "planner"}
+
+
+def svg(fig: Figure) -> bytes:
+    """The figure as SVG bytes: text kept as text, no date or software metadata (module
+    docstring)."""
+    buffer = io.BytesIO()
+    with matplotlib.rc_context(SVG_STYLE):
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    return buffer.getvalue()
+
+
+SAVERS: dict[str, Callable[[Figure], bytes]] = dict(zip(ReportFiles.PLOT_SUFFIXES, (svg, png),
+                                                        strict=True))
 
 
 def _date_axis(ax: Axes) -> None:
@@ -483,7 +504,7 @@ def has_runway(run: OutputFolder) -> bool:
 
 
 def figures(run: OutputFolder, capacity: pd.DataFrame) -> dict[str, Callable[[], Figure]]:
-    """Plot name -> figure maker, in page order (each saved as plot_<name>.png): the
+    """Plot name -> figure maker, in page order (each saved as plot_<name>.svg): the
     simulation's figures for a run, the planned capacity for an optimize-only folder, then
     the orders and the Pareto front (when traced) whenever the optimizer ran."""
     makers: dict[str, Callable[[], Figure]] = {}
@@ -515,10 +536,12 @@ def figures(run: OutputFolder, capacity: pd.DataFrame) -> dict[str, Callable[[],
 STYLE = {"axes.titley": 1.0}
 
 
-def render(run: OutputFolder, capacity: pd.DataFrame) -> dict[str, bytes]:
-    """Plot name -> PNG bytes."""
+def render(run: OutputFolder, capacity: pd.DataFrame,
+           suffix: str = ReportFiles.PLOT_SUFFIX) -> dict[str, bytes]:
+    """Plot name -> its bytes in the format of `suffix` (one of ReportFiles.PLOT_SUFFIXES)."""
+    save = SAVERS[suffix]
     with matplotlib.rc_context(STYLE):
-        return {name: png(make()) for name, make in figures(run, capacity).items()}
+        return {name: save(make()) for name, make in figures(run, capacity).items()}
 
 
 def interaction_pair(study: StudyFiles, sensitivity: pd.DataFrame) -> tuple[str, str] | None:
@@ -575,19 +598,21 @@ def interaction_figure(study: StudyFiles, pair: tuple[str, str], metric: str,
 
 
 def render_study(study: StudyFiles, sensitivity: pd.DataFrame,
-                 label_of: Callable[[str], str] = str) -> dict[str, bytes]:
+                 label_of: Callable[[str], str] = str,
+                 suffix: str = ReportFiles.PLOT_SUFFIX) -> dict[str, bytes]:
     """A study folder's plots: the tornado, when it has a row; the interaction heatmap of its
     two most important parameters, when the cases cross them; the runway curve, when the cases
     report a runway (study_runway)."""
     rows = sensitivity[(sensitivity["section"] == "tornado") & sensitivity["swing"].notna()]
+    save = SAVERS[suffix]
     with matplotlib.rc_context(STYLE):
-        out = {"tornado": png(tornado_figure(sensitivity, label_of))} if len(rows) else {}
+        out = {"tornado": save(tornado_figure(sensitivity, label_of))} if len(rows) else {}
         pair = interaction_pair(study, sensitivity) if len(rows) else None
         if pair is not None:
             metric = str(rows["metric"].iloc[0])
             means = study.cases.loc[study.cases["metric"] == metric, "mean"].to_numpy(dtype=float)
             if np.isfinite(means).any():  # a metric no case reports draws no heatmap
-                out["interaction"] = png(interaction_figure(study, pair, metric, label_of))
+                out["interaction"] = save(interaction_figure(study, pair, metric, label_of))
         if study.runway is not None and len(study.runway):
-            out["runway_curve"] = png(runway_plots.curve_figure(study.runway))
+            out["runway_curve"] = save(runway_plots.curve_figure(study.runway))
     return out

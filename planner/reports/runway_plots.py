@@ -1,12 +1,12 @@
 """The runway figures: how long a fleet lasts under a parts block.
 
-A run (plot_runway.png): per exposed pool, the share of the replications with a block that still
+A run (plot_runway.svg): per exposed pool, the share of the replications with a block that still
 keep their node availability at or above each threshold, against the days since the block
 began: the Kaplan-Meier survival curve of the runway, whose crossings of 90 %, 50 % and 10 %
-are the runway's P10, P50 and P90 of the Runway sheet. A study (plot_runway_curve.png): per
+are the runway's P10, P50 and P90 of the Runway sheet. A study (plot_runway_curve.svg): per
 exposed pool, the runway's P50 per case (P10-P90 as a band) for each threshold, against the
 varied parameter (e.g. the stockpile of spare parts) when one number varies, else by case.
-Drawn with matplotlib on the Agg canvas, as planner.reports.plots."""
+Drawn with matplotlib and saved as planner.reports.plots saves them."""
 
 from __future__ import annotations
 

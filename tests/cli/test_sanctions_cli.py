@@ -54,7 +54,7 @@ def test_out_of_sample_writes_its_tables_and_report_section(tmp_path):
     assert paths.groupby("policy")["weight"].sum().tolist() == pytest.approx([1.0, 1.0])
     assert len(pd.read_csv(out / "plan_oos_replications.csv")) == 5
     assert "Out of sample" in (out / "report.html").read_text()
-    assert (out / "plot_out_of_sample.png").exists()
+    assert (out / "plot_out_of_sample.svg").exists()
     risk = pd.read_excel(out / "report.xlsx", sheet_name="Risk")
     assert list(risk[risk["section"] == "out_of_sample"]["measure"]) == list(summary["measure"])
     assert "out of sample" in result.output

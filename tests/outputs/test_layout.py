@@ -12,7 +12,7 @@ PLANNER = Path(__file__).resolve().parents[2] / "planner"
 LAYOUT = PLANNER / "outputs" / "layout.py"
 # a string naming an output file by its extension (.yaml counts only for the names the layout
 # defines: the catalog's data files and scenario inputs are .yaml too)
-OUTPUT_FILE = re.compile(r"\.(json|parquet|csv|xlsx|html|png|log|tmp)$")
+OUTPUT_FILE = re.compile(r"\.(json|parquet|csv|xlsx|html|svg|png|log|tmp)$")
 
 
 def _layout_names() -> set[str]:

@@ -16,6 +16,7 @@ import subprocess
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import matplotlib.image
 import numpy as np
@@ -268,7 +269,7 @@ def assert_libreoffice_sheets(exported: Path, name: str, folder: Path,
 
 def assert_self_contained_page(folder: Path, plots: tuple[str, ...]) -> str:
     """report.html links to nothing outside itself; its images are exactly the plot files,
-    each a PNG that decodes. Returns the page."""
+    each an SVG that parses, with its size, text as text and no date. Returns the page."""
     page = (folder / "report.html").read_text(encoding="utf-8")
     assert "http://" not in page and "https://" not in page
     assert "<link" not in page.lower() and "@import" not in page and "url(" not in page
@@ -279,17 +280,22 @@ def assert_self_contained_page(folder: Path, plots: tuple[str, ...]) -> str:
     embedded = set()
     for source in sources:
         head, _, data = source.partition(",")
-        assert head == "data:image/png;base64"
-        png = base64.b64decode(data, validate=True)
-        assert png.startswith(PNG_SIGNATURE)
-        image = matplotlib.image.imread(io.BytesIO(png), format="png")
-        assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
-        try:
-            from PIL import Image
-        except ImportError:
-            pass
-        else:
-            Image.open(io.BytesIO(png)).verify()
-        embedded.add(png)
-    assert embedded == {(folder / f"plot_{p}.png").read_bytes() for p in plots}
+        assert head == "data:image/svg+xml;base64"
+        image = base64.b64decode(data, validate=True)
+        root = ElementTree.fromstring(image)
+        assert root.tag == "{http://www.w3.org/2000/svg}svg"
+        assert float(root.get("width").removesuffix("pt")) > 100
+        assert float(root.get("height").removesuffix("pt")) > 100
+        assert root.find(".//{http://www.w3.org/2000/svg}text") is not None  # text as text
+        assert b"<dc:date>" not in image
+        embedded.add(image)
+    assert embedded == {(folder / f"plot_{p}.svg").read_bytes() for p in plots}
     return page
+
+
+def assert_png_file(path: Path) -> None:
+    """`path` is a PNG that decodes to an image over 100 pixels each way."""
+    data = path.read_bytes()
+    assert data.startswith(PNG_SIGNATURE)
+    image = matplotlib.image.imread(io.BytesIO(data), format="png")
+    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100

@@ -159,10 +159,10 @@ def check_values(folder: Path, sheets: Callable[[str], list[dict[str, Any]]]) ->
 def test_every_report_file_is_written_and_only_the_plots_of_the_folder(folders):
     for name, plots in (("opt", OPT_PLOTS), ("both", RUN_PLOTS)):
         names = {p.name for p in folders[name].iterdir()}
-        expected = {"report.xlsx", "report.html", *(f"plot_{p}.png" for p in plots)}
+        expected = {"report.xlsx", "report.html", *(f"plot_{p}.svg" for p in plots)}
         expected |= {f"report_{s}.{ext}" for s in GOLDEN for ext in ("csv", "parquet")}
         assert expected <= names, name
-        assert {n for n in names if n.startswith("plot_")} == {f"plot_{p}.png" for p in plots}
+        assert {n for n in names if n.startswith("plot_")} == {f"plot_{p}.svg" for p in plots}
         assert not [n for n in names if n.endswith(".tmp") or n.startswith(".")]
     assert not (folders["opt"] / "summary.json").exists()
     assert (folders["both"] / "summary.json").exists()
@@ -396,10 +396,10 @@ def test_without_a_pareto_front_its_rows_chart_and_stale_plot_go(opt_dir, tmp_pa
         if path.name.startswith(("plan_", "optimization", "plot_pareto")) \
                 and not path.name.startswith("plan_pareto"):
             shutil.copy(path, tmp_path / path.name)
-    assert (tmp_path / "plot_pareto.png").exists()  # left by an earlier report
+    assert (tmp_path / "plot_pareto.svg").exists()  # left by an earlier report
     write_reports(tmp_path, require_complete=False)  # a folder built by hand
-    assert not (tmp_path / "plot_pareto.png").exists()
-    assert (tmp_path / "plot_orders.png").exists()
+    assert not (tmp_path / "plot_pareto.svg").exists()
+    assert (tmp_path / "plot_orders.svg").exists()
     risk = pd.read_parquet(tmp_path / "report_Risk.parquet")
     assert "pareto" not in set(risk["section"])
     assert not [c for c in _charts(tmp_path) if "<c:scatterChart>" in c]

@@ -40,7 +40,7 @@ def report_dir(tmp_path_factory) -> Path:
 
 def test_reports_need_only_the_files_they_read_and_rewrite_cleanly(report_dir):
     names = {p.name for p in report_dir.iterdir()}
-    assert {"report.xlsx", "report.html", "plot_capacity.png", "report_Capacity.csv"} <= names
+    assert {"report.xlsx", "report.html", "plot_capacity.svg", "report_Capacity.csv"} <= names
     assert not [n for n in names if n.endswith(".tmp") or n.startswith(".")]
 
 

@@ -76,7 +76,7 @@ def test_the_page_shows_the_runway_with_censored_percentiles(run_dir):
     assert '<h2 id="runway-under-a-parts-block">Runway under a parts block</h2>' in page
     section = page[page.index('<h2 id="runway-under'):page.index('<h2 id="spare-parts"')]
     assert "&gt; " in section and "runway survival curves" in section
-    assert (run_dir / "plot_runway.png").stat().st_size > 10_000
+    assert (run_dir / "plot_runway.svg").stat().st_size > 10_000
 
 
 def test_a_run_without_a_parts_block_has_a_note_and_no_runway_plot(tmp_path):
@@ -86,7 +86,7 @@ def test_a_run_without_a_parts_block_has_a_note_and_no_runway_plot(tmp_path):
     folder = _run_folder(tmp_path, data)
     sheet = pd.read_parquet(folder / "report_Runway.parquet")
     assert len(sheet) == 1 and sheet["note"].iloc[0] == NO_RUNWAY_RUN and sheet["pool"].isna().all()
-    assert not (folder / "plot_runway.png").exists()
+    assert not (folder / "plot_runway.svg").exists()
     assert "Runway under a parts block" not in (folder / "report.html").read_text(encoding="utf-8")
 
 
@@ -127,7 +127,7 @@ def test_a_studys_runway_sheet_is_its_runway_curve_by_threshold(study_dir):
     with zipfile.ZipFile(study_dir / "report.xlsx") as z:  # the native runway-curve chart
         assert any("Runway curve of pool p" in z.read(n).decode("utf-8")
                    for n in z.namelist() if n.startswith("xl/charts/chart"))
-    assert (study_dir / "plot_runway_curve.png").stat().st_size > 10_000
+    assert (study_dir / "plot_runway_curve.svg").stat().st_size > 10_000
     page = (study_dir / "report.html").read_text(encoding="utf-8")
     assert '<h2 id="runway-curve">Runway curve</h2>' in page and "runway percentiles per case" in page
 

@@ -99,12 +99,12 @@ def expected_means(folder: Path) -> dict[str, dict[str, float]]:
 
 def test_study_folder_gets_every_report_file_and_no_temp_file(study_dir):
     names = {p.name for p in study_dir.iterdir()}
-    expected = {"report.xlsx", "report.html", "plot_tornado.png", "plot_interaction.png"}
+    expected = {"report.xlsx", "report.html", "plot_tornado.svg", "plot_interaction.svg"}
     expected |= {f"report_{s}.{ext}" for s in STUDY_GOLDEN for ext in ("csv", "parquet")}
     assert expected <= names
     assert not [n for n in names if n.endswith(".tmp") or n.startswith(".")]
-    assert sorted(n for n in names if n.startswith("plot_")) == ["plot_interaction.png",
-                                                                 "plot_tornado.png"]
+    assert sorted(n for n in names if n.startswith("plot_")) == ["plot_interaction.svg",
+                                                                 "plot_tornado.svg"]
     assert "tornado" in PLOTS and "interaction" in PLOTS
 
 

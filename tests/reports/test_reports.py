@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from report_helpers import (
     SIMULATION_PLOTS,
     assert_golden_columns,
     assert_libreoffice_sheets,
+    assert_png_file,
     assert_self_contained_page,
     assert_twins_equal_sheets,
     close,
@@ -87,12 +89,12 @@ def summary_stats(summary: dict[str, Any]) -> dict[tuple[str, str | None], dict[
 
 def test_every_report_file_is_written_and_no_temp_file_is_left(run_dir):
     names = {p.name for p in run_dir.iterdir()}
-    expected = {"report.xlsx", "report.html", *(f"plot_{p}.png" for p in PLOTS)}
+    expected = {"report.xlsx", "report.html", *(f"plot_{p}.svg" for p in PLOTS)}
     expected |= {f"report_{s}.{ext}" for s in GOLDEN for ext in ("csv", "parquet")}
     assert expected <= names
     assert not [n for n in names if n.endswith(".tmp") or n.startswith(".")]
     assert not [n for n in names if n.startswith("plan_") or n.startswith("plot_")
-                and n.removeprefix("plot_").removesuffix(".png") not in PLOTS]
+                and n.removeprefix("plot_").removesuffix(".svg") not in PLOTS]
 
 
 def test_sheet_names_and_columns_equal_the_golden_list(run_dir, values):
@@ -254,3 +256,17 @@ def test_html_is_self_contained_and_every_image_decodes(run_dir):
     for words in ("Headline figures", "ETTR", "nvidia-export-block", "interruptions"):
         assert words in page
     assert "Procurement plan" not in page  # a run without procurement has no plan section
+
+
+def test_png_on_request_and_the_same_svg_bytes_every_time(run_dir, tmp_path):
+    """PNGs only when asked, removed by a report that does not ask; the SVGs are the same bytes
+    when drawn again (fixed ids, no date)."""
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    write_reports(copy, png=True)
+    for name in PLOTS:
+        assert (copy / f"plot_{name}.svg").read_bytes() == (run_dir / f"plot_{name}.svg").read_bytes()
+        assert_png_file(copy / f"plot_{name}.png")
+    write_reports(copy)
+    assert not list(copy.glob("plot_*.png"))
+    assert {p.name for p in copy.glob("plot_*.svg")} == {f"plot_{name}.svg" for name in PLOTS}
