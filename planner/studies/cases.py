@@ -106,6 +106,9 @@ def case_key(scenario_json: str, study: Study) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
+SEED = "seed"  # the scenario's root seed field
+
+
 def case_seed(study_seed: int, key: str) -> int:
     """A case's seed from the study seed and the case key only (never from execution order)."""
     return int(hashlib.sha256(f"{study_seed}/{key}".encode()).hexdigest()[:12], 16)
@@ -117,8 +120,14 @@ def resolve_cases(study: Study, base_text: str, base_source: str, cases: list[Ca
     case with key and seed, or the error."""
     out: list[Case | Exception] = []
     for case in cases:
+        # the base file's seed does not matter (the case's seed replaces it) and is set to 0
+        # for the key; a seed the study sets (a varied parameter, a case's or the study's `set`)
+        # is part of the case: its value enters the key, so each value gets its own stream
+        sets_seed = SEED in study.set or any(path == SEED for path, _ in case.params)
         try:
-            loaded = load_scenario_text(base_text, base_source, (*case.overrides, "seed=0"),
+            loaded = load_scenario_text(base_text, base_source,
+                                        case.overrides if sets_seed else (*case.overrides,
+                                                                          f"{SEED}=0"),
                                         fragments=fragments)
         except Exception as err:  # noqa: BLE001 - recorded as the case's failure
             out.append(err)

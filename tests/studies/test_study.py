@@ -224,3 +224,17 @@ def test_a_parameter_with_mixed_value_types_is_written_as_text(tmp_path):
     assert back["param.a.b"].tolist()[:3] == ["30", "120", "True"]
     assert pd.isna(back["param.a.b"].iloc[3])
     assert back["param.d"].tolist() == [1.5] * 4  # homogeneous numbers stay numbers
+
+
+def test_a_varied_seed_gives_each_value_its_own_random_stream(tmp_path):
+    """`seed` as a study parameter is not dropped: each value is its own case (key and seed)
+    with its own results; the same value twice is the same case."""
+    data = {**STUDY, "cases": [{"name": "again-1", "set": {"seed": 1}}],
+            "grid": {"seed": [1, 2]}, "metrics": ["goodput_gpu_hours"],
+            "set": {"horizon_days": 20}, "replications": 1}
+    result = run_study(load_study(_write(tmp_path, data)), tmp_path / "out", workers=1)
+    assert result.ran == 2  # again-1 is grid-1
+    cases = pd.read_parquet(tmp_path / "out" / "study_cases.parquet").set_index("case")
+    assert cases.loc["grid-1", "key"] != cases.loc["grid-2", "key"]
+    assert cases.loc["again-1", "key"] == cases.loc["grid-1", "key"]
+    assert cases.loc["grid-1", "mean"] != cases.loc["grid-2", "mean"]
