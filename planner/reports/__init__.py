@@ -59,14 +59,13 @@ def write_reports(folder: Path, require_complete: bool = True, png: bool = False
     atomic_write(folder / ReportFiles.WORKBOOK,
                  lambda tmp: write_workbook(tmp, sheets, title, created))
     suffixes = ReportFiles.PLOT_SUFFIXES if png else (ReportFiles.PLOT_SUFFIX,)
-    drawn: dict[str, dict[str, bytes]] = {}  # suffix -> plot name -> bytes
-    for suffix in suffixes:
-        if run.study is not None:
-            drawn[suffix] = plots.render_study(run.study, sheets["Sensitivity"],
-                                               parameter_labeler(run.study), suffix)
-        else:
-            drawn[suffix] = plots.render(run, sheets["Capacity"], suffix)
-        for name, data in drawn[suffix].items():
+    if run.study is not None:
+        drawn = plots.render_study(run.study, sheets["Sensitivity"],
+                                   parameter_labeler(run.study), suffixes)
+    else:
+        drawn = plots.render(run, sheets["Capacity"], suffixes)
+    for suffix, by_name in drawn.items():
+        for name, data in by_name.items():
             atomic_write(folder / ReportFiles.plot(name, suffix),
                          lambda tmp, data=data: tmp.write_bytes(data))
     for name in PLOTS:  # left by an earlier report of other files or formats: no longer true

@@ -39,16 +39,20 @@ class Margins:
     column_gap_in: float = 0.75  # the y tick labels of the next column
 
 
-def text_width_in(texts: list[str], fontsize: float, dpi: float = 100.0) -> float:
-    """The width of the widest of `texts` at `fontsize` in the default font, in inches (0 for
-    none): what a margin must hold for them."""
+def text_widths_in(texts: list[str], fontsize: float, dpi: float = 100.0) -> list[float]:
+    """The width of each of `texts` at `fontsize` in the default font, in inches."""
     from matplotlib.backends.backend_agg import RendererAgg
     from matplotlib.font_manager import FontProperties
 
     renderer = RendererAgg(1, 1, dpi)
     prop = FontProperties(size=fontsize)
-    widths = [renderer.get_text_width_height_descent(t, prop, ismath=False)[0] for t in texts]
-    return max(widths, default=0.0) / dpi
+    return [renderer.get_text_width_height_descent(t, prop, ismath=False)[0] / dpi
+            for t in texts]
+
+
+def text_width_in(texts: list[str], fontsize: float, dpi: float = 100.0) -> float:
+    """The width of the widest of `texts` (0 for none): what a margin must hold for them."""
+    return max(text_widths_in(texts, fontsize, dpi), default=0.0)
 
 
 def legend_rows(entries: int, columns: int = LEGEND_COLUMNS) -> int:
@@ -59,8 +63,7 @@ def legend_columns(labels: list[str], width_in: float = FIGURE_WIDTH_IN,
                    most: int = LEGEND_COLUMNS) -> int:
     """The most columns, up to `most`, in which a legend of `labels` fits `width_in` (entries
     fill the columns in turn, as matplotlib places them); 1 when none does."""
-    widths = np.array([text_width_in([label], LEGEND_FONTSIZE) + LEGEND_ENTRY_EXTRA_IN
-                       for label in labels])
+    widths = np.array(text_widths_in(labels, LEGEND_FONTSIZE)) + LEGEND_ENTRY_EXTRA_IN
     for columns in range(min(most, len(labels)), 1, -1):
         chunks = [chunk for chunk in np.array_split(widths, columns) if len(chunk)]
         total = (sum(float(chunk.max()) for chunk in chunks)

@@ -53,8 +53,7 @@ SERIES_MARGINS = Margins(left_in=0.9, top_in=0.3, bottom_in=0.3, row_gap_in=0.4)
 
 def _figure(rows: int, height: float = 3.0) -> tuple[Figure, np.ndarray]:
     """rows panels over a shared date axis, each `height` inches high, fixed margins."""
-    fig, grid = panel_grid(rows, 1, height - 0.4, SERIES_MARGINS, sharex=True)
-    return fig, grid
+    return panel_grid(rows, 1, height - 0.4, SERIES_MARGINS, sharex=True)
 
 
 def png(fig: Figure) -> bytes:
@@ -79,6 +78,18 @@ def svg(fig: Figure) -> bytes:
 
 SAVERS: dict[str, Callable[[Figure], bytes]] = dict(zip(ReportFiles.PLOT_SUFFIXES, (svg, png),
                                                         strict=True))
+Drawn = dict[str, dict[str, bytes]]  # suffix -> plot name -> bytes
+
+
+def _save(figures_by_name: dict[str, Callable[[], Figure]], suffixes: tuple[str, ...]) -> Drawn:
+    """Each figure made once (with STYLE) and saved in every format of `suffixes`."""
+    out: Drawn = {suffix: {} for suffix in suffixes}
+    with matplotlib.rc_context(STYLE):
+        for name, make in figures_by_name.items():
+            fig = make()
+            for suffix in suffixes:
+                out[suffix][name] = SAVERS[suffix](fig)
+    return out
 
 
 def _date_axis(ax: Axes) -> None:
@@ -537,11 +548,9 @@ STYLE = {"axes.titley": 1.0}
 
 
 def render(run: OutputFolder, capacity: pd.DataFrame,
-           suffix: str = ReportFiles.PLOT_SUFFIX) -> dict[str, bytes]:
-    """Plot name -> its bytes in the format of `suffix` (one of ReportFiles.PLOT_SUFFIXES)."""
-    save = SAVERS[suffix]
-    with matplotlib.rc_context(STYLE):
-        return {name: save(make()) for name, make in figures(run, capacity).items()}
+           suffixes: tuple[str, ...] = (ReportFiles.PLOT_SUFFIX,)) -> Drawn:
+    """Per format of `suffixes` (ReportFiles.PLOT_SUFFIXES), plot name -> its bytes."""
+    return _save(figures(run, capacity), suffixes)
 
 
 def interaction_pair(study: StudyFiles, sensitivity: pd.DataFrame) -> tuple[str, str] | None:
@@ -599,20 +608,19 @@ def interaction_figure(study: StudyFiles, pair: tuple[str, str], metric: str,
 
 def render_study(study: StudyFiles, sensitivity: pd.DataFrame,
                  label_of: Callable[[str], str] = str,
-                 suffix: str = ReportFiles.PLOT_SUFFIX) -> dict[str, bytes]:
-    """A study folder's plots: the tornado, when it has a row; the interaction heatmap of its
-    two most important parameters, when the cases cross them; the runway curve, when the cases
-    report a runway (study_runway)."""
+                 suffixes: tuple[str, ...] = (ReportFiles.PLOT_SUFFIX,)) -> Drawn:
+    """A study folder's plots, per format of `suffixes`: the tornado, when it has a row; the
+    interaction heatmap of its two most important parameters, when the cases cross them; the
+    runway curve, when the cases report a runway (study_runway)."""
     rows = sensitivity[(sensitivity["section"] == "tornado") & sensitivity["swing"].notna()]
-    save = SAVERS[suffix]
-    with matplotlib.rc_context(STYLE):
-        out = {"tornado": save(tornado_figure(sensitivity, label_of))} if len(rows) else {}
-        pair = interaction_pair(study, sensitivity) if len(rows) else None
-        if pair is not None:
-            metric = str(rows["metric"].iloc[0])
-            means = study.cases.loc[study.cases["metric"] == metric, "mean"].to_numpy(dtype=float)
-            if np.isfinite(means).any():  # a metric no case reports draws no heatmap
-                out["interaction"] = save(interaction_figure(study, pair, metric, label_of))
-        if study.runway is not None and len(study.runway):
-            out["runway_curve"] = save(runway_plots.curve_figure(study.runway))
-    return out
+    makers: dict[str, Callable[[], Figure]] = {}
+    if len(rows):
+        makers["tornado"] = lambda: tornado_figure(sensitivity, label_of)
+        pair = interaction_pair(study, sensitivity)
+        metric = str(rows["metric"].iloc[0])
+        means = study.cases.loc[study.cases["metric"] == metric, "mean"].to_numpy(dtype=float)
+        if pair is not None and np.isfinite(means).any():  # a metric no case reports: no map
+            makers["interaction"] = lambda: interaction_figure(study, pair, metric, label_of)
+    if study.runway is not None and len(study.runway):
+        makers["runway_curve"] = lambda: runway_plots.curve_figure(study.runway)
+    return _save(makers, suffixes)
