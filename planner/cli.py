@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -28,6 +28,9 @@ from typer.core import TyperGroup, TyperOption
 from planner.errors import InputError
 from planner.exit_codes import ExitCode
 from planner.outputs.layout import COMPLETE, FOLDER_MARKERS, is_report_file
+
+if TYPE_CHECKING:
+    from planner.reports.drawing import FigureProcess
 
 out = Console()
 err = Console(stderr=True)
@@ -464,6 +467,20 @@ def _phase(text: str, quiet: bool) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def _drawing() -> Iterator[FigureProcess | None]:
+    """The process that draws the reports' figures, importing matplotlib while the command
+    works (planner/reports/drawing.py); ended with the command, whatever its end."""
+    from planner.reports.drawing import FigureProcess
+
+    drawer = FigureProcess.start()
+    try:
+        yield drawer
+    finally:
+        if drawer is not None:
+            drawer.close()
+
+
 def _print_outputs(target: Path) -> None:
     """Where to look next: the report's page and workbook, then the folder."""
     from planner.outputs.layout import ReportFiles
@@ -763,6 +780,15 @@ def optimize(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
 ) -> None:
     """Choose what to buy and when: orders, stockpiles, platforms; cost, risk, shadow prices."""
+    with _drawing() as drawer:
+        _optimize(scenario, set_, overrides, out_dir, profile, pareto, analyses,
+                  reoptimize_prices, price_step, sensitivity, out_of_sample, rolling, scheduler,
+                  quiet, drawer)
+
+
+def _optimize(scenario, set_, overrides, out_dir, profile, pareto, analyses, reoptimize_prices,
+              price_step, sensitivity, out_of_sample, rolling, scheduler, quiet,
+              drawer: FigureProcess | None) -> None:
     from dataclasses import replace
 
     from planner.pipeline import NO_PROCUREMENT, PROCUREMENT
@@ -793,7 +819,7 @@ def optimize(
         _pass(loaded, folder, optimize_first=True, simulate_after=False, profile=profile,
               analyses=chosen, workers=None, quiet=quiet)
         with _phase("writing reports", quiet):
-            write_reports(folder, require_complete=False)
+            write_reports(folder, require_complete=False, drawer=drawer)
     if not quiet:
         _print_outputs(target)
 
@@ -819,6 +845,13 @@ def run(
 ) -> None:
     """Simulate a scenario and write summary.json, timeseries and events (Parquet + CSV).
     With a procurement section, optimize first and simulate the chosen deliveries."""
+    with _drawing() as drawer:
+        _run(scenario, set_, overrides, seed, replications, out_dir, workers, quiet, profile,
+             analyses, loop, drawer)
+
+
+def _run(scenario, set_, overrides, seed, replications, out_dir, workers, quiet, profile,
+         analyses, loop, drawer: FigureProcess | None) -> None:
     from planner.outputs.run import write_run
     from planner.reports import write_reports
 
@@ -837,7 +870,7 @@ def run(
                        quiet=quiet, loop=loop)
         summary = write_run(result.simulation, folder)
         with _phase("writing reports", quiet):
-            write_reports(folder, require_complete=False)
+            write_reports(folder, require_complete=False, drawer=drawer)
     if not quiet:
         from planner.outputs.summary import metrics_table
         from planner.runway import runway_table
@@ -1147,6 +1180,11 @@ def report(
 ) -> None:
     """Rebuild report.xlsx, report.html, the sheet twins and the plots (SVG; --png adds PNG) of
     an output folder of planner run, optimize or study."""
+    with _drawing() as drawer:
+        _report(folder, png, drawer)
+
+
+def _report(folder: Path, png: bool, drawer: FigureProcess | None) -> None:
     from planner.reports import write_reports
 
     if not folder.is_dir():
@@ -1164,7 +1202,7 @@ def report(
     with _publishing(folder, command,
                      keep=lambda rel: rel.name != COMPLETE and not is_report_file(rel.name)) as new:
         try:
-            write_reports(new, require_complete=False, png=png)
+            write_reports(new, require_complete=False, png=png, drawer=drawer)
         except _DAMAGED as e:  # the folder's files, not the command: nothing is replaced
             damaged = e
             staging_name = str(new)

@@ -84,6 +84,9 @@ Drawn = dict[str, dict[str, bytes]]  # suffix -> plot name -> bytes
 def _save(figures_by_name: dict[str, Callable[[], Figure]], suffixes: tuple[str, ...]) -> Drawn:
     """Each figure made once (with STYLE) and saved in every format of `suffixes`."""
     out: Drawn = {suffix: {} for suffix in suffixes}
+    unknown = set(figures_by_name) - set(ReportFiles.PLOTS)
+    if unknown:  # write_reports removes the plots not drawn: it must know every name
+        raise ValueError(f"plots missing from ReportFiles.PLOTS: {sorted(unknown)}")
     with matplotlib.rc_context(STYLE):
         for name, make in figures_by_name.items():
             fig = make()
@@ -498,12 +501,6 @@ def tornado_figure(sensitivity: pd.DataFrame,
     return fig
 
 
-SIMULATION_PLOTS = ("capacity", "availability", "runway", "stock", "interruptions",
-                    "lost_gpu_hours")
-PLAN_PLOTS = ("plan_capacity", "orders", "pareto")
-STUDY_PLOTS = ("tornado", "interaction", "runway_curve")
-
-
 def has_runway(run: OutputFolder) -> bool:
     """A run with a runway to draw: a pool exposed to a parts block, and a replication in
     which the block began within the run."""
@@ -607,11 +604,14 @@ def interaction_figure(study: StudyFiles, pair: tuple[str, str], metric: str,
 
 
 def render_study(study: StudyFiles, sensitivity: pd.DataFrame,
-                 label_of: Callable[[str], str] = str,
                  suffixes: tuple[str, ...] = (ReportFiles.PLOT_SUFFIX,)) -> Drawn:
     """A study folder's plots, per format of `suffixes`: the tornado, when it has a row; the
     interaction heatmap of its two most important parameters, when the cases cross them; the
-    runway curve, when the cases report a runway (study_runway)."""
+    runway curve, when the cases report a runway (study_runway). Parameters are labelled as
+    the reader names them (parameter_labeler)."""
+    from planner.reports.study_labels import parameter_labeler  # the schema: studies only
+
+    label_of = parameter_labeler(study)
     rows = sensitivity[(sensitivity["section"] == "tornado") & sensitivity["swing"].notna()]
     makers: dict[str, Callable[[], Figure]] = {}
     if len(rows):

@@ -37,7 +37,8 @@ from report_helpers import (
     sheet_rows,
 )
 
-from planner.reports import PLOTS, STUDY_SHEET_COLUMNS, STUDY_SHEETS, write_reports
+from planner.outputs.layout import ReportFiles
+from planner.reports import STUDY_SHEET_COLUMNS, STUDY_SHEETS, write_reports
 
 # every test here reads folders the command line writes in a subprocess
 pytestmark = pytest.mark.slow
@@ -105,7 +106,7 @@ def test_study_folder_gets_every_report_file_and_no_temp_file(study_dir):
     assert not [n for n in names if n.endswith(".tmp") or n.startswith(".")]
     assert sorted(n for n in names if n.startswith("plot_")) == ["plot_interaction.svg",
                                                                  "plot_tornado.svg"]
-    assert "tornado" in PLOTS and "interaction" in PLOTS
+    assert "tornado" in ReportFiles.PLOTS and "interaction" in ReportFiles.PLOTS
 
 
 def test_sheet_names_and_fixed_columns_equal_the_golden_list(study_dir, values):
