@@ -4,8 +4,9 @@ The floor is what any Python CLI of this stack costs: `python -c "import planner
 app that does nothing. Targets (issue 16): `planner --help` within the floor + 0.3 s; `planner
 run scenarios/h800-10k.yaml -r 1` (reports included) within the floor + 1.5 s. Also the floor
 of the libraries such a run must import (STACK_IMPORTS) and the run's time beyond it, the
-measure proposed for the run. Medians of `--runs` runs; the phases of one run come from its -v
-log.
+measure proposed for the run. The run is timed with its figures drawn in the second process
+(planner/reports/drawing.py) and in the command's own (PLANNER_DRAW_IN_PROCESS=1), with the CPU
+time both take. Medians of `--runs` runs; the phases of one run come from its -v log.
 
     python benchmarks/bench_cli.py [--runs 5] [--update]
 """
@@ -13,8 +14,10 @@ log.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -43,15 +46,21 @@ STACK_IMPORTS = ("numpy, pandas, pyarrow.parquet, pydantic, simpy, yaml, typer, 
 HELP_MARGIN_S, RUN_MARGIN_S = 0.3, 1.5
 
 
-def timed(args: list[str], runs: int) -> tuple[float, float, float, str]:
-    """(median, min, max) seconds of the whole process, and the last run's stderr."""
-    times, stderr = [], ""
+def timed(args: list[str], runs: int, env: dict[str, str] | None = None
+          ) -> tuple[float, float, float, str, float]:
+    """(median, min, max) seconds of the whole process, the last run's stderr, and the median
+    CPU seconds (user + system) of the process and its children."""
+    times, cpus, stderr = [], [], ""
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=True)
+        done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=True,
+                              env=None if env is None else {**os.environ, **env})
         times.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         stderr = done.stderr
-    return statistics.median(times), min(times), max(times), stderr
+    return statistics.median(times), min(times), max(times), stderr, statistics.median(cpus)
 
 
 def main() -> None:
@@ -74,8 +83,10 @@ def main() -> None:
         floor = timed([sys.executable, str(noop)], args.runs)
         stack = timed([sys.executable, "-c", f"import {STACK_IMPORTS}"], args.runs)
         helped = timed([*planner, "--help"], args.runs)
-        ran = timed([*planner, "-v", "run", str(EXAMPLE), "-r", "1", "--out",
-                     str(Path(tmp) / "run"), "-q"], args.runs)
+        run_args = [*planner, "-v", "run", str(EXAMPLE), "-r", "1", "--out",
+                    str(Path(tmp) / "run"), "-q"]
+        ran = timed(run_args, args.runs)
+        alone = timed(run_args, args.runs, env={"PLANNER_DRAW_IN_PROCESS": "1"})
     phases = {name: found.group(1) for name, pattern in (
         ("loaded", r"planner: loaded .* in ([\d.]+) s"),
         ("simulated", r"planner: simulated .* in ([\d.]+) s"),
@@ -98,7 +109,11 @@ def main() -> None:
         f"({ran[1]:.2f}-{ran[2]:.2f}); target floor + {RUN_MARGIN_S} s = "
         f"{floor[0] + RUN_MARGIN_S:.2f} s: {'met' if run_ok else 'MISSED'}. Phases of the last "
         f"run (-v): load {phases.get('loaded', '?')} s, simulate {phases.get('simulated', '?')} "
-        f"s, reports {phases.get('reports written', '?')} s; the rest is start-up and imports.\n"
+        f"s, reports {phases.get('reports written', '?')} s; the rest is start-up and imports. "
+        f"CPU {ran[4]:.2f} s. The figures drawn in the command's process instead "
+        f"(PLANNER_DRAW_IN_PROCESS=1): {alone[0]:.2f} s ({alone[1]:.2f}-{alone[2]:.2f}), CPU "
+        f"{alone[4]:.2f} s; with the second process the run takes {ran[0] / alone[0]:.2f}x "
+        f"the time.\n"
         f"- The stack's floor for a run with reports, `python -c \"import {STACK_IMPORTS}\"`: "
         f"{stack[0]:.2f} s ({stack[1]:.2f}-{stack[2]:.2f}); the run takes {ran[0] - stack[0]:.2f} "
         f"s beyond it; proposed target stack floor + {RUN_MARGIN_S} s = "

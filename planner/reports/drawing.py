@@ -13,7 +13,7 @@ what the process writes on stderr (a matplotlib warning) is passed on. Any failu
 second process (an error in a figure, a process killed, data that does not pickle) makes
 write_reports draw in process instead, so that an error reaches the user as it would have
 without the second process. There is no second process with a single core, where it could
-only slow the command down.
+only slow the command down, nor with PLANNER_DRAW_IN_PROCESS=1.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from planner.parallel import default_workers
 
 PLOTTING_MODULE = "planner.reports.plots"  # what the process imports before it is asked
 SERVER_MODULE = "planner.reports"  # python -m planner.reports PARENT_PID WARM_MODULE
+IN_PROCESS_ENV = "PLANNER_DRAW_IN_PROCESS"  # =1: no second process (docs/outputs.md)
 _OK, _FAILED = "ok", "failed"
 
 
@@ -70,9 +71,9 @@ class FigureProcess:
 
     @classmethod
     def start(cls, warm: str = PLOTTING_MODULE) -> FigureProcess | None:
-        """Start the process, importing module `warm`; None with a single core, or when no
-        process can be started (module docstring)."""
-        if default_workers() < 2:
+        """Start the process, importing module `warm`; None with a single core, with
+        IN_PROCESS_ENV=1, or when no process can be started (module docstring)."""
+        if default_workers() < 2 or os.environ.get(IN_PROCESS_ENV, "").strip() == "1":
             return None
         here = str(Path(__file__).resolve().parents[2])  # where this planner is imported from
         env = {**os.environ,

@@ -58,6 +58,11 @@ def test_a_single_core_gets_no_process(monkeypatch):
     assert FigureProcess.start(warm=LIGHT) is None
 
 
+def test_the_environment_can_keep_the_drawing_in_process(monkeypatch):
+    monkeypatch.setenv(drawing.IN_PROCESS_ENV, "1")
+    assert FigureProcess.start(warm=LIGHT) is None
+
+
 def test_a_process_never_asked_ends_with_close():
     process = FigureProcess.start(warm=LIGHT)
     if process is None:
