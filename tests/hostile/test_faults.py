@@ -93,16 +93,48 @@ def test_sigkill_during_the_report_phase_leaves_the_old_folder_whole(tmp_path):
 def test_a_killed_worker_is_one_line_naming_the_replication_and_nothing_is_written(tmp_path):
     out = tmp_path / "out"
     proc = _start("run", SCENARIO, "-r", "40", "-w", "2", "-q", "--out", str(out))
-    assert _wait_for(lambda: len(_children(proc.pid)) >= 2)
-    workers = _children(proc.pid)
+    workers = lambda: [pid for pid in _children(proc.pid) if _is_worker(pid)]  # noqa: E731
+    assert _wait_for(lambda: len(workers()) >= 2)
     time.sleep(1.0)  # past start-up: the workers are simulating
-    os.kill(max(workers), signal.SIGKILL)
+    os.kill(max(workers()), signal.SIGKILL)
     _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 6, stderr
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and "a worker process died" in lines[0], stderr
     assert "replication" in lines[0] and "nothing was written" in lines[0]
     assert not out.exists()
+
+
+def _is_drawer(pid: int) -> bool:
+    """The process drawing the report figures (python -m planner.reports)."""
+    try:
+        return "planner.reports" in (Path("/proc") / str(pid) / "cmdline").read_text()
+    except OSError:
+        return False
+
+
+def test_a_killed_drawing_process_leaves_the_figures_to_the_command(tmp_path):
+    out = tmp_path / "out"
+    proc = _start("run", SCENARIO, "-r", "1", "-w", "1", "-q", "--set", "horizon_days=60",
+                  "--out", str(out))
+    drawers = lambda: [pid for pid in _children(proc.pid) if _is_drawer(pid)]  # noqa: E731
+    if not _wait_for(lambda: bool(drawers()) or proc.poll() is not None, step_s=0.005) \
+            or not drawers():
+        proc.communicate(timeout=300)
+        pytest.skip("no drawing process (a single core)")
+    os.kill(drawers()[0], signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    assert stderr == ""
+    again = tmp_path / "again"
+    shutil.copytree(out, again)
+    redrawn = run_planner("report", str(again))
+    assert redrawn.returncode == 0, redrawn.stderr
+    plots = sorted(p.name for p in out.glob("plot_*.svg"))
+    assert "plot_capacity.svg" in plots
+    assert plots == sorted(p.name for p in again.glob("plot_*.svg"))
+    for name in plots:
+        assert (out / name).read_bytes() == (again / name).read_bytes(), name
 
 
 def test_workers_and_the_resource_tracker_die_with_a_killed_parent(tmp_path):
