@@ -52,3 +52,23 @@ def test_verbose_logs_the_phases_on_stderr(tmp_path, where):
     assert any(x.startswith("planner: reports written in") for x in lines)
     quiet = invoke_planner(*[a for a in args if a != "-v"][:-1], str(tmp_path / "q"))
     assert quiet.exit_code == 0 and "planner: loaded" not in quiet.stderr
+
+
+def test_the_console_script_runs_the_app_and_spares_the_exit_a_collection(monkeypatch, capsys):
+    import atexit
+    import gc
+    import sys
+    import tomllib
+
+    from planner import cli
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"planner": "planner.cli:main"}
+    registered = []
+    monkeypatch.setattr(atexit, "register", registered.append)
+    monkeypatch.setattr(sys, "argv", ["planner", "--version"])
+    with pytest.raises(SystemExit) as done:
+        cli.main()
+    assert done.value.code in (0, None)
+    assert capsys.readouterr().out.strip() == f"planner {version('cluster-planner')}"
+    assert registered == [gc.freeze]
