@@ -18,19 +18,19 @@ def describe(values: Sequence[float]) -> dict[str, float | int | list | None]:
                 "ci95": None}
     mean = float(finite.mean())
     std = float(finite.std(ddof=1)) if n > 1 else 0.0
-    half = _t_quantile_975(n - 1) * std / math.sqrt(n) if n > 1 else math.inf
+    half = t_quantile(n - 1) * std / math.sqrt(n) if n > 1 else math.inf
     p10, p50, p90 = (float(v) for v in np.percentile(finite, [10, 50, 90]))
     ci = [mean - half, mean + half] if math.isfinite(half) else None
     return {"n": n, "mean": mean, "std": std, "p10": p10, "p50": p50, "p90": p90, "ci95": ci}
 
 
-def _t_quantile_975(dof: int) -> float:
-    """Student's t 97.5 % quantile. scipy.special is imported here, not with the module: it
-    is a quarter of a second of a `planner run -r 1`, which has no interval to compute (and a
-    third of scipy.stats's import time)."""
+def t_quantile(dof: int, p: float = 0.975) -> float:
+    """Student's t p-quantile with `dof` degrees of freedom. scipy.special is imported here,
+    not with the module: it is a quarter of a second of a `planner run -r 1`, which has no
+    interval to compute (and a third of scipy.stats's import time)."""
     from scipy.special import stdtrit
 
-    return float(stdtrit(dof, 0.975))
+    return float(stdtrit(dof, p))
 
 
 def relative_half_width(values: Sequence[float]) -> float:

@@ -11,12 +11,12 @@ model's. The columns come out in the model's declaration order.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
 
 import numpy as np
-import pyomo.environ as pyo
+
+from solvers.pyomo_env import pyo
 
 
 def row_key(con) -> tuple[str, object]:
@@ -48,16 +48,8 @@ class CompiledLp:
 
 def _standard_form_compiler():
     """Pyomo's LinearStandardFormCompiler, with its matrix hooks set to numpy and scipy.sparse
-    directly. Pyomo finalizes any import of scipy by importing scipy.stats, integrate and
-    spatial (about 1 s of a `planner optimize` process, for nothing the compiler uses): its
-    post-import callback for scipy is dropped when scipy is not loaded yet. The matrix hooks
-    are class attributes Pyomo documents as meant to be changed."""
-    if "scipy" not in sys.modules:
-        from pyomo.common import dependencies
-
-        callbacks = getattr(dependencies.DeferredImportCallbackFinder, "_callbacks", None)
-        if isinstance(callbacks, dict):
-            callbacks.pop("scipy", None)
+    directly (scipy.sparse alone: solvers/pyomo_env.py). The matrix hooks are class attributes
+    Pyomo documents as meant to be changed."""
     import scipy.sparse
     from pyomo.repn.plugins.standard_form import (
         LinearStandardFormCompiler,

@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import pandas as pd
-import pyomo.environ as pyo
 from pyomo.common.collections import ComponentMap
 
 from solvers.model import MONEY
 from solvers.optimize import compile_model, first_stage_fixes
 from solvers.problem import ProcurementInput, SolverSettings
+from solvers.pyomo_env import pyo
 
 EVALUATION_COLUMNS = ["scenario", "probability", "feasible", "cost_usd",
                       "shortfall_pflops_hours"]

@@ -23,10 +23,10 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import pyomo.environ as pyo
 
 from solvers.compile import CompiledLp, compile_whole, row_key
 from solvers.problem import SolverSettings
+from solvers.pyomo_env import pyo
 
 PROFILE_DIR = "profiles"
 

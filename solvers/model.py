@@ -19,9 +19,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import pyomo.environ as pyo
-
 from solvers.problem import ProcurementInput
+from solvers.pyomo_env import pyo
 
 INF = math.inf
 MONEY = 1e-6  # USD -> the model's unit of money (millions of USD)

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
 from pyomo.common.collections import ComponentMap
 
 from solvers.compile import LpCompiler, release_free_memory
@@ -22,6 +21,7 @@ from solvers.highs import HighsModel, SolveOutcome
 from solvers.model import MONEY, build_model, cvar, shortfall
 from solvers.outcomes import Infeasible, NoPlanInTime, SolverFailed
 from solvers.problem import ProcurementInput, RiskSettings, SolverSettings
+from solvers.pyomo_env import pyo
 from solvers.results import ProcurementResult, extract, sample_cvar
 
 FIRST_STAGE = ("x", "z", "u", "pm")

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
 
 from solvers.model import COST_PARTS, MONEY, r_of, recourse_price, y_of
+from solvers.pyomo_env import pyo
 
 
 def _v(var) -> float:

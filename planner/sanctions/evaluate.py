@@ -41,6 +41,7 @@ from planner.sanctions.generator import resolve_events, sample_paths
 from planner.sanctions.rolling import rolling_horizon
 from planner.sanctions.scenarios import sanction_tree, scenario_of
 from planner.scenario.loader import LoadedScenario
+from planner.stats import t_quantile
 from solvers.evaluate import fixed_plan_costs
 from solvers.optimize import plan_of
 from solvers.problem import ProcurementInput, RiskSettings, SolverSettings
@@ -125,13 +126,11 @@ def _executor(workers: int | None, scheduler: str | None
 
 def _t_interval(values: np.ndarray, weights: np.ndarray, n: int) -> tuple[float, float, float]:
     """(mean, low, high): the weighted mean of a sample of n draws and its t interval."""
-    from scipy import stats
-
     mean = float(weights @ values)
     if n < 2:
         return mean, float("nan"), float("nan")
     variance = float(weights @ (values - mean) ** 2) * n / (n - 1)
-    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * math.sqrt(variance / n)
+    half = t_quantile(n - 1, 0.5 + CONFIDENCE / 2) * math.sqrt(variance / n)
     return mean, mean - half, mean + half
 
 

@@ -9,7 +9,6 @@ import json
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from planner.runway import COLUMNS as RUNWAY_COLUMNS
 from planner.runway import runway_table
@@ -104,6 +103,8 @@ def tornado(summary: pd.DataFrame, metric: str, sampled: frozenset[str] = frozen
 def global_ranking(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
     """For sampled studies: Spearman rank correlation and standardized regression coefficient
     of each numeric parameter with the case mean of `metric`, ranked by |SRC|."""
+    from scipy import stats as sps  # scipy.stats: 1 s of a study; sampled studies only
+
     means = _case_means(summary, metric).dropna(subset=["mean"])
     cols = [c for c in summary.columns if c.startswith("param.")
             and pd.api.types.is_numeric_dtype(means[c]) and means[c].nunique() > 1]

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import yaml
-from scipy.stats import qmc
 
 from planner.errors import InputError
 from planner.pipeline import NO_PROCUREMENT, PROCUREMENT
@@ -46,6 +45,8 @@ def _fmt(value: object) -> str:
 
 
 def _sampled(study: Study) -> list[Case]:
+    from scipy.stats import qmc  # scipy.stats: 1 s of every study process; sampled studies only
+
     spec = study.samples
     d = len(spec.parameters)
     if spec.method == "lhs":
