@@ -99,6 +99,21 @@ def _select(cost: np.ndarray, prob: np.ndarray, cluster: np.ndarray, wanted: int
     return np.array(sorted(selected))
 
 
+def _extend_histories(history: np.ndarray, distance: np.ndarray, step: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The histories one stage longer: each path's new history id (first-seen order), the
+    distances d_t between the new histories (their parents' d_{t-1} plus |step difference|,
+    added feature by feature as over paths), and a path of each new history."""
+    extended = _groups(np.column_stack([history, step]))
+    first = np.unique(extended, return_index=True)[1]
+    parent = history[first]
+    grown = distance[parent[:, None], parent[None, :]]
+    values = step[first]
+    for f in range(values.shape[1]):  # one feature at a time: h x h, not h x h x F
+        grown += np.abs(values[:, None, f] - values[None, :, f])
+    return extended, grown, first
+
+
 def forward_tree(values: np.ndarray, probabilities: np.ndarray, leaves: int) -> ScenarioTree:
     """The tree of at most `leaves` leaves built from the paths `values[i, t, f]` with
     `probabilities` (module docstring)."""
@@ -110,29 +125,29 @@ def forward_tree(values: np.ndarray, probabilities: np.ndarray, leaves: int) -> 
         raise ValueError("a tree has at least one leaf")
     xi, p, inverse = _distinct(values, probabilities)
     n, stages, _ = xi.shape
-    distance_to = np.zeros((n, n))  # d_t(i, j), accumulated stage by stage
+    # d_t between distinct histories up to the stage done, not between paths: paths with the
+    # same history have the same distances, so the sums are the ones over n x n pairs, in the
+    # same order (the same tree to the last bit), over far fewer pairs in the early stages
+    history_distance = np.zeros((1, 1))
+    history = np.zeros(n, dtype=np.int64)  # each distinct path's history id (first-seen order)
     node = np.zeros(n, dtype=np.int64)  # each distinct path's node at the last stage done
     node_values = np.zeros_like(xi)  # the value of each path's node at each stage
     nodes_per_stage = []
     for t in range(stages):
         step = xi[:, t, :]
-        for f in range(step.shape[1]):  # one feature at a time: n x n, not n x n x F
-            distance_to += np.abs(step[:, None, f] - step[None, :, f])
-        histories = len(np.unique(xi[:, : t + 1, :].reshape(n, -1), axis=0))
+        history, history_distance, first = _extend_histories(history, history_distance, step)
         pairs = _groups(np.column_stack([node, step]))
         m_t = int(pairs.max()) + 1
-        k_t = min(m_t, max(int(node.max()) + 1, math.ceil(leaves * histories / n),
+        k_t = min(m_t, max(int(node.max()) + 1, math.ceil(leaves * len(first) / n),
                            math.ceil(leaves ** ((t + 1) / stages) - 1e-9)))
         if k_t == m_t:
             child, value = pairs, step
-        else:
-            prefix = _groups(np.column_stack([node, xi[:, : t + 1, :].reshape(n, -1)]))
-            first = np.unique(prefix, return_index=True)[1]  # one path per (node, history)
-            group_p = np.bincount(prefix, weights=p)
-            chosen = _select(distance_to[np.ix_(first, first)], group_p, node[first], k_t)
+        else:  # one candidate per history (a history belongs to one node)
+            chosen = _select(history_distance, np.bincount(history, weights=p), node[first], k_t)
             reps = first[chosen]
             same_node = node[:, None] == node[reps][None, :]
-            nearest = np.where(same_node, distance_to[:, reps], np.inf).argmin(axis=1)
+            to_reps = history_distance[history[:, None], history[reps][None, :]]
+            nearest = np.where(same_node, to_reps, np.inf).argmin(axis=1)
             value = step[reps][nearest]
             # children of one node with equal values are one node
             child = _groups(np.column_stack([node, value]))
@@ -144,7 +159,8 @@ def forward_tree(values: np.ndarray, probabilities: np.ndarray, leaves: int) -> 
     leaf_values = node_values[first_of_leaf]
     leaf_prob = np.bincount(node, weights=p, minlength=leaf_count)
     moved = np.abs(xi - node_values).sum(axis=(1, 2))
-    single = distance_to @ p  # cost of moving every path onto path j
+    # the last stage's histories are the distinct paths, in their order
+    single = history_distance @ p  # cost of moving every path onto path j
     return ScenarioTree(values=leaf_values, probabilities=leaf_prob, leaf_of=node[inverse],
                         nodes_per_stage=tuple(nodes_per_stage), distance=float(p @ moved),
                         distance_single=float(single.min()), distinct_paths=n)

@@ -70,3 +70,29 @@ def test_any_sample_gives_a_consistent_tree(n, stages, features, leaves, seed):
     p = rng.random(n) + 0.01
     p /= p.sum()
     _check_tree(values, p, leaves)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31), n=st.integers(1, 60), stages=st.integers(1, 5),
+       features=st.integers(1, 3), levels=st.sampled_from([2, 3, 7, 0]))
+def test_history_distances_are_the_path_distances_to_the_last_bit(seed, n, stages, features,
+                                                                   levels):
+    """The tree keeps d_t between distinct histories: against the plain sums over every pair
+    of paths, feature by feature, each path pair must read the very same float (so the tree is
+    the one the n x n sums give, ties included)."""
+    from solvers.scenario_tree import _extend_histories
+
+    rng = np.random.default_rng(seed)
+    xi = (rng.integers(0, levels, size=(n, stages, features)) * 0.1 if levels
+          else rng.normal(size=(n, stages, features)))
+    history = np.zeros(n, dtype=np.int64)
+    between = np.zeros((1, 1))
+    plain = np.zeros((n, n))
+    for t in range(stages):
+        step = xi[:, t, :]
+        for f in range(features):
+            plain += np.abs(step[:, None, f] - step[None, :, f])
+        history, between, first = _extend_histories(history, between, step)
+        assert np.array_equal(between[history[:, None], history[None, :]], plain)
+        assert np.array_equal(history[first], np.arange(len(first)))  # one path per history
+        assert len(first) == len(np.unique(xi[:, : t + 1].reshape(n, -1), axis=0))
