@@ -25,6 +25,7 @@ __all__ = ["SHEETS", "SHEET_COLUMNS", "STUDY_SHEETS", "STUDY_SHEET_COLUMNS", "wr
 
 log = logging.getLogger("planner")
 
+
 def write_reports(folder: Path, require_complete: bool = True, png: bool = False,
                   drawer: FigureProcess | None = None) -> None:
     """Read an output folder (a run's summary.json, inputs.json, scenario.yaml, timeseries,
@@ -58,7 +59,8 @@ def write_reports(folder: Path, require_complete: bool = True, png: bool = False
         for name, data in by_name.items():
             atomic_write(folder / ReportFiles.plot(name, suffix),
                          lambda tmp, data=data: tmp.write_bytes(data))
-    for name in ReportFiles.PLOTS:  # left by an earlier report of other files or formats: no longer true
+    # left by an earlier report of other files or formats: no longer true
+    for name in ReportFiles.PLOTS:
         for suffix in ReportFiles.PLOT_SUFFIXES:
             if name not in drawn.get(suffix, {}):
                 (folder / ReportFiles.plot(name, suffix)).unlink(missing_ok=True)

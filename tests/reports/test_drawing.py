@@ -89,3 +89,13 @@ def test_figures_drawn_in_the_process_are_the_bytes_drawn_here(tmp_path):
     for name in plots:
         assert (here / name).read_bytes() == (there / name).read_bytes(), name
     assert (here / "report.html").read_bytes() == (there / "report.html").read_bytes()
+
+
+def test_run_by_hand_the_process_says_what_it_is_in_one_line():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "planner.reports"], capture_output=True,
+                          text=True)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "planner report DIR" in done.stderr
