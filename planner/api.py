@@ -153,13 +153,13 @@ class SimulationResult:
 
     @property
     def summary(self) -> pd.DataFrame:
-        from planner.metrics import resolve
+        from planner.metrics import bounds_of, resolve
         from planner.stats import describe
 
         rows = []
         table = self.replications
         for column in table.columns.drop("replication"):
-            stats = describe(table[column].to_numpy(dtype=float))
+            stats = describe(table[column].to_numpy(dtype=float), bounds_of(column))
             found = resolve(column)
             label, unit = (found[0].label + (f" ({found[1]})" if found[1] else ""),
                            found[0].unit) if found else (column, "")

@@ -10,6 +10,7 @@ docs/outputs.md all read this list.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 # what the key after a metric's name is
@@ -44,14 +45,23 @@ class Metric:
     label: str
     doc: str
     adaptive: bool = True  # may be simulation.adaptive.metric (simulation metrics only)
+    # the values it can take: the interval of its mean is cut to them (planner.stats.describe);
+    # None where the registry does not say (the optimizer's figures)
+    bounds: tuple[float, float] | None = None
 
     def flat(self, key: str | None = None) -> str:
         """The flat name of this metric for `key` (a job, pool, ...), as in replications.parquet."""
         return self.name if key is None else f"{self.name}.{key}"
 
 
+# every simulation metric counts or measures something (>= 0); a fraction is at most 1
+NONNEGATIVE = (0.0, math.inf)
+UNIT_INTERVAL = (0.0, 1.0)
+
+
 def _sim(name: str, unit: str, per: str | None, label: str, doc: str) -> Metric:
-    return Metric(name, unit, per, label, doc)
+    return Metric(name, unit, per, label, doc,
+                  bounds=UNIT_INTERVAL if unit == "fraction" else NONNEGATIVE)
 
 
 # --- simulation metrics (summary.json, replications, study cases), in the simulator's order ------
@@ -119,11 +129,12 @@ RUNWAY_DAYS = Metric("runway.days", "days", PER_POOL_THRESHOLD, "runway",
                      "day its node availability (healthy / installed nodes) is below the "
                      "threshold; not crossed while the block lasts within the run: the days "
                      "watched (a lower bound, `runway.censored` = 1); undefined without a block "
-                     "in the run", adaptive=False)
+                     "in the run", adaptive=False, bounds=NONNEGATIVE)
 RUNWAY_CENSORED = Metric("runway.censored", "fraction", PER_POOL_THRESHOLD, "runway censored",
                          "1 if the threshold was not crossed while the block lasted within the "
                          "run (`runway.days` is then a lower bound), else 0; the mean is the "
-                         "share of blocked replications censored", adaptive=False)
+                         "share of blocked replications censored", adaptive=False,
+                         bounds=UNIT_INTERVAL)
 
 SIMULATION_METRICS: tuple[Metric, ...] = (
     ETTR, TIME_TO_TRAIN_DAYS, JOB_COMPLETED, JOB_MTTF_HOURS, JOB_INTERRUPTIONS,
@@ -195,6 +206,12 @@ def resolve(flat_name: str) -> tuple[Metric, str | None] | None:
         if metric.per is not None and flat_name.startswith(metric.name + "."):
             return metric, flat_name[len(metric.name) + 1:]
     return None
+
+
+def bounds_of(flat_name: str) -> tuple[float, float] | None:
+    """The values a flat metric name can take, or None when the registry does not say."""
+    found = resolve(flat_name)
+    return found[0].bounds if found is not None else None
 
 
 def unit_of(flat_name: str) -> str | None:

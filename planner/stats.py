@@ -8,8 +8,13 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def describe(values: Sequence[float]) -> dict[str, float | int | list | None]:
-    """Statistics of the finite values (NaN = the metric did not occur in that replication)."""
+def describe(values: Sequence[float], bounds: tuple[float, float] | None = None
+             ) -> dict[str, float | int | list | None]:
+    """Statistics of the finite values (NaN = the metric did not occur in that replication).
+    With `bounds`, the values the quantity can take (planner.metrics.bounds_of), the t
+    interval of the mean is cut to them: the mean lies within them, so the cut interval covers
+    it as often, and an ETTR's interval over two replications reads 0 % to 100 %, not -78 % to
+    227 %."""
     arr = np.asarray(values, dtype=float)
     finite = arr[np.isfinite(arr)]
     n = int(finite.size)
@@ -21,6 +26,8 @@ def describe(values: Sequence[float]) -> dict[str, float | int | list | None]:
     half = t_quantile(n - 1) * std / math.sqrt(n) if n > 1 else math.inf
     p10, p50, p90 = (float(v) for v in np.percentile(finite, [10, 50, 90]))
     ci = [mean - half, mean + half] if math.isfinite(half) else None
+    if ci is not None and bounds is not None:
+        ci = [max(ci[0], bounds[0]), min(ci[1], bounds[1])]
     return {"n": n, "mean": mean, "std": std, "p10": p10, "p50": p50, "p90": p90, "ci95": ci}
 
 

@@ -49,3 +49,35 @@ def test_missing_times_are_left_out():
     assert censored_quantile([np.nan, 2.0, 4.0], [False, False, False], 0.5) == (2.0, False)
     value, censored = censored_quantile([np.nan], [False], 0.5)
     assert math.isnan(value) and not censored
+
+
+def test_the_interval_of_the_mean_is_cut_to_the_values_the_metric_can_take():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from planner.metrics import SIMULATION_METRICS, bounds_of
+    from planner.stats import describe, relative_half_width
+
+    ettr = [0.334 - 0.067, 0.334 + 0.067]  # two replications: t(1) = 12.7
+    plain, cut = describe(ettr)["ci95"], describe(ettr, bounds_of("ettr.pretrain-8k"))["ci95"]
+    assert plain[0] < 0 and plain[1] > 1
+    assert cut == [0.0, 1.0]
+    counts = describe([100.0, 1_000.0], bounds_of("interruptions.total"))["ci95"]
+    assert counts[0] == 0.0 and counts[1] == describe([100.0, 1_000.0])["ci95"][1]
+    assert bounds_of("plan.objective") is None and bounds_of("no.such.metric") is None
+    # every simulation metric counts or measures something; fractions are at most 1
+    for metric in SIMULATION_METRICS:
+        assert metric.bounds == ((0.0, 1.0) if metric.unit == "fraction" else (0.0, math.inf))
+    # adaptive stopping reads the plain interval: cutting it must not stop a run early
+    assert relative_half_width(ettr) == pytest.approx((plain[1] - plain[0]) / 2 / 0.334)
+
+    @settings(max_examples=100, deadline=None)
+    @given(st.lists(st.floats(0.0, 1.0), min_size=2, max_size=30))
+    def cut_interval_holds_the_mean(values):
+        d = describe(values, (0.0, 1.0))
+        low, high = d["ci95"]
+        assert 0.0 <= low <= d["mean"] <= high <= 1.0
+        assert [low, high] == [max(0.0, describe(values)["ci95"][0]),
+                               min(1.0, describe(values)["ci95"][1])]
+
+    cut_interval_holds_the_mean()

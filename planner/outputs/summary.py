@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from planner import __version__
-from planner.metrics import summary_path
+from planner.metrics import bounds_of, summary_path
 from planner.montecarlo import MonteCarloResult
 from planner.sim.failure_log import EVENT_COLUMNS
 from planner.sim.results import ReplicationResult
@@ -48,7 +48,7 @@ def build_summary(mc: MonteCarloResult) -> dict[str, Any]:
     }
     for key in keys:
         values = [r.metrics.get(key, float("nan")) for r in mc.results]
-        _insert(out, key, describe(values))
+        _insert(out, key, describe(values, bounds_of(key)))
     return out
 
 

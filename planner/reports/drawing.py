@@ -126,12 +126,12 @@ class FigureProcess:
         if self._process.poll() is None:
             self._process.kill()
         self._process.wait()
+        if self._sender is not None:  # done at once with the process gone; before the streams
+            self._sender.join()  # close: a stream closed while the sender writes can crash
         for stream in (self._process.stdin, self._process.stdout, self._stderr):
             if stream is not None:
-                with contextlib.suppress(OSError):  # the sender closed stdin, or it broke
+                with contextlib.suppress(OSError):  # unsent data on a broken pipe
                     stream.close()
-        if self._sender is not None:
-            self._sender.join()
 
 
 def run_job(drawer: FigureProcess | None, job: str, *args: Any) -> Callable[[], Any]:

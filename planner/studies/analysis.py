@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from planner.metrics import bounds_of
 from planner.runway import COLUMNS as RUNWAY_COLUMNS
 from planner.runway import runway_table
 from planner.stats import describe
@@ -61,7 +62,7 @@ def case_summary(table: pd.DataFrame) -> pd.DataFrame:
     params = [c for c in table.columns if c.startswith("param.")]
     rows = []
     for (case, metric), group in table.groupby(["case", "metric"], sort=False):
-        d = describe(group["value"].to_numpy())
+        d = describe(group["value"].to_numpy(), bounds_of(str(metric)))
         ci = d["ci95"] or [None, None]
         first = group.iloc[0]
         rows.append({"case": case, "key": first["key"], "metric": metric, "n": d["n"],
