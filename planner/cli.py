@@ -472,7 +472,8 @@ def _phase(text: str, quiet: bool) -> Iterator[None]:
 @contextmanager
 def _drawing() -> Iterator[FigureProcess | None]:
     """The process that draws the reports' figures, importing matplotlib while the command
-    works (planner/reports/drawing.py); ended with the command, whatever its end."""
+    works (planner/reports/drawing.py); a command takes it with ctx.with_resource, so that it
+    ends with the command, whatever its end."""
     from planner.reports.drawing import FigureProcess
 
     drawer = FigureProcess.start()
@@ -756,6 +757,7 @@ def _load(scenario: Path, sets: list[str] | None, seed: int | None = None,
 
 @app.command()
 def optimize(
+    ctx: typer.Context,
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file with a procurement section.")],
     set_: SetOption = None,
     overrides: OverridesOption = None,
@@ -782,20 +784,12 @@ def optimize(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
 ) -> None:
     """Choose what to buy and when: orders, stockpiles, platforms; cost, risk, shadow prices."""
-    with _drawing() as drawer:
-        _optimize(scenario, set_, overrides, out_dir, profile, pareto, analyses,
-                  reoptimize_prices, price_step, sensitivity, out_of_sample, rolling, scheduler,
-                  quiet, drawer)
-
-
-def _optimize(scenario, set_, overrides, out_dir, profile, pareto, analyses, reoptimize_prices,
-              price_step, sensitivity, out_of_sample, rolling, scheduler, quiet,
-              drawer: FigureProcess | None) -> None:
     from dataclasses import replace
 
     from planner.pipeline import NO_PROCUREMENT, PROCUREMENT
     from planner.reports import write_reports
 
+    drawer = ctx.with_resource(_drawing())
     loaded = _load(scenario, set_, fragments=overrides)
     chosen = _analyses(analyses, reoptimize_prices, price_step, pareto, loaded.source,
                        sensitivity)
@@ -828,6 +822,7 @@ def _optimize(scenario, set_, overrides, out_dir, profile, pareto, analyses, reo
 
 @app.command()
 def run(
+    ctx: typer.Context,
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     set_: SetOption = None,
     overrides: OverridesOption = None,
@@ -847,15 +842,10 @@ def run(
 ) -> None:
     """Simulate a scenario and write summary.json, timeseries and events (Parquet + CSV).
     With a procurement section, optimize first and simulate the chosen deliveries."""
-    with _drawing() as drawer:
-        _run(scenario, set_, overrides, seed, replications, out_dir, workers, quiet, profile,
-             analyses, loop, drawer)
-
-
-def _run(scenario, set_, overrides, seed, replications, out_dir, workers, quiet, profile,
-         analyses, loop, drawer: FigureProcess | None) -> None:
     from planner.outputs.run import write_run
     from planner.reports import write_reports
+
+    drawer = ctx.with_resource(_drawing())
 
     loaded = _load(scenario, set_, seed, replications, overrides)
     _at_least(workers, 1, "--workers", loaded.source)
@@ -1174,6 +1164,7 @@ def _calibration_tables(result) -> tuple[Table, Table]:
 
 @app.command()
 def report(
+    ctx: typer.Context,
     folder: Annotated[Path, typer.Argument(help="An output folder of planner run, optimize or "
                                            "study.")],
     png: Annotated[bool, typer.Option("--png", help="Also write each plot as PNG "
@@ -1182,12 +1173,9 @@ def report(
 ) -> None:
     """Rebuild report.xlsx, report.html, the sheet twins and the plots (SVG; --png adds PNG) of
     an output folder of planner run, optimize or study."""
-    with _drawing() as drawer:
-        _report(folder, png, drawer)
-
-
-def _report(folder: Path, png: bool, drawer: FigureProcess | None) -> None:
     from planner.reports import write_reports
+
+    drawer = ctx.with_resource(_drawing())
 
     if not folder.is_dir():
         _fail(InputError(str(folder), "not a folder"))
