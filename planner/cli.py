@@ -784,12 +784,12 @@ def optimize(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
 ) -> None:
     """Choose what to buy and when: orders, stockpiles, platforms; cost, risk, shadow prices."""
+    drawer = ctx.with_resource(_drawing())  # first: it imports while this process does
     from dataclasses import replace
 
     from planner.pipeline import NO_PROCUREMENT, PROCUREMENT
     from planner.reports import write_reports
 
-    drawer = ctx.with_resource(_drawing())
     loaded = _load(scenario, set_, fragments=overrides)
     chosen = _analyses(analyses, reoptimize_prices, price_step, pareto, loaded.source,
                        sensitivity)
@@ -842,10 +842,9 @@ def run(
 ) -> None:
     """Simulate a scenario and write summary.json, timeseries and events (Parquet + CSV).
     With a procurement section, optimize first and simulate the chosen deliveries."""
+    drawer = ctx.with_resource(_drawing())  # first: it imports while this process does
     from planner.outputs.run import write_run
     from planner.reports import write_reports
-
-    drawer = ctx.with_resource(_drawing())
 
     loaded = _load(scenario, set_, seed, replications, overrides)
     _at_least(workers, 1, "--workers", loaded.source)
@@ -1173,9 +1172,8 @@ def report(
 ) -> None:
     """Rebuild report.xlsx, report.html, the sheet twins and the plots (SVG; --png adds PNG) of
     an output folder of planner run, optimize or study."""
+    drawer = ctx.with_resource(_drawing())  # first: it imports while this process does
     from planner.reports import write_reports
-
-    drawer = ctx.with_resource(_drawing())
 
     if not folder.is_dir():
         _fail(InputError(str(folder), "not a folder"))

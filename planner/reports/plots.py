@@ -28,6 +28,10 @@ from planner.reports.folder import OutputFolder, Plan, StudyFiles
 from planner.reports.grid import (
     LEGEND_FONTSIZE,
     Margins,
+    date_ticks,
+    drawn_ticks,
+    drawn_ylabel,
+    integer_ticks,
     legend_below,
     legend_columns,
     panel_grid,
@@ -202,19 +206,23 @@ def stock_figure(run: OutputFolder) -> Figure:
     fig, grid = panel_grid(rows, per_row, STOCK_PANEL_HEIGHT_IN, STOCK_MARGINS, sharex=True)
     axes = grid.ravel()
     shock_marks: list[Artist] = []
-    for ax, column in zip(axes, columns, strict=False):
+    dates = run.dates(ts["day"].drop_duplicates())
+    x_ticks, x_labels = date_ticks(dates.min(), dates.max())
+    bottom = {max(range(c, len(columns), per_row)) for c in range(min(per_row, len(columns)))}
+    for i, (ax, column) in enumerate(zip(axes, columns, strict=False)):
         band = series.band(ts, ts[column])
         _plot_band(ax, run.dates(band["day"]), band, "stock", short=True)
         marks = mark_shocks(ax, run)
         shock_marks = shock_marks or marks
         ax.set_title(column.removeprefix("stock."), fontsize=9)
         ax.set_ylim(bottom=0)
-        ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
-        _date_axis(ax)
+        y_ticks, y_labels = integer_ticks(ax.get_ylim()[1])
+        drawn_ticks(ax, "y", y_ticks, y_labels)
+        drawn_ticks(ax, "x", x_ticks, x_labels if i in bottom else None)
+        if i % per_row == 0:
+            drawn_ylabel(ax, "parts", y_labels)
     for ax in axes[len(columns):]:
         ax.set_visible(False)
-    for ax in axes[::per_row]:
-        ax.set_ylabel("parts")
     legend_below(fig, grid, shock_marks)
     title_above(fig, "Spare parts on hand per SKU and part: P50 line, P10-P90 band")
     return fig
