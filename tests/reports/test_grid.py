@@ -53,3 +53,46 @@ def test_text_width_grows_with_the_text():
     assert text_width_in([], 8) == 0.0
     assert 0 < text_width_in(["gpu"], 8) < text_width_in(["network_switch_cable"], 8)
     assert text_width_in(["x" * 200], 7) > FIGURE_WIDTH_IN
+
+
+def test_drawn_ticks_label_the_axis_without_matplotlib_ticks():
+    """Grid lines and labels at the given positions; matplotlib makes no tick of its own, and
+    the y label sits left of the widest drawn label, not over it."""
+    import datetime as dt
+
+    from planner.reports.grid import date_ticks, drawn_ticks, drawn_ylabel, integer_ticks
+
+    fig, grid = panel_grid(1, 1, 2.0, Margins())
+    ax = grid[0, 0]
+    first, last = dt.datetime(2027, 1, 1), dt.datetime(2027, 12, 31)
+    ax.plot([first, last], [0.0, 1234.0])
+    ax.set_ylim(bottom=0)
+    y_ticks, y_labels = integer_ticks(ax.get_ylim()[1])
+    x_ticks, x_labels = date_ticks(first, last)
+    drawn_ticks(ax, "y", y_ticks, y_labels)
+    drawn_ticks(ax, "x", x_ticks, x_labels)
+    drawn_ylabel(ax, "parts", y_labels)
+    fig.canvas.draw()
+    assert ax.xaxis.get_major_locator()() == [] and ax.yaxis.get_major_locator()() == []
+    texts = {t.get_text(): t for t in ax.texts}
+    assert y_labels[0] == "0" and "1,200" in y_labels and set(y_labels) <= set(texts)
+    assert "2027" in x_labels and "Jul" in x_labels and set(x_labels) <= set(texts)
+    assert all(first <= mdates_num2date(v) <= last for v in x_ticks)
+    renderer = fig.canvas.get_renderer()
+    widest = min(texts[t].get_window_extent(renderer).x0 for t in y_labels)
+    assert ax.yaxis.label.get_window_extent(renderer).x1 < widest
+    assert len(ax.collections) == 2  # one set of grid lines per axis
+
+
+def test_integer_ticks_stay_within_the_range():
+    from planner.reports.grid import integer_ticks
+
+    values, labels = integer_ticks(8.4)
+    assert values[0] == 0.0 and values[-1] <= 8.4 and all(v == int(v) for v in values)
+    assert integer_ticks(0.0) == ([0.0], ["0"])
+
+
+def mdates_num2date(value: float):
+    from matplotlib.dates import num2date
+
+    return num2date(value).replace(tzinfo=None)
