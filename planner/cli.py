@@ -476,7 +476,7 @@ def _drawing() -> Iterator[FigureProcess | None]:
     ends with the command, whatever its end."""
     from planner.reports.drawing import FigureProcess
 
-    drawer = FigureProcess.start()
+    drawer = _EARLY_DRAWER.pop() if _EARLY_DRAWER else FigureProcess.start()
     try:
         yield drawer
     finally:
@@ -1210,7 +1210,29 @@ def main() -> None:
     out of those collections; objects are still released as their modules are cleared, and
     Python never promised __del__ of objects alive at exit."""
     atexit.register(gc.freeze)
+    _start_drawing_early(sys.argv[1:])
     app()
+
+
+DRAWING_COMMANDS = frozenset({"run", "optimize", "report"})
+_EARLY_DRAWER: list[FigureProcess] = []  # started by main, taken by _drawing
+
+
+def _start_drawing_early(args: list[str]) -> None:
+    """For a command that draws figures, start the drawing process before Typer parses the
+    command line (0.1 s sooner than the command could: its imports then end before the
+    command needs it). Unless the command takes it (_drawing), it is ended at exit, after a
+    usage error or --help."""
+    words = args[:args.index("--")] if "--" in args else args
+    command = next((a for a in words if not a.startswith("-")), None)
+    if command not in DRAWING_COMMANDS or {"--help", "-h"} & set(words):
+        return
+    from planner.reports.drawing import FigureProcess
+
+    drawer = FigureProcess.start()
+    if drawer is not None:
+        _EARLY_DRAWER.append(drawer)
+        atexit.register(lambda: [d.close() for d in _EARLY_DRAWER])
 
 
 if __name__ == "__main__":  # pragma: no cover

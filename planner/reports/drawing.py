@@ -1,8 +1,9 @@
 """Report figures drawn in a second process, so that a command's wait is not the sum of
 everything it does.
 
-Importing matplotlib and pandas takes about 1.5 s and drawing a run's figures about 1 s, in a
-command whose simulation takes 0.1 s. `FigureProcess.start()`, called when a command begins,
+Importing matplotlib and pandas takes 0.6-1.5 s and drawing a run's figures 0.45-1 s, in a
+command whose simulation takes 0.05 s. `FigureProcess.start()`, called as the console script
+starts (planner.cli.main, for the commands that draw) or else when such a command begins,
 starts `python -m planner.reports` (its __main__), which imports the plotting code at once
 while the command loads, simulates and optimizes; write_reports then sends it the folder's
 data (pickled, from a thread: the pipe would block until the process reads), writes the

@@ -72,3 +72,42 @@ def test_the_console_script_runs_the_app_and_spares_the_exit_a_collection(monkey
     assert done.value.code in (0, None)
     assert capsys.readouterr().out.strip() == f"planner {version('cluster-planner')}"
     assert registered == [gc.freeze]
+
+
+@pytest.mark.parametrize(("args", "started"), [
+    (["run", "s.yaml"], True), (["-v", "optimize", "s.yaml"], True), (["report", "runs/x"], True),
+    (["run", "--help"], False), (["schema"], False), (["--version"], False),
+    (["study", "s.yaml"], False), (["--", "run"], False),
+])
+def test_a_drawing_command_starts_its_drawing_process_before_parsing(monkeypatch, args, started):
+    """main starts the drawing process for run, optimize and report (not for --help or other
+    commands); the command takes it, and one never taken is closed at exit."""
+    import atexit
+
+    from planner import cli
+    from planner.reports.drawing import FigureProcess
+
+    class Fake:
+        closed = False
+
+        def close(self) -> None:
+            self.closed = True
+
+    fake = Fake()
+    exits = []
+    monkeypatch.setattr(FigureProcess, "start", classmethod(lambda cls: fake))
+    monkeypatch.setattr(atexit, "register", exits.append)
+    monkeypatch.setattr(cli, "_EARLY_DRAWER", [])
+    cli._start_drawing_early(args)
+    assert ([fake] if started else []) == cli._EARLY_DRAWER
+    if not started:
+        return
+    with cli._drawing() as taken:
+        assert taken is fake and cli._EARLY_DRAWER == []
+    assert fake.closed
+    fake.closed = False
+    exits[0]()  # at exit: nothing left to close
+    assert not fake.closed
+    cli._start_drawing_early(args)  # never taken: closed at exit
+    exits[-1]()
+    assert fake.closed
