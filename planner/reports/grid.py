@@ -9,6 +9,7 @@ category names are measured once (text_width_in) for the margin that holds them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -189,3 +190,13 @@ def drawn_ylabel(ax: Axes, text: str, tick_labels: Sequence[str]) -> None:
     ax.set_ylabel(text)
     ax.yaxis.set_label_coords(0.0, 0.5, transform=offset_copy(
         ax.transAxes, fig=ax.figure, x=-(width_pt + 2 * TICK_LABEL_OFFSET_PT), units="points"))
+
+
+def number_ticks(low: float, high: float, most: int = 5) -> tuple[list[float], list[str]]:
+    """Round-number ticks between `low` and `high` (at most `most` intervals), labelled with
+    thousands separators and the decimals their step needs."""
+    values = [float(v) for v in MaxNLocator(nbins=most).tick_values(low, high)
+              if low - 1e-9 * abs(high - low) <= v <= high + 1e-9 * abs(high - low)]
+    step = values[1] - values[0] if len(values) > 1 else 1.0
+    decimals = max(0, -math.floor(math.log10(step))) if step > 0 else 0
+    return values, [f"{v:,.{decimals}f}" for v in values]

@@ -9,7 +9,7 @@ svg.hashsalt for the ids and no date in the metadata."""
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import matplotlib
 import matplotlib.dates as mdates
@@ -34,6 +34,7 @@ from planner.reports.grid import (
     integer_ticks,
     legend_below,
     legend_columns,
+    number_ticks,
     panel_grid,
     text_width_in,
     title_above,
@@ -99,11 +100,16 @@ def _save(figures_by_name: dict[str, Callable[[], Figure]], suffixes: tuple[str,
     return out
 
 
-def _date_axis(ax: Axes) -> None:
-    locator = mdates.AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.grid(True, color="#E5E5E5", linewidth=0.6)
+def _date_axes(axes: Sequence[Axes], ylabel: str) -> None:
+    """Panels over a shared date axis, their limits set: dates below the last panel, numbers
+    and `ylabel` left of each, grid lines across all (drawn_ticks)."""
+    first, last = (mdates.num2date(x) for x in axes[0].get_xlim())
+    x_ticks, x_labels = date_ticks(first, last)
+    for i, ax in enumerate(axes):
+        y_ticks, y_labels = number_ticks(*ax.get_ylim())
+        drawn_ticks(ax, "y", y_ticks, y_labels)
+        drawn_ticks(ax, "x", x_ticks, x_labels if i == len(axes) - 1 else None)
+        drawn_ylabel(ax, ylabel, y_labels)
 
 
 def _legend_right(ax: Axes, handles: list[Artist]) -> None:
@@ -164,11 +170,10 @@ def capacity_figure(run: OutputFolder, capacity: pd.DataFrame) -> Figure:
                 color="#636363", lw=0.9, ls="-.", label="installed P50")
         mark_shocks(ax, run)
         ax.set_title(f"Effective compute, pool {pool} ({block['sku'].iloc[0]})", fontsize=10)
-        ax.set_ylabel("PFLOP/s (BF16 dense)")
         ax.set_ylim(bottom=0)
-        _date_axis(ax)
         if i == 0:
             handles = ax.get_legend_handles_labels()[0]
+    _date_axes(axes[:len(pools)], "PFLOP/s (BF16 dense)")
     legend_below(fig, grid, handles)
     return fig
 
@@ -183,8 +188,7 @@ def availability_figure(run: OutputFolder) -> Figure:
         _plot_band(ax, run.dates(band["day"]), band, pool.name, colors[i % len(colors)], 100.0)
     mark_shocks(ax, run)
     ax.set_title("Node availability (healthy / installed nodes)", fontsize=10)
-    ax.set_ylabel("%")
-    _date_axis(ax)
+    _date_axes([ax], "%")
     legend_below(fig, grid, ax.get_legend_handles_labels()[0])
     return fig
 

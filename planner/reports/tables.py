@@ -617,11 +617,15 @@ def assumptions_sheet(run: OutputFolder) -> pd.DataFrame:
                    for row in assumption_rows(run)], "Assumptions")
 
 
-def build_sheets(run: OutputFolder) -> dict[str, pd.DataFrame]:
+def build_sheets(run: OutputFolder, capacity: pd.DataFrame | None = None
+                 ) -> dict[str, pd.DataFrame]:
     """Every sheet, in workbook order (a run or optimize folder; a study folder's sheets:
-    planner.reports.study_sheets.build_study_sheets)."""
+    planner.reports.study_sheets.build_study_sheets); `capacity`: the Capacity sheet, when
+    already built (capacity_sheet)."""
     builders = {"Summary": summary_sheet, "Plan": plan_sheet, "Buy": buy_sheet,
                 "Contingent": contingent_sheet, "Cash": cash_sheet, "Prices": prices_sheet,
-                "Risk": risk_sheet, "Capacity": capacity_sheet, "Parts": parts_sheet,
+                "Risk": risk_sheet,
+                "Capacity": capacity_sheet if capacity is None else lambda _: capacity,
+                "Parts": parts_sheet,
                 "Runway": runway_sheet, "Assumptions": assumptions_sheet}
     return {name: builders[name](run) for name in SHEETS}

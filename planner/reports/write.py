@@ -18,6 +18,7 @@ from planner.reports.tables import (
     STUDY_SHEET_COLUMNS,
     STUDY_SHEETS,
     build_sheets,
+    capacity_sheet,
 )
 from planner.reports.workbook import write_workbook
 
@@ -38,17 +39,17 @@ def write_reports(folder: Path, require_complete: bool = True, png: bool = False
     folder = Path(folder)
     start = time.perf_counter()
     run = read_folder(folder, require_complete=require_complete)
+    suffixes = ReportFiles.PLOT_SUFFIXES if png else (ReportFiles.PLOT_SUFFIX,)
     if run.study is not None:
         sheets = build_study_sheets(run)
         title = f"Study report: {run.name}"
+        drawn_figures = run_job(drawer, f"{PLOTTING_MODULE}:render_study", run.study,
+                                sheets["Sensitivity"], suffixes)
     else:
-        sheets = build_sheets(run)
+        capacity = capacity_sheet(run)  # what the figures need, first: they start drawing
+        drawn_figures = run_job(drawer, f"{PLOTTING_MODULE}:render", run, capacity, suffixes)
+        sheets = build_sheets(run, capacity)
         title = f"{'Planning report' if run.simulated else 'Procurement plan'}: {run.name}"
-    suffixes = ReportFiles.PLOT_SUFFIXES if png else (ReportFiles.PLOT_SUFFIX,)
-    drawn_figures = (
-        run_job(drawer, f"{PLOTTING_MODULE}:render_study", run.study, sheets["Sensitivity"],
-                suffixes) if run.study is not None
-        else run_job(drawer, f"{PLOTTING_MODULE}:render", run, sheets["Capacity"], suffixes))
     for name, frame in sheets.items():
         write_table(folder, ReportFiles.sheet(name), frame)
     created = run.start_date.to_pydatetime() if run.inputs is not None else None
