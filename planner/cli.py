@@ -955,7 +955,7 @@ def _top_effects(folder: Path, base_text: str) -> Table | None:
     from planner.outputs.layout import PARQUET, StudyFolder
     from planner.reports.units import compact_value as _compact
     from planner.reports.units import parameter_text as _parameter_value
-    from planner.reports.units import study_metric_unit
+    from planner.reports.units import study_metric_label, study_metric_unit
 
     path = folder / (StudyFolder.table(StudyFolder.TORNADO) + PARQUET)
     if not path.exists():
@@ -974,7 +974,8 @@ def _top_effects(folder: Path, base_text: str) -> Table | None:
     table = Table(Column("parameter", ratio=1, overflow="fold"),
                   Column("swing", justify="right", no_wrap=True),
                   Column("lowest at", no_wrap=True), Column("highest at", no_wrap=True),
-                  title=f"largest effects on {metric} (main effects; all in report.html)")
+                  title=f"largest effects on {study_metric_label(metric)} (main effects; all "
+                  "in report.html)")
     for r in top.itertuples(index=False):
         table.add_row(label_of(str(r.parameter)), _compact(float(r.swing), unit, span),
                       f"{_parameter_value(r.value_at_min)}: {_compact(r.metric_min, unit, span)}",

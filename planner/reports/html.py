@@ -20,6 +20,7 @@ from planner.reports.units import (
     nearly_whole,
     shadow_price_unit,
     show,
+    study_metric_label,
     study_metric_unit,
 )
 from planner.reports.warnings import report_warnings
@@ -577,7 +578,7 @@ def tornado_table(sensitivity: pd.DataFrame, label_of=str) -> str:
                     _cell(r["metric_min"], unit),
                     _cell(r["value_at_max"]), _cell(r["metric_max"], unit),
                     _cell(r["swing"], unit)])
-    metric = str(rows["metric"].iloc[0])
+    metric = study_metric_label(str(rows["metric"].iloc[0]))
     return _table(["parameter", "value at the lowest", f"{metric} there",
                    "value at the highest", f"{metric} there", "swing"], out)
 
@@ -589,7 +590,8 @@ def ranking_table(sensitivity: pd.DataFrame, label_of=str) -> str:
     if ranked.empty:
         notes = rows["note"].dropna()
         return f"<p>{text(notes.iloc[0] if len(notes) else 'No global ranking.')}</p>"
-    out = [[_cell(r["rank"], "integer"), _cell(label_of(str(r["parameter"]))), _cell(r["metric"]),
+    out = [[_cell(r["rank"], "integer"), _cell(label_of(str(r["parameter"]))),
+            _cell(study_metric_label(str(r["metric"]))),
             _cell(r["spearman_rho"], "coefficient"), _cell(r["src"], "coefficient")]
            for r in ranked.to_dict("records")]
     return _table(["rank", "parameter", "metric", "Spearman rho", "SRC"], out)
@@ -624,7 +626,7 @@ def cases_table(cases: pd.DataFrame, tidy: pd.DataFrame, metric: str | None,
              else "<p>") + ("Every metric of every case is in report.xlsx, sheet Cases.</p>")
     headers = ["case", "status", *(label_of(p) for p in params)]
     if shown_metric is not None:
-        headers += [f"{shown_metric} mean", "95 % CI", "replications"]
+        headers += [f"{study_metric_label(shown_metric)} mean", "95 % CI", "replications"]
     return shown + _table(headers, rows)
 
 
@@ -667,7 +669,8 @@ def study_page(run: OutputFolder, sheets: dict[str, pd.DataFrame], images: dict[
         (f'<p class="meta">{text(data.get("description"))}</p>' if data.get("description")
          else "") + f"<p>{facts}</p>",
         "<h2>Sensitivity</h2>",
-        f"<p>Main effect of each varied parameter on {text(metric or 'the metric')}: the mean "
+        "<p>Main effect of each varied parameter on "
+        f"{text(study_metric_label(metric) if metric else 'the metric')}: the mean "
         "of the case means over the cases at each of its values (the other parameters "
         "averaged out); the swing is the highest minus the lowest.</p>",
     ]

@@ -42,7 +42,7 @@ from planner.reports.grid import (
 from planner.reports.tables import summary_metrics
 from planner.reports.units import compact_value as _compact
 from planner.reports.units import parameter_text as _parameter_value
-from planner.reports.units import study_metric_unit
+from planner.reports.units import study_metric_label, study_metric_unit
 from planner.runway import runway_keys
 
 BAND = "#9ECAE1"
@@ -504,9 +504,11 @@ def tornado_figure(sensitivity: pd.DataFrame,
     ax.set_xlim(low_all - pad, high_all + pad)
     ax.xaxis.set_major_locator(MaxNLocator(7))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: label(v)))
-    ax.set_xlabel(f"{metric} ({unit or 'value'}): mean of the case means at the parameter's "
+    ax.set_xlabel(f"{study_metric_label(metric)} ({unit or 'value'}): mean of the case means "
+                  "at the parameter's "
                   "value; beside each bar: the value and that mean")
-    ax.set_title(f"Tornado: main effect of each varied parameter on {metric}", fontsize=10)
+    ax.set_title("Tornado: main effect of each varied parameter on "
+                 f"{study_metric_label(metric)}", fontsize=10)
     ax.grid(True, axis="x", color="#E5E5E5", linewidth=0.6)
     ax.set_axisbelow(True)
     ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -608,7 +610,8 @@ def interaction_figure(study: StudyFiles, pair: tuple[str, str], metric: str,
                   fontsize=8)
     ax.set_xlabel(label_of(second))
     ax.set_ylabel(label_of(first))
-    ax.set_title(f"Interaction: {metric} ({unit or 'value'}), mean over the cases at each pair",
+    ax.set_title(f"Interaction: {study_metric_label(metric)} ({unit or 'value'}), mean over "
+                 "the cases at each pair",
                  fontsize=10)
     fig.colorbar(image, ax=ax, shrink=0.8,
                  format=FuncFormatter(lambda v, _: _compact(v, unit, span)))

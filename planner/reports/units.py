@@ -88,6 +88,20 @@ def optimization_unit(path: str) -> str:
     return unit_by_suffix(path)
 
 
+def study_metric_label(metric: str) -> str:
+    """A study metric's flat name as a reader names it, from the metric registry:
+    `goodput_gpu_hours` -> goodput, `ettr.pretrain-8k` -> ETTR pretrain-8k,
+    `stockout_days.H800/gpu_board` -> stock-out days H800/gpu_board; a name the registry does
+    not know reads as its words."""
+    from planner.metrics import resolve
+
+    found = resolve(metric)
+    if found is None:
+        return metric_label(metric)
+    registered, key = found
+    return f"{registered.label} {key}" if key else registered.label
+
+
 def study_metric_unit(metric: str) -> str:
     """The unit of a metric of a study (its flat name in study_cases): `ettr.pretrain-8k` is
     an `ettr` (fraction), `stockout_days.H800/gpu_board` days, `plan.expected_cost_usd` USD,

@@ -139,3 +139,15 @@ def test_bands_leave_out_the_last_sample_of_replications_that_stopped_on_their_o
     assert list(band(horizon, horizon["x"])["day"]) == [0.0, 1.0, 2.0, 3.0]
     single = ts[ts["replication"] == 0]
     assert list(band(single, single["x"])["day"]) == [0.0, 1.0, 2.0, 2.4]
+
+
+def test_study_metrics_read_as_the_registry_names_them():
+    """The study page, its figures and the terminal name a metric by its registry label (and
+    key), not its flat code name."""
+    from planner.reports.units import study_metric_label
+
+    assert study_metric_label("goodput_gpu_hours") == "goodput"
+    assert study_metric_label("ettr.pretrain-8k") == "ETTR pretrain-8k"
+    assert study_metric_label("stockout_days.H800/gpu_board") == "stock-out days H800/gpu_board"
+    assert study_metric_label("plan.expected_cost_usd") == "expected cost"
+    assert study_metric_label("something_new_total") == "something new total"

@@ -284,3 +284,9 @@ def test_an_optimizer_study_says_its_plan_metrics_are_in_cases(study_dir, tmp_pa
         "plan.expected_cost_usd": "USD", "plan.share.Huawei": "fraction",
         "plan.stockpile_units": "parts"}
     assert "plan.expected_cost_usd mean" in pd.read_parquet(copy / "report_Cases.parquet")
+
+
+def test_the_study_page_names_its_metric_as_the_registry_does(study_dir):
+    page = (study_dir / "report.html").read_text(encoding="utf-8")
+    assert "<th>goodput mean</th>" in page and "goodput_gpu_hours mean" not in page
+    assert "Main effect of each varied parameter on goodput:" in page
