@@ -492,11 +492,41 @@ def hindsight_costs(inp: ProcurementInput, settings: SolverSettings, first_stage
     return pd.DataFrame(list(_solve_paths(inp, settings, first_stage)), columns=EVALUATION_COLUMNS)
 
 
+FEASIBILITY_TOLERANCE = 1e-6  # of a first-stage row, relative to its limit (HiGHS's own)
+
+
+def first_stage_holds(m) -> bool:
+    """Whether the fixed plan keeps the rows of the first stage alone (model.supply_cap,
+    model.platform_adoption on x, model.primary_platform): a plan that breaks them admits no
+    recourse in any scenario, as the whole model would say."""
+    P = m.P
+
+    def within(value: float, limit: float) -> bool:
+        return value <= limit + FEASIBILITY_TOLERANCE * max(1.0, abs(limit))
+
+    for v in sorted(set(P.vendor.values())):
+        for t in m.T:
+            ordered = sum(m.x[k, tt] for (k, tt) in m.X if tt == t and P.vendor[k] == v)
+            if not within(ordered, P.supply.get((v, t), INF)):
+                return False
+    if any(m.x[k, t] > 0 and m.u[P.platform[k]] <= 0 for (k, t) in m.X):
+        return False
+    primary = abs(sum(m.pm.values()) - 1.0) <= FEASIBILITY_TOLERANCE
+    return not P.porting or (primary and all(m.pm[p] <= m.u[p] for p in P.porting))
+
+
 def _solve_paths(inp: ProcurementInput, settings: SolverSettings, first_stage: dict
                  ) -> Iterator[tuple]:
     P = parameters(inp)
     paths = paths_of(P, inp)
-    m = build_recourse_model(inp, first_stage, paths)
+    try:
+        m = build_recourse_model(inp, first_stage, paths)
+    except ValueError:  # a row of the fixed plan alone that it breaks (model._rows)
+        m = None
+    if m is None or not first_stage_holds(m):
+        for s in paths:
+            yield (s, P.prob[s], False, INF, INF)
+        return
     hm = HighsModel(m, settings)
     hm.h.setOptionValue("output_flag", False)  # a log per path would cost more than the solve
     bounds = _PathBounds(m, hm)

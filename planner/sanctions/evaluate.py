@@ -4,7 +4,9 @@ good is the plan?").
 - Upper side: M fresh paths of the same events (an independent random stream), each as its own
   scenario, the plan's first stage fixed and the recourse re-optimized with hindsight (each path
   sees its whole future: an optimistic bound on what the plan costs). Distinct paths are solved
-  once, weighted by how often they were drawn, in batches on local processes.
+  once, weighted by how often they were drawn, in tasks of TASK_PATHS on local processes; a
+  task builds one persistent model and changes only its bounds and right-hand sides from path
+  to path (solvers/persistent.py).
 - Lower side and gap (Mak, Morton and Wood, Oper. Res. Lett. 24, 1999, the multiple-replication
   procedure): G independent samples of the planner's own size, each reduced to a tree and solved
   risk-neutral; its dual bound z_g estimates the optimum from below; the plan's cost on the same
@@ -51,7 +53,9 @@ FRESH_STREAM = 1  # the upper bound's fresh paths: stream (1,)
 REPLICATION_STREAM = 2  # the lower bound's samples: streams (2, g)
 REPLICATIONS = 5
 ROLLING_PATHS = 1_000  # fresh paths for the rolling-horizon policy (issue 15's default)
-BATCH_SCENARIOS = 25  # fresh paths per solve (distinct paths, each its own scenario)
+# fresh paths per task: one persistent model (solvers/persistent.py) built per task and solved
+# once per path; its build is 0.3-0.9 ms a path at this size, and 2,000 paths make 9 tasks
+TASK_PATHS = 200
 CONFIDENCE = 0.95
 PATH_COLUMNS = ["policy", "scenario", "weight", "feasible", "cost_usd", "shortfall_pflops_hours"]
 SUMMARY_COLUMNS = ["measure", "policy", "estimate_usd", "ci_low_usd", "ci_high_usd", "n", "note"]
@@ -80,12 +84,15 @@ def _inputs(loaded: LoadedScenario, scenarios: list, measured: dict | None,
 
 
 def _task(args: tuple) -> object:
-    """One unit of work on a worker: ("fixed", inp, settings, plan) -> the plan's costs per
-    scenario; ("tree", inp, settings, plan) -> (the tree's risk-neutral dual bound, the plan's
-    expected cost on the tree)."""
+    """One unit of work on a worker: ("hindsight", inp, settings, plan) -> the plan's costs per
+    path, each with its own hindsight recourse (solvers.persistent: one model, paths as
+    bounds and right-hand sides); ("tree", inp, settings, plan) -> (the tree's risk-neutral
+    dual bound, the plan's expected cost on the tree)."""
     kind, inp, settings, plan = args
-    if kind == "fixed":
-        return fixed_plan_costs(inp, settings, plan)
+    if kind == "hindsight":
+        from solvers.persistent import hindsight_costs
+
+        return hindsight_costs(inp, settings, plan)
     from solvers.optimize import optimize
 
     solved = optimize(inp, settings, analyses="none")
@@ -178,11 +185,12 @@ def out_of_sample(loaded: LoadedScenario, result, settings: SolverSettings, path
     values = distinct.reshape((len(distinct), *fresh.values.shape[1:]))
     named = [scenario_of(v, c / paths, fresh) for v, c in zip(values, counts, strict=True)]
     tasks = []
-    for start in range(0, len(named), BATCH_SCENARIOS):
-        batch = named[start:start + BATCH_SCENARIOS]
+    for start in range(0, len(named), TASK_PATHS):
+        batch = named[start:start + TASK_PATHS]
         total = sum(sc.probability for sc in batch)
         batch = [sc.model_copy(update={"probability": sc.probability / total}) for sc in batch]
-        tasks.append(("fixed", _inputs(loaded, batch, measured, hindsight=True), settings, plan))
+        tasks.append(("hindsight", _inputs(loaded, batch, measured, hindsight=True), settings,
+                      plan))
     size = replication_paths or s.paths
     for g in range(replications):
         sample = sample_paths(events, quarters, size, seed, stream=(REPLICATION_STREAM, g))
