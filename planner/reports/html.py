@@ -345,8 +345,8 @@ def risk_headline_table(risk: pd.DataFrame) -> str:
     for r in risk[risk["section"] == "headline"].to_dict("records"):
         unit = "" if _missing(r["unit"]) else r["unit"]
         value = r["value_text"] if not _missing(r["value_text"]) else r["value"]
-        rows.append([_cell(r["measure"]), _cell(value, unit), _cell(unit),
-                     _cell(r["limit"], unit), _cell(r["note"])])
+        rows.append([_cell(metric_label(f"plan.{r['measure']}")), _cell(value, unit),
+                     _cell(unit), _cell(r["limit"], unit), _cell(r["note"])])
     return _table(["measure", "value", "unit", "limit", "what"], rows)
 
 
