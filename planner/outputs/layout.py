@@ -139,8 +139,8 @@ class ReportFiles:
     PLOT_SUFFIX = ".svg"  # every report; PNG (`planner report --png`) on request
     PLOT_SUFFIXES = (".svg", ".png")
     # the plots each kind of folder may have (plot_<name>.svg); reports remove those not drawn
-    SIMULATION_PLOTS = ("capacity", "availability", "runway", "stock", "interruptions",
-                        "lost_gpu_hours")
+    SIMULATION_PLOTS = ("simulated_demand", "capacity", "availability", "runway", "stock",
+                        "interruptions", "lost_gpu_hours")
     PLAN_PLOTS = ("plan_capacity", "orders", "pareto", "out_of_sample")
     STUDY_PLOTS = ("tornado", "interaction", "runway_curve")
     PLOTS = (*SIMULATION_PLOTS, *PLAN_PLOTS, *STUDY_PLOTS)

@@ -463,6 +463,14 @@ def _simulation_sections(run: OutputFolder, sheets: dict[str, pd.DataFrame],
         f'<p class="meta">{text(scen.get("description") or "")}</p><p>{facts}</p>',
         "<h2>Headline figures</h2>", headline_table(sheets["Summary"]),
         "<h2>Capacity</h2>",
+        *([_figure(images["simulated_demand"], "simulated compute against demand",
+                   "The plan's fleet as simulated: healthy nodes x the optimizer's effective "
+                   "PFLOP/s per node (BF16 dense x utilization), summed over the pools, "
+                   "P10-P90 across replications with the P50 line, against the demand per "
+                   "quarter (dashed) and the optimizer's own compute (dash-dot, P50 over its "
+                   "scenarios by probability); red where the simulated P50 is below demand. "
+                   "Rented compute (the plan's, not simulated) may cover part of the red.")]
+          if "simulated_demand" in images else []),
         _figure(images["capacity"], "effective compute band per pool",
                 "Effective compute = healthy nodes x accelerators per node x BF16 dense TFLOPS / "
                 "1000, P10-P90 across replications with the P50 line; dash-dot: installed nodes "

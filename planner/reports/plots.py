@@ -24,7 +24,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from planner.metrics import RUNWAY_DAYS
 from planner.outputs.layout import ReportFiles
 from planner.reports import runway_plots, series
-from planner.reports.folder import OutputFolder, Plan, StudyFiles
+from planner.reports.folder import OutputFolder, Plan, StudyFiles, quarter_date
 from planner.reports.grid import (
     LEGEND_FONTSIZE,
     Margins,
@@ -175,6 +175,51 @@ def capacity_figure(run: OutputFolder, capacity: pd.DataFrame) -> Figure:
             handles = ax.get_legend_handles_labels()[0]
     _date_axes(axes[:len(pools)], "PFLOP/s (BF16 dense)")
     legend_below(fig, grid, handles)
+    return fig
+
+
+def simulated_demand_figure(run: OutputFolder, plan: Plan) -> Figure:
+    """The plan's fleet as simulated against the demand it was bought for: healthy nodes x the
+    optimizer's effective PFLOP/s per node (BF16 dense x utilization), summed over the pools,
+    P10-P90 across replications and P50; the demand per quarter (dashed) and the optimizer's
+    own compute (probability-weighted P50 over its scenarios, step); red where the simulated
+    P50 falls short of demand. Rented compute is the optimizer's, not simulated. Axis from
+    zero."""
+    ts = run.timeseries
+    per_node = plan.pflops_per_node()
+    total = sum(ts[f"{pool.name}.healthy_nodes"].astype(float) * per_node[pool.sku]
+                for pool in run.pools if pool.sku in per_node)
+    band = series.band(ts, total)
+    dates = run.dates(band["day"])
+    cap = plan.capacity
+    quarters = plan.quarters
+    starts = [quarter_date(q) for q in quarters]
+    edges = [*starts, starts[-1] + pd.DateOffset(months=3)]
+    by_quarter = [cap[cap["period"].astype(str) == q] for q in quarters]
+    demand = np.array([float(b["demand_pflops"].iloc[0]) for b in by_quarter])
+    planned = np.array([series.weighted_quantile(b["own_pflops"], b["probability"], 0.5)
+                        for b in by_quarter])
+    fig, grid = _figure(1, 3.6)
+    ax = grid[0, 0]
+    _plot_band(ax, dates, band, "simulated own compute")
+    ax.step(edges, [*planned, planned[-1]], where="post", color="#636363", lw=1.0, ls="-.",
+            label="planned own compute P50 (optimizer)")
+    ax.step(edges, [*demand, demand[-1]], where="post", color="#333333", lw=1.2, ls="--",
+            label="demand")
+    quarter_of = np.searchsorted(np.array(starts, dtype="datetime64[ns]"),
+                                 dates.to_numpy(dtype="datetime64[ns]"), side="right") - 1
+    inside = quarter_of >= 0
+    daily_demand = np.where(inside, demand[np.clip(quarter_of, 0, len(demand) - 1)], np.nan)
+    p50 = band["p50"].to_numpy()
+    short = inside & (p50 < daily_demand)
+    ax.fill_between(dates.to_numpy(), p50, daily_demand, where=short, color=UNMET, alpha=0.45,
+                    linewidth=0,
+                    label="demand above simulated P50" if short.any() else "_nolegend_")
+    mark_shocks(ax, run)
+    ax.set_title("Simulated compute of the plan's fleet against demand", fontsize=10)
+    ax.set_ylim(bottom=0)
+    _date_axes([ax], "PFLOP/s (BF16 dense x utilization)")
+    legend_below(fig, grid, ax.get_legend_handles_labels()[0])
     return fig
 
 
@@ -530,6 +575,10 @@ def figures(run: OutputFolder, capacity: pd.DataFrame) -> dict[str, Callable[[],
     simulation's figures for a run, the planned capacity for an optimize-only folder, then
     the orders and the Pareto front (when traced) whenever the optimizer ran."""
     makers: dict[str, Callable[[], Figure]] = {}
+    plan = run.plan
+    if run.simulated and plan is not None and any(
+            pool.sku in plan.pflops_per_node() for pool in run.pools):
+        makers["simulated_demand"] = lambda: simulated_demand_figure(run, plan)
     if run.simulated:
         makers.update({
             "capacity": lambda: capacity_figure(run, capacity),
@@ -541,7 +590,6 @@ def figures(run: OutputFolder, capacity: pd.DataFrame) -> dict[str, Callable[[],
         if has_runway(run):
             skus = {pool.name: pool.sku for pool in run.pools}
             makers["runway"] = lambda: runway_plots.survival_figure(run.replication_metrics, skus)
-    plan = run.plan
     if plan is not None:
         makers["plan_capacity"] = lambda: plan_capacity_figure(plan)
         makers["orders"] = lambda: orders_figure(plan)

@@ -44,7 +44,7 @@ pytestmark = pytest.mark.slow
 
 SCENARIO = "scenarios/procurement-2027.yaml"
 OPT_PLOTS = ("plan_capacity", "orders", "pareto")
-RUN_PLOTS = (*SIMULATION_PLOTS, "plan_capacity", "orders")  # capacity against demand always
+RUN_PLOTS = ("simulated_demand", *SIMULATION_PLOTS, "plan_capacity", "orders")  # against demand
 COST_PARTS = ("capex", "stockpile", "recourse", "power", "rental", "unmet_penalty", "porting",
               "salvage")
 
@@ -520,3 +520,28 @@ def test_prices_workbook_formats_follow_the_row_unit(opt_dir):
             price = ws.cell(row, col["shadow_price [USD per unit]"])
             if price.value is not None:
                 assert price.number_format == '"$"#,##0.00'
+
+
+def test_a_run_of_a_plan_draws_its_simulated_compute_against_demand(folders):
+    """The run's report draws the simulated fleet (healthy nodes x the optimizer's effective
+    PFLOP/s per node, summed over pools) against each quarter's demand, from zero."""
+    from planner.reports import plots
+    from planner.reports.folder import read_folder
+
+    run = read_folder(folders["both"])
+    fig = plots.simulated_demand_figure(run, run.plan)
+    ax = fig.axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    capacity = run.plan.capacity
+    demand = capacity.drop_duplicates("period")["demand_pflops"].to_numpy(dtype=float)
+    assert list(lines["demand"].get_ydata()[:-1]) == pytest.approx(list(demand))
+    per_node = run.plan.pflops_per_node()
+    ts = run.timeseries
+    total = sum(ts[f"{p.name}.healthy_nodes"] * per_node[p.sku] for p in run.pools
+                if p.sku in per_node)
+    median = total.groupby(ts["day"]).median().to_numpy()
+    assert lines["simulated own compute P50"].get_ydata() == pytest.approx(median)
+    assert ax.get_ylim()[0] == 0
+    labels = {t.get_text() for t in fig.legends[0].get_texts()}
+    assert {"demand", "planned own compute P50 (optimizer)",
+            "demand above simulated P50"} <= labels
