@@ -87,8 +87,16 @@ def _task(args: tuple) -> object:
     """One unit of work on a worker: ("hindsight", inp, settings, plan) -> the plan's costs per
     path, each with its own hindsight recourse (solvers.persistent: one model, paths as
     bounds and right-hand sides); ("tree", inp, settings, plan) -> (the tree's risk-neutral
-    dual bound, the plan's expected cost on the tree)."""
+    dual bound, the plan's expected cost on the tree). HiGHS on one thread (unless the
+    settings name a count), serial or not, so that results do not depend on the workers."""
+    from solvers.highs import one_thread_each
+
     kind, inp, settings, plan = args
+    with one_thread_each(settings) as settings:
+        return _run_task(kind, inp, settings, plan)
+
+
+def _run_task(kind: str, inp: ProcurementInput, settings: SolverSettings, plan: dict) -> object:
     if kind == "hindsight":
         from solvers.persistent import hindsight_costs
 
@@ -199,7 +207,14 @@ def out_of_sample(loaded: LoadedScenario, result, settings: SolverSettings, path
                                                              strict=True)]
         tasks.append(("tree", _inputs(loaded, leaves, measured), settings, plan))
     with _executor(workers, scheduler) as run:
-        results = run(_task, tasks)
+        # the trees first: each takes longer than a task of paths, and last they would leave
+        # a worker idle at the end (results keep the tasks' order)
+        order = [*range(len(tasks) - replications, len(tasks)),
+                 *range(len(tasks) - replications)]
+        done = run(_task, [tasks[i] for i in order])
+        results = [None] * len(tasks)
+        for i, got in zip(order, done, strict=True):
+            results[i] = got
         rolling = None
         if rolling_paths > 0:
             rolling = rolling_horizon(

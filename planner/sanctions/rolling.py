@@ -29,6 +29,7 @@ import pandas as pd
 from planner.sanctions.generator import SanctionPaths
 from planner.sanctions.scenarios import scenario_of
 from solvers.evaluate import Recourse, only_scenarios, rolling_step
+from solvers.highs import one_thread_each
 from solvers.problem import ProcurementInput, SolverSettings
 from solvers.scenario_tree import ScenarioTree
 
@@ -73,7 +74,8 @@ def step_task(args: tuple) -> list[tuple[Recourse, pd.DataFrame] | None]:
     names) -> per group, (its recourse in the period, its scenarios' costs), or None when the
     group admits no recourse. A batch that is infeasible as a whole is solved group by group."""
     inp, settings, plan, past, period, groups = args
-    solved = rolling_step(inp, settings, plan, past, period)
+    with one_thread_each(settings) as pinned:
+        solved = rolling_step(inp, pinned, plan, past, period)
     if solved is not None:
         return [(solved.recourse[names[0]], solved.costs[solved.costs["scenario"].isin(names)])
                 for names in groups]

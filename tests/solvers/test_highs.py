@@ -43,3 +43,19 @@ def test_time_limit_returns_the_best_solution_marked_with_its_gap(threads):
     assert out.message.startswith("time limit 1 s reached: best plan found, relative gap")
     slack = sum(pyo.value(m.over[i]) + pyo.value(m.under[i]) for i in m.I)
     assert slack == pytest.approx(out.objective)  # the solution loaded is the one reported
+
+
+def test_pool_solves_take_one_thread_and_give_the_scheduler_back():
+    """Side-by-side evaluation solves run HiGHS on one thread unless the settings name a count,
+    and leave HiGHS's process-wide scheduler as a later solve expects it."""
+    from solvers import highs
+    from solvers.highs import one_thread_each
+
+    with one_thread_each(SolverSettings()) as pinned:
+        assert pinned.threads == 1
+        highs._prepare_threads(pinned.threads)
+        assert highs._SCHEDULER_THREADS[0] == 1
+    assert highs._SCHEDULER_THREADS[0] is None
+    chosen = SolverSettings(threads=2)
+    with one_thread_each(chosen) as kept:
+        assert kept is chosen
