@@ -142,25 +142,19 @@ def drawn_ticks(ax: Axes, axis: str, positions: Sequence[float],
     LineCollection) and, unless `labels` is None, a label beside the axis line at each (one
     Text each), in place of matplotlib's ticks on that axis (set to none). Positions outside
     the axis's limits are dropped when the figure is drawn (clipped)."""
-    if axis == "x":
-        ax.xaxis.set_major_locator(NullLocator())
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.vlines(positions, 0, 1, transform=ax.get_xaxis_transform(), colors=GRID_COLOR,
-                  linewidths=GRID_WIDTH_PT, zorder=0.5)
-        place = offset_copy(ax.get_xaxis_transform(), fig=ax.figure, y=-TICK_LABEL_OFFSET_PT,
-                            units="points")
-        for x, text in zip(positions, labels or (), strict=False):
-            ax.text(x, 0, text, transform=place, ha="center", va="top",
-                    fontsize=TICK_FONTSIZE, clip_on=False)
-        return
-    ax.yaxis.set_major_locator(NullLocator())
-    ax.yaxis.set_minor_locator(NullLocator())
-    ax.hlines(positions, 0, 1, transform=ax.get_yaxis_transform(), colors=GRID_COLOR,
-              linewidths=GRID_WIDTH_PT, zorder=0.5)
-    place = offset_copy(ax.get_yaxis_transform(), fig=ax.figure, x=-TICK_LABEL_OFFSET_PT,
-                        units="points")
-    for y, text in zip(positions, labels or (), strict=False):
-        ax.text(0, y, text, transform=place, ha="right", va="center_baseline",
+    across_x = axis == "x"
+    along = ax.xaxis if across_x else ax.yaxis
+    along.set_major_locator(NullLocator())
+    along.set_minor_locator(NullLocator())
+    transform = ax.get_xaxis_transform() if across_x else ax.get_yaxis_transform()
+    draw_lines = ax.vlines if across_x else ax.hlines
+    draw_lines(positions, 0, 1, transform=transform, colors=GRID_COLOR,
+               linewidths=GRID_WIDTH_PT, zorder=0.5)
+    away = {"y" if across_x else "x": -TICK_LABEL_OFFSET_PT}  # from the axis line, outwards
+    place = offset_copy(transform, fig=ax.figure, units="points", **away)
+    for at, text in zip(positions, labels or (), strict=False):
+        ax.text(*((at, 0) if across_x else (0, at)), text, transform=place,
+                ha="center" if across_x else "right", va="top" if across_x else "center_baseline",
                 fontsize=TICK_FONTSIZE, clip_on=False)
 
 
