@@ -365,7 +365,7 @@ def _print_policy_events(sources: bool) -> None:
 
 
 # how the headline table shows a number of each unit, and the unit after a metric's label
-_HEADLINE_FORMATS = {"fraction": "{:.3f}", "count": "{:,.0f}", "days": "{:,.1f}",
+_HEADLINE_FORMATS = {"fraction": "{:.1%}", "count": "{:,.0f}", "days": "{:,.1f}",
                      "hours": "{:,.2f}"}
 _HEADLINE_UNITS = {"GPU-hours": " (GPU-h)", "days": " (days)", "hours": " (h)"}
 
