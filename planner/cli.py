@@ -1233,7 +1233,13 @@ def _start_drawing_early(args: list[str]) -> None:
     drawer = FigureProcess.start()
     if drawer is not None:
         _EARLY_DRAWER.append(drawer)
-        atexit.register(lambda: [d.close() for d in _EARLY_DRAWER])
+        atexit.register(_close_untaken_drawers)
+
+
+def _close_untaken_drawers() -> None:
+    """At exit: end a drawing process no command took."""
+    while _EARLY_DRAWER:
+        _EARLY_DRAWER.pop().close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -142,7 +142,7 @@ def build_recourse_model(inp: ProcurementInput, plan: dict, paths: dict[str, Pat
 
     # --- parameters: the fixed first stage ----------------------------------------------------
     m.x = {(k, t): _fixed(plan, "x", (k, t)) for (k, t) in m.X}
-    m.stock = {kj: _fixed(plan, "z", kj) + P.part_existing.get(kj, 0.0) for kj in P.part_price}
+    m.z = {kj: _fixed(plan, "z", kj) for kj in P.part_price}
     m.u = {p: 1.0 if P.adopted[p] else _fixed(plan, "u", p) for p in P.porting}
     m.pm = {p: _fixed(plan, "pm", p) for p in P.porting}
 
@@ -252,12 +252,8 @@ def _first_spend(m, t: str) -> float:
     P = m.P
     spend = sum(MONEY * P.price[k] * m.x[k, tt] for (k, tt) in m.X if tt == t)
     if m.period_index[t] == 0:
-        spend += sum(MONEY * P.part_price[kj] * _fixed_stockpile(m, kj) for kj in P.part_price)
+        spend += sum(MONEY * P.part_price[kj] * m.z[kj] for kj in P.part_price)
     return spend
-
-
-def _fixed_stockpile(m, kj) -> float:
-    return m.stock[kj] - m.P.part_existing.get(kj, 0.0)
 
 
 def _recourse_spend(m, t: str):
@@ -376,7 +372,7 @@ def first_stage_cost(m, path: PathData) -> float:
         total += MONEY * d[t] * P.price[k] * (1.0 - inp.refund_share * (1.0 - delta)) * m.x[k, t]
         total -= (MONEY * P.discount_end * P.price[k] * residual_share(m, k, t) * delta
                   * m.x[k, t])
-    total += sum(MONEY * d[periods[0]] * P.part_price[kj] * _fixed_stockpile(m, kj)
+    total += sum(MONEY * d[periods[0]] * P.part_price[kj] * m.z[kj]
                  for kj in P.part_price)
     total += sum(MONEY * d[periods[0]] * P.porting[p] * m.u[p] for p in P.porting
                  if not P.adopted[p])
@@ -391,84 +387,68 @@ class _PathBounds:
 
     def __init__(self, m: pyo.ConcreteModel, hm: HighsModel):
         self.m, self.hm = m, hm
-        column = hm.column_of
-        rows = hm.rows_of
-        P = m.P
-        self.column = lambda var: column[id(var)]
-        self.row = lambda family, index: rows[(family, index)][0]
-        self.order_cap = {k: order_bound(m, k) * m.u[P.platform[k]] for k in m.K}
-        self.u_columns = [self.column(m.U[t]) for t in m.T]
+        P, periods = m.P, list(m.T)
+        column, rows = hm.column_of, hm.rows_of
+        self.u_columns = [column[id(m.U[t])] for t in m.T]
         self.hours = np.array([P.hours[t] for t in m.T])
-        # every row whose right-hand side depends on the path: (row, default upper bound)
-        self.class_rows: list[tuple[int, tuple, float]] = []  # row, (k, t, c), upper when on
+        # columns: N per class (open in the path's class), orders per price multiple (open at
+        # the path's multiple when the vendor takes and delivers them), rental, unmet demand
+        self.class_columns = [(column[id(m.Nc[key])], key) for key in m.NC]
+        cap = {k: order_bound(m, k) * m.u[P.platform[k]] for k in m.K}
+        self.order_columns = [
+            (column[id(m.y[k, t, i])], P.vendor[k], t,
+             periods[m.period_index[t] + P.lead[k]], m.multiples[k, t][i], cap[k])
+            for (k, t, i) in m.YC]
+        self.rental_columns = [(column[id(m.r[t])], t, P.rental_cap[t]) for t in periods]
+        # rows: each class's availability rows (0, or beta (z + z0) for a piece, when open),
+        # installed nodes (delta times what arrives), what is left of a supply cap (times q)
+        self.class_rows: list[tuple[int, tuple, float]] = []  # row, (k, t, c), upper when open
         for family in ("available_nominal", "available_parts", "dead_without_parts",
                        "dead_not_available"):
             for index in getattr(m, family):
-                self.class_rows.append((self.row(family, index), index[:3], 0.0))
+                self.class_rows.append((rows[(family, index)][0], index[:3], 0.0))
         for index in m.part_available:
             k, t, c, j, b = index
             beta = dict(m.classes[k, t][c].pieces)[j][b][1]
-            self.class_rows.append((self.row("part_available", index), (k, t, c),
-                                    beta * m.stock.get((k, j), 0.0)))
+            stock = m.z.get((k, j), 0.0) + P.part_existing.get((k, j), 0.0)
+            self.class_rows.append((rows[("part_available", index)][0], (k, t, c), beta * stock))
+        self.installed_rows = []  # row, vendor, period, arrivals (x + scheduled), existing
+        for k in m.K:
+            for i, t in enumerate(periods):
+                j = i - P.lead[k]
+                arrivals = P.scheduled.get((k, t), 0.0) + (
+                    m.x.get((k, periods[j]), 0.0) if j >= 0 else 0.0)
+                self.installed_rows.append((rows[("installed_fleet", (k, t))][0], P.vendor[k], t,
+                                            arrivals, P.existing[k] if i == 0 else 0.0))
+        self.supply_rows = [
+            (rows[("recourse_supply_cap", (v, t))][0], v, t,
+             P.supply[v, t] - sum(m.x.get((k, t), 0.0) for k in m.K if P.vendor[k] == v))
+            for (v, t) in m.recourse_supply_cap]
 
     def apply(self, path: PathData) -> None:
         """Set `path`'s bounds and right-hand sides on the HiGHS model."""
-        m, P, h = self.m, self.m.P, self.hm.h
-        periods = list(m.T)
+        m = self.m
         active = {(k, t, m.classes[k, t].index(path.cell[k, t])) for k in m.K for t in m.T}
-        cols, lower, upper = [], [], []
-        for (k, t, c) in m.NC:
-            cols.append(self.column(m.Nc[k, t, c]))
-            lower.append(0.0)
-            upper.append(INF if (k, t, c) in active else 0.0)
-        for (k, t, i) in m.YC:
-            v = P.vendor[k]
-            arrival = periods[m.period_index[t] + P.lead[k]]
-            open_ = (path.orderable[v, t] and path.delivered[v, arrival] > 0
-                     and m.multiples[k, t][i] == path.price_factor[v, t])
-            cols.append(self.column(m.y[k, t, i]))
-            lower.append(0.0)
-            upper.append(self.order_cap[k] if open_ else 0.0)
-        for t in periods:
-            cap = P.rental_cap[t]
-            cols.append(self.column(m.r[t]))
-            lower.append(0.0)
-            upper.append(0.0 if t in path.rental_blocked else cap)
-            cols.append(self.column(m.U[t]))
-            lower.append(0.0)
-            upper.append(INF if m.inp.allow_unmet else 0.0)
-        h.changeColsBounds(len(cols), np.array(cols, dtype=np.int32), np.array(lower),
-                           _finite_or_inf(upper))
-        rows, row_lower, row_upper = [], [], []
-        for row, cell_class, on in self.class_rows:
-            rows.append(row)
-            row_lower.append(-INF)
-            row_upper.append(on if cell_class in active else INF)
-        for k in m.K:
-            for t in periods:
-                rhs = self._installed(path, k, t)
-                rows.append(self.row("installed_fleet", (k, t)))
-                row_lower.append(rhs)
-                row_upper.append(rhs)
-        for (v, t) in m.recourse_supply_cap:
-            left = P.supply[v, t] - sum(m.x[k, t] for k in m.K
-                                        if P.vendor[k] == v and (k, t) in m.x)
-            rows.append(self.row("recourse_supply_cap", (v, t)))
-            row_lower.append(-INF)
-            row_upper.append(path.volume[v, t] * left)
-        h.changeRowsBounds(len(rows), np.array(rows, dtype=np.int32),
-                           _finite_or_inf(row_lower), _finite_or_inf(row_upper))
-
-    def _installed(self, path: PathData, k: str, t: str) -> float:
-        """delta (x[k,t-L] + E_kt), plus E_k in the first period."""
-        m, P = self.m, self.m.P
-        i = m.period_index[t]
-        delta = path.delivered[P.vendor[k], t]
-        arrivals = P.scheduled.get((k, t), 0.0)
-        j = i - P.lead[k]
-        if j >= 0:
-            arrivals += m.x.get((k, list(m.T)[j]), 0.0)
-        return delta * arrivals + (P.existing[k] if i == 0 else 0.0)
+        unmet = INF if m.inp.allow_unmet else 0.0
+        columns = [
+            *((col, INF if key in active else 0.0) for col, key in self.class_columns),
+            *((col, cap if path.orderable[v, t] and path.delivered[v, arrival] > 0
+               and multiple == path.price_factor[v, t] else 0.0)
+              for col, v, t, arrival, multiple, cap in self.order_columns),
+            *((col, 0.0 if t in path.rental_blocked else cap)
+              for col, t, cap in self.rental_columns),
+            *((col, unmet) for col in self.u_columns)]
+        index = np.array([col for col, _ in columns], dtype=np.int32)
+        self.hm.h.changeColsBounds(len(index), index, np.zeros(len(index)),
+                                   _finite_or_inf([upper for _, upper in columns]))
+        rows = [*((row, -INF, on if key in active else INF) for row, key, on in self.class_rows),
+                *((row, rhs, rhs) for row, rhs in (
+                    (row, path.delivered[v, t] * arrivals + existing)
+                    for row, v, t, arrivals, existing in self.installed_rows)),
+                *((row, -INF, path.volume[v, t] * left) for row, v, t, left in self.supply_rows)]
+        index = np.array([row for row, _, _ in rows], dtype=np.int32)
+        self.hm.h.changeRowsBounds(len(index), index, _finite_or_inf([lo for _, lo, _ in rows]),
+                                   _finite_or_inf([hi for _, _, hi in rows]))
 
 
 def _finite_or_inf(values: list[float]) -> np.ndarray:

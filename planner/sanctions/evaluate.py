@@ -207,14 +207,7 @@ def out_of_sample(loaded: LoadedScenario, result, settings: SolverSettings, path
                                                              strict=True)]
         tasks.append(("tree", _inputs(loaded, leaves, measured), settings, plan))
     with _executor(workers, scheduler) as run:
-        # the trees first: each takes longer than a task of paths, and last they would leave
-        # a worker idle at the end (results keep the tasks' order)
-        order = [*range(len(tasks) - replications, len(tasks)),
-                 *range(len(tasks) - replications)]
-        done = run(_task, [tasks[i] for i in order])
-        results = [None] * len(tasks)
-        for i, got in zip(order, done, strict=True):
-            results[i] = got
+        results = run(_task, tasks)
         rolling = None
         if rolling_paths > 0:
             rolling = rolling_horizon(
