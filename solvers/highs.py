@@ -259,6 +259,14 @@ class HighsModel:
 
     # --- solving ------------------------------------------------------------------------------
 
+    def run_unlogged(self) -> None:
+        """Run HiGHS on what is loaded, with its threads prepared as for `solve` but no log
+        and no solution loaded into the model: a solve repeated path after path
+        (solvers/persistent.py), whose caller reads what it needs from `h`."""
+        _prepare_threads(self.settings.threads)
+        self.h.setOptionValue("output_flag", False)
+        self.h.run()
+
     def solve(self) -> SolveOutcome:
         """Solve what is loaded now; on a solution the Pyomo variables get its values."""
         start = time.perf_counter()

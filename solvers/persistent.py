@@ -508,11 +508,10 @@ def _solve_paths(inp: ProcurementInput, settings: SolverSettings, first_stage: d
             yield (s, P.prob[s], False, INF, INF)
         return
     hm = HighsModel(m, settings)
-    hm.h.setOptionValue("output_flag", False)  # a log per path would cost more than the solve
     bounds = _PathBounds(m, hm)
     for s, path in paths.items():
         bounds.apply(path)
-        hm.h.run()
+        hm.run_unlogged()  # a log per path would cost more than the solve
         info = hm.h.getInfo()
         if info.primal_solution_status != 2:  # kSolutionStatusFeasible: as HighsModel.solve
             yield (s, P.prob[s], False, INF, INF)
