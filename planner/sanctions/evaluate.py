@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -111,10 +112,12 @@ def _run_task(kind: str, inp: ProcurementInput, settings: SolverSettings, plan: 
 
 @contextmanager
 def _executor(workers: int | None, scheduler: str | None
-              ) -> Iterator[Callable[[Callable, list], list]]:
+              ) -> Iterator[Callable[[Callable, Iterable], list]]:
     """run(fn, tasks) -> [fn(task) ...] in order, on local processes (planner.parallel) or on
     Dask when `scheduler` is given (planner.studies.execute.dask_client: `local` or
-    tcp://host:port, whose workers have planner installed); one pool for every call."""
+    tcp://host:port, whose workers have planner installed); one pool for every call. `tasks`
+    may be a generator: each task is sent as soon as it is made, so the workers solve the first
+    tasks while this process makes the next."""
     from planner.parallel import default_workers, process_pool
 
     n = workers or default_workers()
@@ -124,10 +127,10 @@ def _executor(workers: int | None, scheduler: str | None
         with dask_client(scheduler, n) as client:
             calls = itertools.count()
 
-            def on_dask(fn: Callable, tasks: list) -> list:
+            def on_dask(fn: Callable, tasks: Iterable) -> list:
                 call = next(calls)
-                futures = client.map(fn, tasks, key=[f"oos-{call}-{i}" for i in range(len(tasks))],
-                                     pure=False)
+                futures = [client.submit(fn, task, key=f"oos-{call}-{i}", pure=False)
+                           for i, task in enumerate(tasks)]
                 return client.gather(futures)
             yield on_dask
         return
@@ -135,8 +138,9 @@ def _executor(workers: int | None, scheduler: str | None
         yield lambda fn, tasks: [fn(task) for task in tasks]
         return
     with process_pool(n) as pool:
-        yield lambda fn, tasks: (list(pool.map(fn, tasks)) if len(tasks) > 1
-                                 else [fn(task) for task in tasks])
+        yield lambda fn, tasks: (
+            [fn(task) for task in tasks] if isinstance(tasks, list) and len(tasks) == 1
+            else list(pool.map(fn, tasks)))
 
 
 def _t_interval(values: np.ndarray, weights: np.ndarray, n: int) -> tuple[float, float, float]:
@@ -213,7 +217,7 @@ def out_of_sample(loaded: LoadedScenario, result, settings: SolverSettings, path
             rolling = rolling_horizon(
                 replace(drawn, values=drawn.values[:rolling_paths]),
                 sanction_tree(scenario, loaded.source).tree, plan, settings,
-                lambda scs: _inputs(loaded, scs, measured, recourse_from_start=True), run)
+                partial(_inputs, loaded, measured=measured, recourse_from_start=True), run)
     n_fixed = len(tasks) - replications
     per_path = pd.concat(results[:n_fixed], ignore_index=True)
     weight = {sc.name: sc.probability for sc in named}

@@ -21,24 +21,27 @@ def _tree() -> ScenarioTree:
 
 
 def test_a_history_on_the_tree_gets_its_node_s_leaves_with_conditional_probabilities():
-    paths, prob = subtree(_tree(), np.array([[0.0], [1.0]]))
-    assert paths[:, :, 0].tolist() == [[0, 1, 0], [0, 1, 1]]
-    assert prob == pytest.approx([1 / 3, 2 / 3])
+    sub = subtree(_tree(), np.array([[0.0], [1.0]]))
+    assert sub.leaves == (1, 2)  # the node's leaves, by their index in the tree
+    assert sub.paths[:, :, 0].tolist() == [[0, 1, 0], [0, 1, 1]]
+    assert sub.probabilities == pytest.approx([1 / 3, 2 / 3])
 
 
 def test_a_history_off_the_tree_goes_to_the_nearest_node_with_its_own_past():
     # (1, 0) is 1 away from (0, 0) [p 0.5], (1, 1) [p 0.2] and (0, 1) [p 0.3]: the most probable
-    paths, prob = subtree(_tree(), np.array([[1.0], [0.0]]))
-    assert paths[:, :, 0].tolist() == [[1, 0, 0]]  # the node's future, the path's past
-    assert prob == pytest.approx([1.0])
+    sub = subtree(_tree(), np.array([[1.0], [0.0]]))
+    assert sub.leaves == (0,)
+    assert sub.paths[:, :, 0].tolist() == [[1, 0, 0]]  # the node's future, the path's past
+    assert sub.probabilities == pytest.approx([1.0])
 
 
 def test_at_the_first_quarter_a_tie_goes_to_the_more_probable_node():
-    paths, prob = subtree(_tree(), np.array([[0.5]]))  # 0.5 away from both stage-0 nodes
-    assert len(paths) == 3 and prob.sum() == pytest.approx(1.0)
-    assert all(p[0, 0] == 0.5 for p in paths)
+    sub = subtree(_tree(), np.array([[0.5]]))  # 0.5 away from both stage-0 nodes
+    assert sub.leaves == (0, 1, 2)
+    assert len(sub.paths) == 3 and sub.probabilities.sum() == pytest.approx(1.0)
+    assert all(p[0, 0] == 0.5 for p in sub.paths)
 
 
 def test_leaves_that_become_equal_once_spliced_are_merged():
-    paths, prob = subtree(_tree(), np.array([[0.0], [1.0], [0.0]]))
-    assert paths[:, :, 0].tolist() == [[0, 1, 0]] and prob == pytest.approx([1.0])
+    sub = subtree(_tree(), np.array([[0.0], [1.0], [0.0]]))
+    assert sub.paths[:, :, 0].tolist() == [[0, 1, 0]] and sub.probabilities == pytest.approx([1.0])

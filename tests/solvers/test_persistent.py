@@ -1,7 +1,8 @@
-"""The persistent hindsight model (solvers/persistent.py) costs every path as solvers/model.py
-does with that path alone: the same feasibility, cost and unmet demand, path by path, on
-random small instances with every feature the recourse sees, and on fresh paths of the
-sanctions example."""
+"""The persistent recourse model (solvers/persistent.py) costs every case as solvers/model.py
+does with that case alone: a path with hindsight (the same feasibility, cost and unmet demand,
+path by path) and a rolling-horizon step on a tree with the past fixed (the same feasibility,
+expected cost and unmet demand, and a chosen recourse that is optimal there), on random small
+instances with every feature the recourse sees, and on fresh paths of the sanctions example."""
 
 from __future__ import annotations
 
@@ -14,17 +15,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from solvers.evaluate import fixed_plan_costs
-from solvers.persistent import hindsight_costs
+from solvers.evaluate import Recourse, fixed_plan_costs, only_scenarios, rolling_step
+from solvers.model import parameters
+from solvers.persistent import Shape, decision_nodes, hindsight_costs, paths_of, solve_cases
 from solvers.problem import SolverSettings
 from tests.solvers.instances import instance
 
 EXACT = SolverSettings(mip_rel_gap=1e-9)
 
 
-def _merged(variants: list, price_factor: float, rental_cut: bool):
+def _merged(variants: list, price_factor: float, rental_cut: bool, dear_from: int = 1):
     """The scenarios of several instances as one hindsight input (names suffixed by the
-    variant), equally likely; vendor B dearer from the second period in the blocked
+    variant), equally likely; vendor B dearer from period `dear_from` in the blocked
     scenarios; overseas rental cut off in the last period of the first blocked one."""
     base = variants[0]
     frames = {"scenarios": [], "vendor_scenarios": [], "availability": [],
@@ -43,7 +45,7 @@ def _merged(variants: list, price_factor: float, rental_cut: bool):
     idx = vendor.index
     dear = ((idx.get_level_values("vendor") == "B")
             & idx.get_level_values("scenario").str.startswith("blocked")
-            & (idx.get_level_values("period") != base.period_labels[0]))
+            & idx.get_level_values("period").isin(base.period_labels[dear_from:]))
     vendor["price_factor"] = np.where(dear, price_factor, 1.0)
     cut = frozenset({(base.period_labels[-1], "blocked-0")}) if rental_cut else frozenset()
     return replace(base, scenarios=scenarios, vendor_scenarios=vendor,
@@ -116,3 +118,77 @@ def test_the_sanctions_example_paths_cost_the_same_both_ways():
 def test_only_a_hindsight_input_is_taken():
     with pytest.raises(ValueError, match="hindsight"):
         hindsight_costs(instance(), EXACT, {})
+
+
+def _step_case(inp, plan: dict, past: dict, period: str):
+    """The rolling step of `period` on every scenario of `inp` as one persistent case."""
+    data = paths_of(parameters(inp), inp)
+    case = [data[s] for s in inp.scenario_labels]
+    shape = Shape(tuple(float(p) for p in inp.scenarios["probability"]),
+                  decision_nodes(case, inp.period_labels))
+    return solve_cases(inp, EXACT, plan, shape, [case], [past], decide=period)[0]
+
+
+def _expected(step) -> tuple[float, float]:
+    costs = step.costs
+    return (float((costs["probability"] * costs["cost_usd"]).sum()),
+            float((costs["probability"] * costs["shortfall_pflops_hours"]).sum()))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(periods=st.integers(3, 4), decide=st.integers(0, 2),
+       demand=st.sampled_from([30.0, 60.0, 90.0]), price_factor=st.sampled_from([1.0, 1.3]),
+       refund=st.sampled_from([0.0, 0.5]), rental_cut=st.booleans(), integer=st.booleans(),
+       allow_unmet=st.booleans(), power_mw=st.sampled_from([math.inf, 0.12]),
+       share=st.sampled_from([None, 0.6]), domestic=st.sampled_from([0.0, 0.3]),
+       life_years=st.sampled_from([math.inf, 4.0]), orders=st.integers(0, 4),
+       stock=st.integers(0, 3), done_a=st.integers(0, 3), done_b=st.integers(0, 2),
+       rented=st.sampled_from([0.0, 5.0]), a2_usd=st.sampled_from([200_000.0, 90_000.0]),
+       growth=st.sampled_from([0.0, 0.7]), alone=st.booleans())
+def test_a_rolling_step_costs_what_the_model_gives_it_and_chooses_an_optimal_recourse(
+        periods, decide, demand, price_factor, refund, rental_cut, integer, allow_unmet,
+        power_mw, share, domestic, life_years, orders, stock, done_a, done_b, rented, a2_usd,
+        growth, alone):
+    """The leaves share the history up to the decided period (blocks and price multiples
+    start after it), part later (each block date its own branch); the past orders of both
+    vendors and rents; an order placed at the decided period may arrive in some leaves and not
+    in others (a2, one quarter's lead: cheap enough, and demand growing fast enough, to be
+    ordered ahead of a block). `alone`: one leaf, A blocked from the decided period on, so that
+    an order already done may not arrive (the last quarter of every rolling path)."""
+    decide = min(decide, periods - 2) if not alone else max(1, min(decide + 1, periods - 1))
+    common = dict(periods=periods, demand_pflops=demand, budget_usd=3e6, allow_unmet=allow_unmet,
+                  refund_share=refund, integer_recourse=integer, discount_rate=0.08,
+                  asset_life_hours=life_years * 8766.0, min_domestic_share=domestic,
+                  vendor_share_caps={"A": share} if share is not None else {})
+    if alone:
+        one = instance(block_from=decide, **common)
+        inp = replace(only_scenarios(one, one.scenarios.loc[["blocked"]].assign(probability=1.0)),
+                      recourse_from_start=True)
+    else:
+        variants = [instance(block_from=b, **common) for b in range(decide + 1, periods)]
+        inp = replace(_merged(variants, price_factor, rental_cut, dear_from=decide + 1),
+                      hindsight=False, recourse_from_start=True)
+    inp = replace(inp, skus=inp.skus.assign(price_usd=inp.skus["price_usd"].where(
+        inp.skus.index != "a2", a2_usd)), periods=inp.periods.assign(
+        demand_pflops=[demand * (1 + growth * i) for i in range(periods)]))
+    if math.isfinite(power_mw):
+        inp = replace(inp, periods=inp.periods.assign(power_cap_mw=power_mw))
+    plan = {"x": {("a1", "P0"): float(orders), ("b1", "P1"): float(orders // 2)},
+            "z": {("a1", "board"): float(stock)}, "u": {"X": 1.0, "Y": 1.0}, "pm": {"X": 1.0}}
+    labels = inp.period_labels
+    past = {labels[i]: Recourse(tuple((k, float(n)) for k, n in (("a2", done_a), ("b1", done_b))
+                                      if n > 0), rented) for i in range(decide)}
+    period = labels[decide]
+    reference = rolling_step(inp, EXACT, plan, dict.fromkeys(inp.scenario_labels, past), period)
+    ours = _step_case(inp, plan, past, period)
+    assert ours.feasible == (reference is not None)
+    if reference is None:
+        return
+    cost, shortfall = _expected(reference)
+    assert ours.cost_usd == pytest.approx(cost, rel=1e-7, abs=1e-3)
+    assert ours.shortfall_pflops_hours == pytest.approx(shortfall, rel=1e-6, abs=1e-3)
+    # what the persistent model chose in the period is an optimal recourse there
+    chosen = {**past, period: ours.chosen}
+    again = rolling_step(inp, EXACT, plan, dict.fromkeys(inp.scenario_labels, chosen), period)
+    assert again is not None
+    assert _expected(again)[0] == pytest.approx(cost, rel=1e-7, abs=1e-3)
