@@ -166,7 +166,8 @@ def main() -> None:
         f"{parallel['seconds']:.1f} s on 2: parallel efficiency {efficiency:.2f} (target >= "
         f"0.85: {'met' if efficiency >= 0.85 else 'MISSED'}).\n"
         f"- The rolling-horizon policy on {ROLLING_PATHS:,} fresh paths ({roll1['distinct'] - 1:,} "
-        f"distinct; one re-solve batch per quarter and 250 scenarios): {roll1['seconds']:.1f} s "
+        f"distinct; one persistent model per tree node and task, one solve per history): "
+        f"{roll1['seconds']:.1f} s "
         f"on 1 worker, {roll2['seconds']:.1f} s on 2 (efficiency "
         f"{roll1['seconds'] / (2 * roll2['seconds']):.2f}; no target).")
     print(section)

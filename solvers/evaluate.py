@@ -5,7 +5,9 @@ out-of-sample evaluation); without, the recourse respects the scenarios' tree.
 
 `rolling_step` is one step of the implementable policy: the recourse of the periods before
 `period` fixed along every scenario to what was done, the recourse of `period` (one decision
-per tree node) chosen on the scenarios' tree of what may come.
+per tree node) chosen on the scenarios' tree of what may come. The policy itself runs on the
+persistent model (solvers/persistent.solve_cases), which is checked against these two, the
+model stated once (tests/solvers/test_persistent.py).
 """
 
 from __future__ import annotations

@@ -576,10 +576,11 @@ class _CaseBounds:
             self.installed_rows.append((rows[("installed_fleet", (k, t, leaf))][0], leaf,
                                         P.vendor[k], t, arrivals,
                                         P.existing[k] if i == 0 else 0.0))
-        self.supply_rows = [
-            (rows[("recourse_supply_cap", key)][0], v, t, m.leaves_of[t, node][0],
-             P.supply[v, t] - sum(m.x.get((k, t), 0.0) for k in m.K if P.vendor[k] == v))
-            for key in m.recourse_supply_cap for (v, t, node) in [key]]
+        self.supply_rows = []  # row, vendor, period, the node's first leaf, what is left
+        for (v, t, node) in m.recourse_supply_cap:
+            left = P.supply[v, t] - sum(m.x.get((k, t), 0.0) for k in m.K if P.vendor[k] == v)
+            self.supply_rows.append((rows[("recourse_supply_cap", (v, t, node))][0], v, t,
+                                     m.leaves_of[t, node][0], left))
 
     def apply(self, case: Sequence[PathData], past: dict[str, Recourse] | None = None) -> None:
         """Set the bounds and right-hand sides of `case` (one PathData per leaf), the recourse
@@ -634,19 +635,16 @@ class _CaseBounds:
     def chosen(self, t: str, node: int) -> Recourse:
         """The recourse of period t at node n in the solution HiGHS holds (orders rounded when
         recourse is integer, as solvers.evaluate.rolling_step)."""
-        m = self.m
         values = np.asarray(self.hm.h.getSolution().col_value)
-        orders = []
+        ordered: dict[str, float] = {}  # summed over price multiples
         for col, (k, tt, nn, _i), *_ in self.order_columns:
-            if tt == t and nn == node:
-                orders.append((k, float(values[col])))
-        total: dict[str, float] = {}
-        for k, value in orders:
-            total[k] = total.get(k, 0.0) + value
-        rounded = {k: float(round(v)) if m.inp.integer_recourse else v for k, v in total.items()}
+            if (tt, nn) == (t, node):
+                ordered[k] = ordered.get(k, 0.0) + float(values[col])
+        if self.m.inp.integer_recourse:
+            ordered = {k: float(round(v)) for k, v in ordered.items()}
         rented = next(float(values[col]) for col, key, *_ in self.rental_columns
                       if key == (t, node))
-        return Recourse(tuple((k, v) for k, v in rounded.items() if v > 0), rented)
+        return Recourse(tuple((k, v) for k, v in ordered.items() if v > 0), rented)
 
 
 def _finite_or_inf(values: list[float]) -> np.ndarray:
