@@ -117,7 +117,7 @@ def rolling_step(inp: ProcurementInput, settings: SolverSettings, first_stage: d
     group for a batch of independent steps to be solved as one model (risk-neutral `inp`)."""
     if not inp.recourse_from_start or inp.hindsight:
         raise ValueError("a rolling step needs recourse_from_start and no hindsight")
-    m, hm, _ = compile_model(inp, settings)
+    m, hm, _ = compile_model(replace(inp, recourse_decided_from=period), settings)
     fixes = first_stage_fixes(m, first_stage)
     fixes.update(recourse_fixes(m, past))
     hm.fix(fixes)

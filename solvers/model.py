@@ -143,24 +143,40 @@ def build_model(inp: ProcurementInput, elastic: bool = False,
     index = {t: i for i, t in enumerate(periods)}
     m.period_index = index
     orderable_sku = {str(k): bool(v) for k, v in inp.skus["orderable"].items()}
-    # first-stage orders that arrive within the horizon
-    m.X = pyo.Set(dimen=2, ordered=True, initialize=[
-        (k, t) for k in P.vendor for t in periods
-        if orderable_sku[k] and index[t] + P.lead[k] < len(periods)])
     # scenario tree: scenarios whose history is the same up to t share one node at t, and the
     # recourse decided at t (orders, rental) is one decision per node (non-anticipativity)
     m.node = scenario_tree(P, inp, periods)
     nodes = {t: sorted({m.node[t, s] for s in inp.scenario_labels}) for t in periods}
+    members: dict[tuple, list[str]] = {}  # (t, n) -> the scenarios of node n at t
+    for (t, s), n in m.node.items():
+        members.setdefault((t, n), []).append(s)
+
+    def arrives(k: str, t: str, scenarios: list[str]) -> bool:
+        """Whether an order of k placed in t arrives in some of `scenarios`: a recourse order
+        that arrives in none of its node's is no order (it would buy nothing, yet count towards
+        a share rule). A first-stage order is placed before any scenario is known, and a fixed
+        plan's order is paid wherever it is evaluated: x keeps every cell."""
+        i = index[t] + P.lead[k]
+        return any(P.delivered.get((P.vendor[k], periods[i], s), 1.0) > 0 for s in scenarios)
+
+    # first-stage orders that arrive within the horizon
+    m.X = pyo.Set(dimen=2, ordered=True, initialize=[
+        (k, t) for k in P.vendor for t in periods
+        if orderable_sku[k] and index[t] + P.lead[k] < len(periods)])
     m.tree_nodes = nodes
     m.TN = pyo.Set(dimen=2, ordered=True, initialize=[(t, n) for t in periods for n in nodes[t]])
     # recourse orders at a node where scenarios have told themselves apart (an order placed
-    # before any scenario is revealed is first stage: it is x), vendor open, arrival in time
-    # (with hindsight every scenario is its own node and may order from the first quarter on;
-    # so may the rolling horizon's re-solves, whose first stage is fixed)
+    # before any scenario is revealed is first stage: it is x), vendor open, arrival in time in
+    # some scenario of the node (with hindsight every scenario is its own node and may order
+    # from the first quarter on; so may the rolling horizon's re-solves, whose first stage is
+    # fixed)
+    # (recourse a rolling re-solve fixes to what was done stays, arrived or not)
     anywhere = inp.hindsight or inp.recourse_from_start
+    decided = index.get(inp.recourse_decided_from, 0)
     m.Y = pyo.Set(dimen=3, ordered=True, initialize=[
         (k, t, n) for (k, t) in m.X for n in nodes[t]
-        if (len(nodes[t]) > 1 or anywhere) and P.orderable.get((P.vendor[k], t, n), 1.0) > 0])
+        if (len(nodes[t]) > 1 or anywhere) and P.orderable.get((P.vendor[k], t, n), 1.0) > 0
+        and (index[t] < decided or arrives(k, t, members[t, n]))])
     m.KTS = pyo.Set(dimen=3, ordered=True,
                     initialize=[(k, t, s) for k in P.vendor for t in periods for s in m.S])
     # every piece is a row, the flat one too: it caps F_j at a N, without which a surplus of

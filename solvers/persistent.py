@@ -19,9 +19,9 @@ time). Here those coefficients become bounds, once per set of cases with the sam
   classes bind nothing and their share of N is 0.
 - recourse orders split by price multiple: y[k,t,n] = sum_phi y[k,t,n,phi], each at its own
   price; the case's multiple has y[k,t,n,phi] <= M_k u[p(k)], every other 0, and so has an order
-  the vendor does not take then or that arrives in none of the node's leaves (paid for, never
-  delivered: never optimal, so leaving it out changes no optimum). Recourse already done (the
-  rolling policy's past) is fixed as bounds at the multiple it was placed at.
+  the vendor does not take then or that arrives in none of the node's leaves (solvers/model.py
+  has no such order either: it would buy nothing). Recourse already done (the rolling policy's
+  past) is fixed as bounds at the multiple it was placed at.
 - what arrives: w[k,t,l,phi] = y[k,t,n(t,l),phi] in a leaf whose vendor delivers then, else
   w = 0 with that row dropped (an order placed at a node may arrive in some of its leaves and not
   in others, and an order already done may not arrive); installed nodes count w, the order is

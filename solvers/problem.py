@@ -117,6 +117,9 @@ class ProcurementInput:
     # rolling-horizon re-solves: what was planned at the root is fixed, what happened since is
     # known, and an order placed now reacts to it)
     recourse_from_start: bool = False
+    # in a rolling re-solve, the first period it decides: the recourse before it is what was
+    # done, an order the vendor took whether or not it arrives (solvers/evaluate.rolling_step)
+    recourse_decided_from: str | None = None
     asset_life_hours: float = math.inf  # straight-line life: residual value at the horizon
     discount_rate: float = 0.0  # per year, on every cash flow by the quarter it falls in
     scheduled_deliveries: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(

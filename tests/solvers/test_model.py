@@ -167,3 +167,23 @@ def test_a_surplus_of_one_part_cannot_offset_another_parts_shortage():
         board = min(0.5 * n + 0.5 * stock[k, "board"], nominal * n)
         cable = min(0.96 * n + 0.97 * stock[k, "cable"], nominal * n)
         assert available <= board + cable - nominal * n + 1e-6, (t, available, board, cable)
+
+
+def test_an_order_that_can_arrive_in_no_scenario_of_its_node_is_no_order():
+    """A domestic floor cannot be met with orders that never arrive: A is domestic here and
+    blocked from P2, so a2 (one quarter's lead) ordered in P1 arrives nowhere along "blocked".
+    Such a recourse order is no variable; were it one, a full refund would make it free and the
+    floor met by nodes that never come (the plan's cost would then fall with the refund share,
+    though the plan loses no delivery)."""
+    from solvers.evaluate import fixed_plan_costs
+
+    inp = instance(periods=3, block_from=2, demand_pflops=30.0, budget_usd=3e6,
+                   allow_unmet=True, min_domestic_share=0.5, hindsight=True)
+    inp = replace(inp, skus=inp.skus.assign(domestic=[True, True, False]))
+    m = build_model(inp)
+    assert ("a2", "P1", "open") in m.Y and ("a2", "P1", "blocked") not in m.Y
+    plan = {"x": {("b1", "P0"): 4.0}, "u": {"X": 1.0, "Y": 1.0}, "pm": {"X": 1.0}}
+    exact = SolverSettings(mip_rel_gap=1e-9)
+    costs = [fixed_plan_costs(replace(inp, refund_share=rho), exact, plan)
+             .set_index("scenario").loc["blocked", "cost_usd"] for rho in (0.5, 1.0)]
+    assert costs[0] == pytest.approx(costs[1], rel=1e-9)

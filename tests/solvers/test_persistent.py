@@ -54,6 +54,11 @@ def _merged(variants: list, price_factor: float, rental_cut: bool, dear_from: in
                    rental_blocked=cut, hindsight=True)
 
 
+def _domestic_a(inp):
+    """Vendor A (the one blocked) domestic, B foreign."""
+    return replace(inp, skus=inp.skus.assign(domestic=inp.skus["vendor"] == "A"))
+
+
 def _assert_same(inp, plan) -> None:
     reference = fixed_plan_costs(inp, EXACT, plan).set_index("scenario")
     persistent = hindsight_costs(inp, EXACT, plan).set_index("scenario")
@@ -73,16 +78,20 @@ def _assert_same(inp, plan) -> None:
        rental_cut=st.booleans(), integer=st.booleans(), allow_unmet=st.booleans(),
        power_mw=st.sampled_from([math.inf, 0.12]), share=st.sampled_from([None, 0.6]),
        domestic=st.sampled_from([0.0, 0.3]), life_years=st.sampled_from([math.inf, 4.0]),
-       orders=st.integers(0, 4), stock=st.integers(0, 3), adopt_y=st.booleans())
+       orders=st.integers(0, 4), stock=st.integers(0, 3), adopt_y=st.booleans(),
+       a_domestic=st.booleans())
 def test_every_path_costs_what_the_model_gives_it_alone(
         periods, demand, price_factor, refund, rental_cut, integer, allow_unmet, power_mw, share,
-        domestic, life_years, orders, stock, adopt_y):
+        domestic, life_years, orders, stock, adopt_y, a_domestic):
+    """`a_domestic`: the blocked vendor is the domestic one, so that a share rule could be met
+    with orders that never arrive (neither model allows them)."""
     common = dict(periods=periods, demand_pflops=demand, budget_usd=3e6, allow_unmet=allow_unmet,
                   refund_share=refund, integer_recourse=integer, discount_rate=0.08,
                   asset_life_hours=life_years * 8766.0, min_domestic_share=domestic,
                   vendor_share_caps={"A": share} if share is not None else {})
     variants = [instance(block_from=b, **common) for b in range(periods)]
     inp = _merged(variants, price_factor, rental_cut)
+    inp = _domestic_a(inp) if a_domestic else inp
     if math.isfinite(power_mw):
         inp = replace(inp, periods=inp.periods.assign(power_cap_mw=power_mw))
     plan = {"x": {("a1", "P0"): float(orders), ("b1", "P1"): float(orders // 2)},
@@ -144,17 +153,19 @@ def _expected(step) -> tuple[float, float]:
        life_years=st.sampled_from([math.inf, 4.0]), orders=st.integers(0, 4),
        stock=st.integers(0, 3), done_a=st.integers(0, 3), done_b=st.integers(0, 2),
        rented=st.sampled_from([0.0, 5.0]), a2_usd=st.sampled_from([200_000.0, 90_000.0]),
-       growth=st.sampled_from([0.0, 0.7]), alone=st.booleans())
+       growth=st.sampled_from([0.0, 0.7]), alone=st.booleans(), a_domestic=st.booleans())
 def test_a_rolling_step_costs_what_the_model_gives_it_and_chooses_an_optimal_recourse(
         periods, decide, demand, price_factor, refund, rental_cut, integer, allow_unmet,
         power_mw, share, domestic, life_years, orders, stock, done_a, done_b, rented, a2_usd,
-        growth, alone):
+        growth, alone, a_domestic):
     """The leaves share the history up to the decided period (blocks and price multiples
     start after it), part later (each block date its own branch); the past orders of both
     vendors and rents; an order placed at the decided period may arrive in some leaves and not
     in others (a2, one quarter's lead: cheap enough, and demand growing fast enough, to be
     ordered ahead of a block). `alone`: one leaf, A blocked from the decided period on, so that
-    an order already done may not arrive (the last quarter of every rolling path)."""
+    an order already done may not arrive (the last quarter of every rolling path).
+    `a_domestic`: the blocked vendor is the domestic one (share rules and orders that never
+    arrive)."""
     decide = min(decide, periods - 2) if not alone else max(1, min(decide + 1, periods - 1))
     common = dict(periods=periods, demand_pflops=demand, budget_usd=3e6, allow_unmet=allow_unmet,
                   refund_share=refund, integer_recourse=integer, discount_rate=0.08,
@@ -168,6 +179,7 @@ def test_a_rolling_step_costs_what_the_model_gives_it_and_chooses_an_optimal_rec
         variants = [instance(block_from=b, **common) for b in range(decide + 1, periods)]
         inp = replace(_merged(variants, price_factor, rental_cut, dear_from=decide + 1),
                       hindsight=False, recourse_from_start=True)
+    inp = _domestic_a(inp) if a_domestic else inp
     inp = replace(inp, skus=inp.skus.assign(price_usd=inp.skus["price_usd"].where(
         inp.skus.index != "a2", a2_usd)), periods=inp.periods.assign(
         demand_pflops=[demand * (1 + growth * i) for i in range(periods)]))
@@ -192,3 +204,36 @@ def test_a_rolling_step_costs_what_the_model_gives_it_and_chooses_an_optimal_rec
     again = rolling_step(inp, EXACT, plan, dict.fromkeys(inp.scenario_labels, chosen), period)
     assert again is not None
     assert _expected(again)[0] == pytest.approx(cost, rel=1e-7, abs=1e-3)
+
+
+def test_cases_solved_one_after_another_in_one_model_cost_what_the_model_gives_each():
+    """The rolling policy solves many histories on one model, changing bounds between them:
+    histories with other data (open, blocked) and other pasts give, in either order, what
+    solvers/evaluate.rolling_step gives each alone (no bound of one history left behind for the
+    next)."""
+    inp = replace(instance(periods=4, block_from=1, demand_pflops=60.0, budget_usd=3e6,
+                           refund_share=0.5, discount_rate=0.08), recourse_from_start=True)
+    plan = {"x": {("a1", "P0"): 2.0}, "z": {("a1", "board"): 2.0},
+            "u": {"X": 1.0, "Y": 1.0}, "pm": {"X": 1.0}}
+    data = paths_of(parameters(inp), inp)
+    names = ["open", "blocked", "open", "blocked"]
+    pasts = [{"P0": Recourse((("a2", 3.0),), 5.0), "P1": Recourse((("b1", 2.0),), 0.0)},
+             {"P0": Recourse((("a2", 3.0),), 0.0), "P1": Recourse((), 5.0)},
+             {"P0": Recourse((), 0.0), "P1": Recourse((("a1", 1.0),), 0.0)},
+             {"P0": Recourse((("b1", 1.0),), 5.0), "P1": Recourse((("b1", 3.0),), 5.0)}]
+    reference = []
+    for name, past in zip(names, pasts, strict=True):
+        one = only_scenarios(inp, inp.scenarios.loc[[name]].assign(probability=1.0))
+        step = rolling_step(one, EXACT, plan, {name: past}, "P2")
+        reference.append(None if step is None else _expected(step))
+    assert sum(r is not None for r in reference) >= 3
+    shape = Shape.single(len(inp.period_labels))
+    for order in ([0, 1, 2, 3], [3, 2, 1, 0]):
+        together = solve_cases(inp, EXACT, plan, shape, [[data[names[i]]] for i in order],
+                               [pasts[i] for i in order], decide="P2")
+        for i, outcome in zip(order, together, strict=True):
+            assert outcome.feasible == (reference[i] is not None)
+            if outcome.feasible:
+                assert outcome.cost_usd == pytest.approx(reference[i][0], rel=1e-7)
+                assert outcome.shortfall_pflops_hours == pytest.approx(
+                    reference[i][1], rel=1e-6, abs=1e-3)
