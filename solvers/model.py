@@ -143,6 +143,11 @@ def build_model(inp: ProcurementInput, elastic: bool = False,
     index = {t: i for i, t in enumerate(periods)}
     m.period_index = index
     orderable_sku = {str(k): bool(v) for k, v in inp.skus["orderable"].items()}
+    # first-stage orders that arrive within the horizon (a plan's order is paid wherever it is
+    # evaluated, delivered or not: x keeps every cell)
+    m.X = pyo.Set(dimen=2, ordered=True, initialize=[
+        (k, t) for k in P.vendor for t in periods
+        if orderable_sku[k] and index[t] + P.lead[k] < len(periods)])
     # scenario tree: scenarios whose history is the same up to t share one node at t, and the
     # recourse decided at t (orders, rental) is one decision per node (non-anticipativity)
     m.node = scenario_tree(P, inp, periods)
@@ -151,32 +156,26 @@ def build_model(inp: ProcurementInput, elastic: bool = False,
     for (t, s), n in m.node.items():
         members.setdefault((t, n), []).append(s)
 
-    def arrives(k: str, t: str, scenarios: list[str]) -> bool:
-        """Whether an order of k placed in t arrives in some of `scenarios`: a recourse order
-        that arrives in none of its node's is no order (it would buy nothing, yet count towards
-        a share rule). A first-stage order is placed before any scenario is known, and a fixed
-        plan's order is paid wherever it is evaluated: x keeps every cell."""
-        i = index[t] + P.lead[k]
-        return any(P.delivered.get((P.vendor[k], periods[i], s), 1.0) > 0 for s in scenarios)
+    def arrives(k: str, t: str, n: str) -> bool:
+        """Whether an order of k placed in t at node n arrives in some scenario of n."""
+        arrival = periods[index[t] + P.lead[k]]
+        return any(P.delivered.get((P.vendor[k], arrival, s), 1.0) > 0 for s in members[t, n])
 
-    # first-stage orders that arrive within the horizon
-    m.X = pyo.Set(dimen=2, ordered=True, initialize=[
-        (k, t) for k in P.vendor for t in periods
-        if orderable_sku[k] and index[t] + P.lead[k] < len(periods)])
     m.tree_nodes = nodes
     m.TN = pyo.Set(dimen=2, ordered=True, initialize=[(t, n) for t in periods for n in nodes[t]])
     # recourse orders at a node where scenarios have told themselves apart (an order placed
-    # before any scenario is revealed is first stage: it is x), vendor open, arrival in time in
-    # some scenario of the node (with hindsight every scenario is its own node and may order
-    # from the first quarter on; so may the rolling horizon's re-solves, whose first stage is
-    # fixed)
-    # (recourse a rolling re-solve fixes to what was done stays, arrived or not)
+    # before any scenario is revealed is first stage: it is x), vendor open, arriving in time
+    # in some scenario of the node: one that arrives in none is no order (it would buy
+    # nothing, yet count towards a share rule). With hindsight every scenario is its own node
+    # and may order from the first quarter on; so may the rolling horizon's re-solves, whose
+    # first stage is fixed and whose quarters before the one they decide keep every cell (what
+    # was done stays, arrived or not).
     anywhere = inp.hindsight or inp.recourse_from_start
     decided = index.get(inp.recourse_decided_from, 0)
     m.Y = pyo.Set(dimen=3, ordered=True, initialize=[
         (k, t, n) for (k, t) in m.X for n in nodes[t]
         if (len(nodes[t]) > 1 or anywhere) and P.orderable.get((P.vendor[k], t, n), 1.0) > 0
-        and (index[t] < decided or arrives(k, t, members[t, n]))])
+        and (index[t] < decided or arrives(k, t, n))])
     m.KTS = pyo.Set(dimen=3, ordered=True,
                     initialize=[(k, t, s) for k in P.vendor for t in periods for s in m.S])
     # every piece is a row, the flat one too: it caps F_j at a N, without which a surplus of
@@ -306,19 +305,23 @@ def scenario_tree(P: Params, inp: ProcurementInput, periods: list[str]) -> dict:
     evaluation's optimistic policy)."""
     if inp.hindsight:
         return {(t, s): s for t in periods for s in inp.scenario_labels}
-    vendors = sorted(set(P.vendor.values()))
     history: dict[str, tuple] = dict.fromkeys(inp.scenario_labels, ())
     node = {}
     for t in periods:
         first: dict[tuple, str] = {}
         for s in inp.scenario_labels:
-            step = tuple((P.delivered.get((v, t, s), 1.0), P.orderable.get((v, t, s), 1.0),
-                          P.volume.get((v, t, s), 1.0), P.parts_blocked.get((v, t, s), 0.0),
-                          P.price_factor.get((v, t, s), 1.0))
-                         for v in vendors) + ((t, s) in inp.rental_blocked,)
-            history[s] = history[s] + (step,)
+            history[s] = history[s] + (history_step(P, inp, t, s),)
             node[t, s] = first.setdefault(history[s], s)
     return node
+
+
+def history_step(P: Params, inp: ProcurementInput, t: str, s: str) -> tuple:
+    """What tells scenario s apart in period t: per vendor its deliveries, orders, volume,
+    parts block and price multiple, and whether rental is cut off."""
+    return tuple((P.delivered.get((v, t, s), 1.0), P.orderable.get((v, t, s), 1.0),
+                  P.volume.get((v, t, s), 1.0), P.parts_blocked.get((v, t, s), 0.0),
+                  P.price_factor.get((v, t, s), 1.0))
+                 for v in sorted(set(P.vendor.values()))) + ((t, s) in inp.rental_blocked,)
 
 
 def y_of(m, k: str, t: str, s: str):

@@ -51,7 +51,15 @@ import pandas as pd
 
 from solvers.evaluate import EVALUATION_COLUMNS, Recourse
 from solvers.highs import HighsModel
-from solvers.model import MONEY, Params, _constraint, order_bound, parameters, residual_share
+from solvers.model import (
+    MONEY,
+    Params,
+    _constraint,
+    history_step,
+    order_bound,
+    parameters,
+    residual_share,
+)
 from solvers.problem import ProcurementInput, SolverSettings
 from solvers.pyomo_env import pyo
 
@@ -87,14 +95,7 @@ class PathData:
     orderable: dict  # (v, t) -> recourse orders accepted
     volume: dict  # (v, t) -> q, volume factor on what is left of the supply cap
     price_factor: dict  # (v, t) -> phi, price multiple of recourse orders placed then
-    parts_blocked: dict  # (v, t) -> whether the vendor's parts and RMA are cut off
     rental_blocked: frozenset  # periods without overseas rental
-
-    def step(self, t: str) -> tuple:
-        """What tells scenarios apart in period t (solvers.model.scenario_tree's history)."""
-        return tuple((self.delivered[v, tt], self.orderable[v, tt], self.volume[v, tt],
-                      self.parts_blocked[v, tt], self.price_factor[v, tt])
-                     for (v, tt) in self.delivered if tt == t) + (t in self.rental_blocked,)
 
 
 def paths_of(P: Params, inp: ProcurementInput) -> dict[str, PathData]:
@@ -119,7 +120,6 @@ def paths_of(P: Params, inp: ProcurementInput) -> dict[str, PathData]:
             orderable={(v, t): P.orderable.get((v, t, s), 1.0) > 0 for v, t in cells},
             volume={(v, t): P.volume.get((v, t, s), 1.0) for v, t in cells},
             price_factor={(v, t): P.price_factor.get((v, t, s), 1.0) for v, t in cells},
-            parts_blocked={(v, t): P.parts_blocked.get((v, t, s), 0.0) > 0 for v, t in cells},
             rental_blocked=frozenset(t for t in periods if (t, s) in inp.rental_blocked))
     return out
 
@@ -139,16 +139,16 @@ class Shape:
         return Shape((1.0,), tuple((0,) for _ in range(periods)))
 
 
-def decision_nodes(leaves: Sequence[PathData], periods: Sequence[str]
+def decision_nodes(P: Params, inp: ProcurementInput, leaves: Sequence[str]
                    ) -> tuple[tuple[int, ...], ...]:
-    """Per period, each leaf's node as solvers.model.scenario_tree numbers them: leaves with
-    the same history (deliveries, orders, volumes, parts blocks, price multiples, rental) up to
-    and including the period share the node of the first of them."""
+    """Per period, the node of each leaf (scenarios of `inp`, in order) as
+    solvers.model.scenario_tree tells them apart (history_step): leaves with the same history
+    up to and including the period share the node of the first of them."""
     history: list[tuple] = [()] * len(leaves)
     out = []
-    for t in periods:
+    for t in inp.period_labels:
         first: dict[tuple, int] = {}
-        history = [h + (leaf.step(t),) for h, leaf in zip(history, leaves, strict=True)]
+        history = [h + (history_step(P, inp, t, s),) for h, s in zip(history, leaves, strict=True)]
         out.append(tuple(first.setdefault(h, i) for i, h in enumerate(history)))
     return tuple(out)
 
@@ -199,8 +199,6 @@ def build_recourse_model(inp: ProcurementInput, plan: dict, shape: Shape,
         (k, t, leaf, i) for (k, t) in m.X for leaf in m.L
         if t in past or len(m.leaves_of[t, m.node[t, leaf]]) > 1
         for i in range(len(m.multiples[k, t, m.node[t, leaf]]))])
-    m.arrives_as_ordered = {(k, t, leaf) for (k, t) in m.X for leaf in m.L
-                            if (k, t, leaf, 0) not in m.W}
     m.NC = pyo.Set(dimen=4, ordered=True, initialize=[
         (*cell, c) for cell, classes in m.classes.items() for c in range(len(classes))])
     m.FJ = pyo.Set(dimen=4, ordered=True, initialize=sorted({
@@ -249,10 +247,15 @@ def _arriving(m, k: str, t: str, leaf: int):
         return 0.0
     t_order = list(m.T)[j]
     node = m.node[t_order, leaf]
-    if (k, t_order, leaf) in m.arrives_as_ordered:
+    if _arrives_as_ordered(m, k, t_order, leaf):
         return _ordered(m, k, t_order, node)
     return sum(m.w[k, t_order, leaf, i]
                for i in range(len(m.multiples.get((k, t_order, node), ()))))
+
+
+def _arrives_as_ordered(m, k: str, t: str, leaf: int) -> bool:
+    """Whether an order of k placed in t arrives in leaf l as itself (no w column of its own)."""
+    return (k, t, leaf, 0) not in m.W
 
 
 def _powered(m, k: str, t: str, leaf: int):
@@ -491,7 +494,7 @@ def objective(m) -> None:
     placed = sum((MONEY * m.node_probability[t, node] * (1 - rho) * d[t] * (1 + theta)
                    * m.multiples[k, t, node][i] * P.price[k]
                    + sum(on_arrival(k, t, leaf, i) for leaf in m.leaves_of[t, node]
-                         if (k, t, leaf) in m.arrives_as_ordered)) * m.y[k, t, node, i]
+                         if _arrives_as_ordered(m, k, t, leaf))) * m.y[k, t, node, i]
                  for (k, t, node, i) in m.YC)
     arrived = sum(on_arrival(k, t, leaf, i) * m.w[k, t, leaf, i] for (k, t, leaf, i) in m.W)
     m.obj = pyo.Objective(expr=power + rental + unmet + placed + arrived, sense=pyo.minimize)

@@ -104,8 +104,8 @@ def step_task(args: tuple) -> list[CaseOutcome]:
     data = paths_of(P, inp)
     cases = [[data[name] for name in leaves] for leaves in names]
     by_shape: dict[tuple, list[int]] = {}
-    for i, case in enumerate(cases):
-        by_shape.setdefault(decision_nodes(case, inp.period_labels), []).append(i)
+    for i, leaves in enumerate(names):
+        by_shape.setdefault(decision_nodes(P, inp, leaves), []).append(i)
     out: list = [None] * len(cases)
     with one_thread_each(settings) as pinned:
         for nodes, members in by_shape.items():
@@ -158,12 +158,13 @@ def _solve_quarter(now: list, tree: ScenarioTree, fresh: SanctionPaths, plan: di
     """Each history's outcome in `period` (INFEASIBLE where no history is left), the
     histories that go to the same tree node solved together, up to TASK_SCENARIOS scenarios
     (histories times leaves) to a model."""
+    # by tree node (its leaves): the leaves alone fix the conditional probabilities and which
+    # spliced leaves merge, as both depend on the leaves' futures only
     groups: dict[tuple, list[tuple[int, Subtree]]] = {}
     for i, h in enumerate(now):
         if h is not None:
             sub = subtree(tree, h.values)
-            key = (sub.leaves, tuple(np.round(sub.probabilities, 12)))
-            groups.setdefault(key, []).append((i, sub))
+            groups.setdefault(sub.leaves, []).append((i, sub))
     members: list[list[int]] = []  # per task, its histories (filled as the tasks are made)
 
     def tasks() -> Iterator[tuple]:

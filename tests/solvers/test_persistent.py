@@ -131,10 +131,11 @@ def test_only_a_hindsight_input_is_taken():
 
 def _step_case(inp, plan: dict, past: dict, period: str):
     """The rolling step of `period` on every scenario of `inp` as one persistent case."""
-    data = paths_of(parameters(inp), inp)
+    P = parameters(inp)
+    data = paths_of(P, inp)
     case = [data[s] for s in inp.scenario_labels]
     shape = Shape(tuple(float(p) for p in inp.scenarios["probability"]),
-                  decision_nodes(case, inp.period_labels))
+                  decision_nodes(P, inp, inp.scenario_labels))
     return solve_cases(inp, EXACT, plan, shape, [case], [past], decide=period)[0]
 
 
