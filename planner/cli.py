@@ -545,7 +545,7 @@ def _sensitivity_table(table) -> Table:
                       title="plan at each SKU's low and high utilization")
     for row in table.to_dict("records"):
         cost = row.get("expected_cost_usd")
-        money = f"${cost / 1e6:,.1f}M" if isinstance(cost, float) and cost == cost else "-"
+        money = _millions_usd(cost) if isinstance(cost, float) and cost == cost else "-"
         mfu = row.get("utilization")
         out_table.add_row(row["sku"] or "(base)", row["level"],
                           f"{mfu:.2f}" if isinstance(mfu, float) and mfu == mfu else "",
@@ -684,6 +684,13 @@ def _short_measure(measure: str) -> str:
     return measure
 
 
+def _millions_usd(value: float) -> str:
+    """USD in millions as the reports show them: -$0.4M, $374.2M."""
+    from planner.reports.units import show
+
+    return show(value, "USD millions")
+
+
 def _oos_table(oos) -> Table:
     """The out-of-sample summary: each measure with its estimate and 95 % interval."""
     table = Table(title="out of sample (plan_oos_summary; policy and notes there)")
@@ -691,13 +698,11 @@ def _oos_table(oos) -> Table:
     for name in ("estimate", "95 % CI", "n"):
         table.add_column(name, justify="right", no_wrap=True)
     for r in oos.summary.itertuples(index=False):
-        money = "PFLOP" not in r.measure
-        scale, unit = (1e6, "M") if money else (1e6, "M PF-h")
-        fmt = ("${:,.1f}" if money else "{:,.2f}") + unit
+        text = (_millions_usd if "PFLOP" not in r.measure
+                else lambda value: f"{value / 1e6:,.2f}M PF-h")
         ci = "-" if r.ci_low_usd != r.ci_low_usd else (
-            f"{fmt.format(r.ci_low_usd / scale)} to {fmt.format(r.ci_high_usd / scale)}")
-        table.add_row(_short_measure(r.measure), fmt.format(r.estimate_usd / scale), ci,
-                      f"{r.n:,}")
+            f"{text(r.ci_low_usd)} to {text(r.ci_high_usd)}")
+        table.add_row(_short_measure(r.measure), text(r.estimate_usd), ci, f"{r.n:,}")
     return table
 
 
@@ -711,7 +716,7 @@ def _loop_table(loop) -> Table:
     for name in ("round", "expected cost", "nodes", "parts", "factors", "changed", "s"):
         table.add_column(name, justify="right", no_wrap=True)
     for r in loop.rounds.itertuples(index=False):
-        table.add_row(str(r.round), f"${r.expected_cost_usd / 1e6:,.1f}M",
+        table.add_row(str(r.round), _millions_usd(r.expected_cost_usd),
                       f"{r.first_stage_nodes:,.0f}", f"{r.stockpile_parts:,.0f}",
                       f"{r.factor_min:.2f}-{r.factor_max:.2f}", "yes" if r.plan_changed else "no",
                       f"{r.optimize_s + r.simulate_s:.0f}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from importlib.metadata import version
+from types import SimpleNamespace
 
 import pytest
 
@@ -111,3 +112,21 @@ def test_a_drawing_command_starts_its_drawing_process_before_parsing(monkeypatch
     cli._start_drawing_early(args)  # never taken: closed at exit
     exits[-1]()
     assert fake.closed
+
+
+def test_the_out_of_sample_table_puts_a_sign_before_the_dollar():
+    """The out-of-sample gap's interval can start below zero: -$0.4M as in report.html, not
+    $-0.4M."""
+    import pandas as pd
+    from rich.console import Console
+
+    from planner.cli import _oos_table
+
+    summary = pd.DataFrame([("optimality gap (Mak-Morton-Wood)", "trees", 592_243.0, -421_470.0,
+                             1_605_957.0, 5, "")],
+                           columns=["measure", "policy", "estimate_usd", "ci_low_usd",
+                                    "ci_high_usd", "n", "note"])
+    console = Console(width=80, record=True)
+    console.print(_oos_table(SimpleNamespace(summary=summary)))
+    text = console.export_text()
+    assert "-$0.4M to $1.6M" in text and "$-" not in text
